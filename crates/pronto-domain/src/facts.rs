@@ -1,0 +1,182 @@
+//! Derived facts: sentiment tags, SLA verdicts, escalations.
+//!
+//! Each carries a deterministic id (see [`crate::fact_id`]) so that re-processing yields the
+//! same fact and consumers can drop duplicates.
+
+use crate::{Channel, EventTime, Priority};
+use std::fmt;
+
+/// A fact's deterministic id.
+pub type FactId = String;
+
+named_enum!(
+    /// The polarity of a customer message.
+    Polarity {
+        Positive => "positive",
+        Neutral => "neutral",
+        Negative => "negative",
+    }
+);
+
+named_enum!(
+    /// First reply in a conversation, or a later one.
+    ReplyKind {
+        First => "first",
+        Next => "next",
+    }
+);
+
+named_enum!(
+    /// Who an escalation goes to.
+    EscalationLevel {
+        Agent => "agent",
+        TeamLead => "team_lead",
+        Manager => "manager",
+    }
+);
+
+/// The sentiment of one inbound customer message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentimentTag {
+    pub fact_id: FactId,
+    pub event_id: String,
+    pub tenant: String,
+    pub conversation_id: String,
+    pub channel: Channel,
+    pub occurred_at: EventTime,
+    pub polarity: Polarity,
+    /// In [-1, 1].
+    pub score: f64,
+    pub language: String,
+    pub tones: Vec<String>,
+    pub model_name: String,
+    pub model_version: String,
+}
+
+/// Where a conversation stood when a verdict was reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationContext {
+    pub tenant: String,
+    pub conversation_id: String,
+    pub channel: Channel,
+    /// Empty when unassigned.
+    pub queue: String,
+    pub priority: Priority,
+    /// Empty when unknown.
+    pub customer_tier: String,
+}
+
+/// A customer waited and a reply came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyLatency {
+    pub fact_id: FactId,
+    pub clock_id: String,
+    pub context: ConversationContext,
+    pub kind: ReplyKind,
+    pub customer_event_id: String,
+    pub customer_at: EventTime,
+    pub reply_event_id: String,
+    pub replied_at: EventTime,
+    pub agent_id: String,
+    pub calendar_ms: i64,
+    pub business_ms: i64,
+    pub target_ms: i64,
+    pub met: bool,
+    pub policy_version: String,
+}
+
+/// A fraction of a target elapsed with no reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaWarning {
+    pub fact_id: FactId,
+    pub clock_id: String,
+    pub context: ConversationContext,
+    pub kind: ReplyKind,
+    pub customer_event_id: String,
+    pub customer_at: EventTime,
+    pub due_at: EventTime,
+    pub fraction: f64,
+    pub target_ms: i64,
+    pub policy_version: String,
+}
+
+/// A target passed with no reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaBreach {
+    pub fact_id: FactId,
+    pub clock_id: String,
+    pub context: ConversationContext,
+    pub kind: ReplyKind,
+    pub customer_event_id: String,
+    pub customer_at: EventTime,
+    pub deadline: EventTime,
+    pub target_ms: i64,
+    pub policy_version: String,
+}
+
+/// One SLA verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SlaFact {
+    Latency(ReplyLatency),
+    Warning(SlaWarning),
+    Breach(SlaBreach),
+}
+
+impl SlaFact {
+    pub fn fact_id(&self) -> &str {
+        match self {
+            SlaFact::Latency(f) => &f.fact_id,
+            SlaFact::Warning(f) => &f.fact_id,
+            SlaFact::Breach(f) => &f.fact_id,
+        }
+    }
+
+    /// The fact's own event time: the reply, the warning instant, or the deadline.
+    pub fn at(&self) -> EventTime {
+        match self {
+            SlaFact::Latency(f) => f.replied_at,
+            SlaFact::Warning(f) => f.due_at,
+            SlaFact::Breach(f) => f.deadline,
+        }
+    }
+
+    pub fn context(&self) -> &ConversationContext {
+        match self {
+            SlaFact::Latency(f) => &f.context,
+            SlaFact::Warning(f) => &f.context,
+            SlaFact::Breach(f) => &f.context,
+        }
+    }
+
+    /// `latency`, `warning` or `breach`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SlaFact::Latency(_) => "latency",
+            SlaFact::Warning(_) => "warning",
+            SlaFact::Breach(_) => "breach",
+        }
+    }
+}
+
+/// An escalation: someone must look at this conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationRaised {
+    pub escalation_id: String,
+    pub context: ConversationContext,
+    pub level: EscalationLevel,
+    pub rule: String,
+    pub reason: String,
+    pub trigger_ids: Vec<String>,
+    pub raised_at: EventTime,
+    pub policy_version: String,
+}
+
+impl fmt::Display for EscalationRaised {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{}] {}/{} ({}): {}",
+            self.level, self.context.tenant, self.context.conversation_id, self.rule, self.reason
+        )
+    }
+}

@@ -1,0 +1,27 @@
+//! Pronto's domain: interaction events as integrators publish them, the facts derived from
+//! them, and the validation that turns untrusted input into these types.
+//!
+//! Nothing here knows of Kafka, gRPC or HTTP, and nothing reads the wall clock: time is
+//! always an argument.
+
+#[macro_use]
+mod event;
+mod facts;
+mod id;
+mod raw;
+mod time;
+
+pub use event::{
+    AuthorKind, Channel, ConversationKey, ConversationStatus, Envelope, Event, Payload, Priority,
+    Visibility,
+};
+pub use facts::{
+    ConversationContext, EscalationLevel, EscalationRaised, FactId, Polarity, ReplyKind,
+    ReplyLatency, SentimentTag, SlaBreach, SlaFact, SlaWarning,
+};
+pub use id::{BoundedText, Id, IdError, MAX_ID_BYTES, fact_id};
+pub use raw::{
+    FieldError, Limits, RawAssignment, RawCustomerMessage, RawEvent, RawPriority, RawReply,
+    RawStatus, RawTime, SCHEMA_VERSION, ValidationErrors,
+};
+pub use time::{EventTime, TimeError};

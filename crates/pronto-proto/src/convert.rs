@@ -1,0 +1,622 @@
+//! Conversions between wire types and domain types. Wire types stay at the edge: every
+//! inbound conversion goes through [`RawEvent::validate`].
+
+use crate::v1 as pb;
+use pronto_domain::{
+    AuthorKind, Channel, ConversationContext, ConversationStatus, EscalationLevel,
+    EscalationRaised, Event, EventTime, Limits, Payload, Polarity, Priority, RawAssignment,
+    RawCustomerMessage, RawEvent, RawPriority, RawReply, RawStatus, RawTime, ReplyKind,
+    ReplyLatency, SentimentTag, SlaBreach, SlaFact, SlaWarning, ValidationErrors, Visibility,
+};
+use prost::Message;
+
+/// A record payload that could not be turned into a domain value.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not a valid {message} protobuf: {source}")]
+    Protobuf {
+        message: &'static str,
+        source: prost::DecodeError,
+    },
+    #[error("invalid {message}: {detail}")]
+    Invalid {
+        message: &'static str,
+        detail: String,
+    },
+}
+
+fn ts(t: EventTime) -> prost_types::Timestamp {
+    let (seconds, nanos) = t.to_parts();
+    prost_types::Timestamp { seconds, nanos }
+}
+
+fn from_ts(
+    message: &'static str,
+    field: &str,
+    t: Option<prost_types::Timestamp>,
+) -> Result<EventTime, DecodeError> {
+    let t = t.ok_or_else(|| DecodeError::Invalid {
+        message,
+        detail: format!("{field} is missing"),
+    })?;
+    EventTime::from_parts(t.seconds, t.nanos).map_err(|e| DecodeError::Invalid {
+        message,
+        detail: format!("{field} {e}"),
+    })
+}
+
+fn enum_name<E>(value: i32, to_domain: impl Fn(E) -> Option<&'static str>) -> Option<String>
+where
+    E: TryFrom<i32>,
+{
+    if value == 0 {
+        return None;
+    }
+    Some(match E::try_from(value).ok().and_then(to_domain) {
+        Some(name) => name.to_string(),
+        None => value.to_string(),
+    })
+}
+
+fn channel_name(c: pb::Channel) -> Option<&'static str> {
+    channel_from_pb(c).map(Channel::as_str)
+}
+
+pub(crate) fn channel_from_pb(c: pb::Channel) -> Option<Channel> {
+    use pb::Channel as C;
+    Some(match c {
+        C::Unspecified => return None,
+        C::Phone => Channel::Phone,
+        C::Email => Channel::Email,
+        C::Chat => Channel::Chat,
+        C::Twitter => Channel::Twitter,
+        C::Facebook => Channel::Facebook,
+        C::Instagram => Channel::Instagram,
+        C::Whatsapp => Channel::Whatsapp,
+    })
+}
+
+pub(crate) fn channel_to_pb(c: Channel) -> pb::Channel {
+    use pb::Channel as C;
+    match c {
+        Channel::Phone => C::Phone,
+        Channel::Email => C::Email,
+        Channel::Chat => C::Chat,
+        Channel::Twitter => C::Twitter,
+        Channel::Facebook => C::Facebook,
+        Channel::Instagram => C::Instagram,
+        Channel::Whatsapp => C::Whatsapp,
+    }
+}
+
+fn status_from_pb(s: pb::ConversationStatus) -> Option<ConversationStatus> {
+    use pb::ConversationStatus as S;
+    Some(match s {
+        S::Unspecified => return None,
+        S::Open => ConversationStatus::Open,
+        S::PendingCustomer => ConversationStatus::PendingCustomer,
+        S::OnHold => ConversationStatus::OnHold,
+        S::Solved => ConversationStatus::Solved,
+        S::Closed => ConversationStatus::Closed,
+        S::Reopened => ConversationStatus::Reopened,
+    })
+}
+
+fn status_to_pb(s: ConversationStatus) -> pb::ConversationStatus {
+    use pb::ConversationStatus as S;
+    match s {
+        ConversationStatus::Open => S::Open,
+        ConversationStatus::PendingCustomer => S::PendingCustomer,
+        ConversationStatus::OnHold => S::OnHold,
+        ConversationStatus::Solved => S::Solved,
+        ConversationStatus::Closed => S::Closed,
+        ConversationStatus::Reopened => S::Reopened,
+    }
+}
+
+pub(crate) fn priority_from_pb(p: pb::Priority) -> Option<Priority> {
+    use pb::Priority as P;
+    Some(match p {
+        P::Unspecified => return None,
+        P::Low => Priority::Low,
+        P::Normal => Priority::Normal,
+        P::High => Priority::High,
+        P::Urgent => Priority::Urgent,
+    })
+}
+
+pub(crate) fn priority_to_pb(p: Priority) -> pb::Priority {
+    use pb::Priority as P;
+    match p {
+        Priority::Low => P::Low,
+        Priority::Normal => P::Normal,
+        Priority::High => P::High,
+        Priority::Urgent => P::Urgent,
+    }
+}
+
+fn author_from_pb(a: pb::AuthorKind) -> Option<AuthorKind> {
+    match a {
+        pb::AuthorKind::Unspecified => None,
+        pb::AuthorKind::Human => Some(AuthorKind::Human),
+        pb::AuthorKind::Bot => Some(AuthorKind::Bot),
+    }
+}
+
+fn visibility_from_pb(v: pb::Visibility) -> Option<Visibility> {
+    match v {
+        pb::Visibility::Unspecified => None,
+        pb::Visibility::Public => Some(Visibility::Public),
+        pb::Visibility::Private => Some(Visibility::Private),
+    }
+}
+
+fn opt(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// The untrusted form of a protobuf event, ready for [`RawEvent::validate`].
+///
+/// Unknown enum numbers come through as their number, so validation names them.
+pub fn raw_from_pb(e: pb::Event) -> RawEvent {
+    let env = e.envelope.unwrap_or_default();
+    let mut raw = RawEvent {
+        event_id: opt(env.event_id),
+        tenant: opt(env.tenant),
+        conversation_id: opt(env.conversation_id),
+        occurred_at: env.occurred_at.map(|t| RawTime::Parts {
+            seconds: t.seconds,
+            nanos: t.nanos,
+        }),
+        source: opt(env.source),
+        schema_version: Some(env.schema_version),
+        channel: enum_name(env.channel, channel_name),
+        ..RawEvent::default()
+    };
+    use pb::event::Payload as P;
+    match e.payload {
+        None => {}
+        Some(P::CustomerMessage(m)) => {
+            raw.customer_message = Some(RawCustomerMessage {
+                text: Some(m.text),
+                customer_id: opt(m.customer_id),
+                customer_tier: opt(m.customer_tier),
+            })
+        }
+        Some(P::ReplySent(r)) => {
+            raw.reply_sent = Some(RawReply {
+                text: Some(r.text),
+                author_kind: enum_name(r.author_kind, |a| {
+                    author_from_pb(a).map(AuthorKind::as_str)
+                }),
+                visibility: enum_name(r.visibility, |v| {
+                    visibility_from_pb(v).map(Visibility::as_str)
+                }),
+                agent_id: opt(r.agent_id),
+                agent_display_name: opt(r.agent_display_name),
+            })
+        }
+        Some(P::StatusChanged(s)) => {
+            raw.status_changed = Some(RawStatus {
+                status: enum_name(s.status, |s| {
+                    status_from_pb(s).map(ConversationStatus::as_str)
+                }),
+            })
+        }
+        Some(P::AssignmentChanged(a)) => {
+            raw.assignment_changed = Some(RawAssignment {
+                queue: opt(a.queue),
+                agent_id: opt(a.agent_id),
+            })
+        }
+        Some(P::PriorityChanged(p)) => {
+            raw.priority_changed = Some(RawPriority {
+                priority: enum_name(p.priority, |p| priority_from_pb(p).map(Priority::as_str)),
+            })
+        }
+    }
+    raw
+}
+
+/// Decodes an event read back from the events topic. Structure is checked as strictly as at
+/// ingest; time plausibility is not (the record was accepted once, and replay must accept it
+/// again whatever the clock says).
+pub fn event_from_pb(e: pb::Event) -> Result<Event, ValidationErrors> {
+    let lenient = Limits {
+        earliest: EventTime(i64::MIN),
+        max_future_ms: i64::MAX,
+        ..Limits::default()
+    };
+    raw_from_pb(e).validate(EventTime(0), &lenient)
+}
+
+/// Decodes the bytes of an events-topic record.
+pub fn decode_event(bytes: &[u8]) -> Result<Event, DecodeError> {
+    let pbe = pb::Event::decode(bytes).map_err(|source| DecodeError::Protobuf {
+        message: "pronto.v1.Event",
+        source,
+    })?;
+    event_from_pb(pbe).map_err(|e| DecodeError::Invalid {
+        message: "pronto.v1.Event",
+        detail: e.to_string(),
+    })
+}
+
+pub fn event_to_pb(e: &Event) -> pb::Event {
+    let env = &e.envelope;
+    use pb::event::Payload as P;
+    let payload = match &e.payload {
+        Payload::CustomerMessage {
+            text,
+            customer_id,
+            customer_tier,
+        } => P::CustomerMessage(pb::CustomerMessage {
+            text: text.as_str().to_string(),
+            customer_id: customer_id.to_string(),
+            customer_tier: customer_tier
+                .as_ref()
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+        }),
+        Payload::ReplySent {
+            text,
+            author,
+            visibility,
+            agent_id,
+            agent_display_name,
+        } => P::ReplySent(pb::ReplySent {
+            text: text.as_str().to_string(),
+            author_kind: match author {
+                AuthorKind::Human => pb::AuthorKind::Human,
+                AuthorKind::Bot => pb::AuthorKind::Bot,
+            } as i32,
+            visibility: match visibility {
+                Visibility::Public => pb::Visibility::Public,
+                Visibility::Private => pb::Visibility::Private,
+            } as i32,
+            agent_id: agent_id.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+            agent_display_name: agent_display_name.clone().unwrap_or_default(),
+        }),
+        Payload::StatusChanged(s) => P::StatusChanged(pb::StatusChanged {
+            status: status_to_pb(*s) as i32,
+        }),
+        Payload::AssignmentChanged { queue, agent_id } => {
+            P::AssignmentChanged(pb::AssignmentChanged {
+                queue: queue.as_ref().map(|q| q.to_string()).unwrap_or_default(),
+                agent_id: agent_id.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+            })
+        }
+        Payload::PriorityChanged(p) => P::PriorityChanged(pb::PriorityChanged {
+            priority: priority_to_pb(*p) as i32,
+        }),
+    };
+    pb::Event {
+        envelope: Some(pb::Envelope {
+            event_id: env.event_id.to_string(),
+            tenant: env.tenant.to_string(),
+            conversation_id: env.conversation_id.to_string(),
+            occurred_at: Some(ts(env.occurred_at)),
+            source: env.source.to_string(),
+            schema_version: env.schema_version,
+            channel: channel_to_pb(env.channel) as i32,
+        }),
+        payload: Some(payload),
+    }
+}
+
+fn polarity_to_pb(p: Polarity) -> pb::Polarity {
+    match p {
+        Polarity::Positive => pb::Polarity::Positive,
+        Polarity::Neutral => pb::Polarity::Neutral,
+        Polarity::Negative => pb::Polarity::Negative,
+    }
+}
+
+fn invalid(message: &'static str, detail: impl Into<String>) -> DecodeError {
+    DecodeError::Invalid {
+        message,
+        detail: detail.into(),
+    }
+}
+
+pub fn tag_to_pb(t: &SentimentTag) -> pb::SentimentTag {
+    pb::SentimentTag {
+        fact_id: t.fact_id.clone(),
+        event_id: t.event_id.clone(),
+        tenant: t.tenant.clone(),
+        conversation_id: t.conversation_id.clone(),
+        channel: channel_to_pb(t.channel) as i32,
+        occurred_at: Some(ts(t.occurred_at)),
+        polarity: polarity_to_pb(t.polarity) as i32,
+        score: t.score,
+        language: t.language.clone(),
+        tones: t.tones.clone(),
+        model_name: t.model_name.clone(),
+        model_version: t.model_version.clone(),
+    }
+}
+
+pub fn tag_from_pb(t: pb::SentimentTag) -> Result<SentimentTag, DecodeError> {
+    const M: &str = "pronto.v1.SentimentTag";
+    let channel = channel_from_pb(t.channel()).ok_or_else(|| invalid(M, "channel is unset"))?;
+    let polarity = match t.polarity() {
+        pb::Polarity::Positive => Polarity::Positive,
+        pb::Polarity::Neutral => Polarity::Neutral,
+        pb::Polarity::Negative => Polarity::Negative,
+        pb::Polarity::Unspecified => return Err(invalid(M, "polarity is unset")),
+    };
+    Ok(SentimentTag {
+        occurred_at: from_ts(M, "occurred_at", t.occurred_at)?,
+        fact_id: t.fact_id,
+        event_id: t.event_id,
+        tenant: t.tenant,
+        conversation_id: t.conversation_id,
+        channel,
+        polarity,
+        score: t.score,
+        language: t.language,
+        tones: t.tones,
+        model_name: t.model_name,
+        model_version: t.model_version,
+    })
+}
+
+pub fn context_to_pb(c: &ConversationContext) -> pb::ConversationContext {
+    pb::ConversationContext {
+        tenant: c.tenant.clone(),
+        conversation_id: c.conversation_id.clone(),
+        channel: channel_to_pb(c.channel) as i32,
+        queue: c.queue.clone(),
+        priority: priority_to_pb(c.priority) as i32,
+        customer_tier: c.customer_tier.clone(),
+    }
+}
+
+fn context_from_pb(
+    m: &'static str,
+    c: Option<pb::ConversationContext>,
+) -> Result<ConversationContext, DecodeError> {
+    let c = c.ok_or_else(|| invalid(m, "context is missing"))?;
+    Ok(ConversationContext {
+        channel: channel_from_pb(c.channel())
+            .ok_or_else(|| invalid(m, "context.channel is unset"))?,
+        priority: priority_from_pb(c.priority()).unwrap_or(Priority::Normal),
+        tenant: c.tenant,
+        conversation_id: c.conversation_id,
+        queue: c.queue,
+        customer_tier: c.customer_tier,
+    })
+}
+
+fn kind_to_pb(k: ReplyKind) -> i32 {
+    match k {
+        ReplyKind::First => pb::ReplyKind::First as i32,
+        ReplyKind::Next => pb::ReplyKind::Next as i32,
+    }
+}
+
+fn kind_from_pb(m: &'static str, k: i32) -> Result<ReplyKind, DecodeError> {
+    match pb::ReplyKind::try_from(k) {
+        Ok(pb::ReplyKind::First) => Ok(ReplyKind::First),
+        Ok(pb::ReplyKind::Next) => Ok(ReplyKind::Next),
+        _ => Err(invalid(m, format!("reply kind {k} is not first or next"))),
+    }
+}
+
+pub fn sla_fact_to_pb(f: &SlaFact) -> pb::SlaFact {
+    use pb::sla_fact::Fact;
+    let fact = match f {
+        SlaFact::Latency(l) => Fact::Latency(pb::ReplyLatencyMeasured {
+            fact_id: l.fact_id.clone(),
+            clock_id: l.clock_id.clone(),
+            context: Some(context_to_pb(&l.context)),
+            kind: kind_to_pb(l.kind),
+            customer_event_id: l.customer_event_id.clone(),
+            customer_at: Some(ts(l.customer_at)),
+            reply_event_id: l.reply_event_id.clone(),
+            replied_at: Some(ts(l.replied_at)),
+            agent_id: l.agent_id.clone(),
+            calendar_ms: l.calendar_ms,
+            business_ms: l.business_ms,
+            target_ms: l.target_ms,
+            met: l.met,
+            policy_version: l.policy_version.clone(),
+        }),
+        SlaFact::Warning(w) => Fact::Warning(pb::SlaWarning {
+            fact_id: w.fact_id.clone(),
+            clock_id: w.clock_id.clone(),
+            context: Some(context_to_pb(&w.context)),
+            kind: kind_to_pb(w.kind),
+            customer_event_id: w.customer_event_id.clone(),
+            customer_at: Some(ts(w.customer_at)),
+            due_at: Some(ts(w.due_at)),
+            fraction: w.fraction,
+            target_ms: w.target_ms,
+            policy_version: w.policy_version.clone(),
+        }),
+        SlaFact::Breach(b) => Fact::Breach(pb::SlaBreach {
+            fact_id: b.fact_id.clone(),
+            clock_id: b.clock_id.clone(),
+            context: Some(context_to_pb(&b.context)),
+            kind: kind_to_pb(b.kind),
+            customer_event_id: b.customer_event_id.clone(),
+            customer_at: Some(ts(b.customer_at)),
+            deadline: Some(ts(b.deadline)),
+            target_ms: b.target_ms,
+            policy_version: b.policy_version.clone(),
+        }),
+    };
+    pb::SlaFact { fact: Some(fact) }
+}
+
+pub fn sla_fact_from_pb(f: pb::SlaFact) -> Result<SlaFact, DecodeError> {
+    use pb::sla_fact::Fact;
+    const M: &str = "pronto.v1.SlaFact";
+    Ok(match f.fact.ok_or_else(|| invalid(M, "fact is unset"))? {
+        Fact::Latency(l) => SlaFact::Latency(ReplyLatency {
+            context: context_from_pb(M, l.context)?,
+            kind: kind_from_pb(M, l.kind)?,
+            customer_at: from_ts(M, "customer_at", l.customer_at)?,
+            replied_at: from_ts(M, "replied_at", l.replied_at)?,
+            fact_id: l.fact_id,
+            clock_id: l.clock_id,
+            customer_event_id: l.customer_event_id,
+            reply_event_id: l.reply_event_id,
+            agent_id: l.agent_id,
+            calendar_ms: l.calendar_ms,
+            business_ms: l.business_ms,
+            target_ms: l.target_ms,
+            met: l.met,
+            policy_version: l.policy_version,
+        }),
+        Fact::Warning(w) => SlaFact::Warning(SlaWarning {
+            context: context_from_pb(M, w.context)?,
+            kind: kind_from_pb(M, w.kind)?,
+            customer_at: from_ts(M, "customer_at", w.customer_at)?,
+            due_at: from_ts(M, "due_at", w.due_at)?,
+            fact_id: w.fact_id,
+            clock_id: w.clock_id,
+            customer_event_id: w.customer_event_id,
+            fraction: w.fraction,
+            target_ms: w.target_ms,
+            policy_version: w.policy_version,
+        }),
+        Fact::Breach(b) => SlaFact::Breach(SlaBreach {
+            context: context_from_pb(M, b.context)?,
+            kind: kind_from_pb(M, b.kind)?,
+            customer_at: from_ts(M, "customer_at", b.customer_at)?,
+            deadline: from_ts(M, "deadline", b.deadline)?,
+            fact_id: b.fact_id,
+            clock_id: b.clock_id,
+            customer_event_id: b.customer_event_id,
+            target_ms: b.target_ms,
+            policy_version: b.policy_version,
+        }),
+        Fact::Correction(c) => {
+            return Err(invalid(
+                M,
+                format!("correction {} is not understood by this version", c.fact_id),
+            ));
+        }
+    })
+}
+
+fn level_to_pb(l: EscalationLevel) -> pb::EscalationLevel {
+    match l {
+        EscalationLevel::Agent => pb::EscalationLevel::Agent,
+        EscalationLevel::TeamLead => pb::EscalationLevel::TeamLead,
+        EscalationLevel::Manager => pb::EscalationLevel::Manager,
+    }
+}
+
+pub fn escalation_to_pb(e: &EscalationRaised) -> pb::EscalationEvent {
+    pb::EscalationEvent {
+        event: Some(pb::escalation_event::Event::Raised(pb::EscalationRaised {
+            escalation_id: e.escalation_id.clone(),
+            context: Some(context_to_pb(&e.context)),
+            level: level_to_pb(e.level) as i32,
+            rule: e.rule.clone(),
+            reason: e.reason.clone(),
+            trigger_ids: e.trigger_ids.clone(),
+            raised_at: Some(ts(e.raised_at)),
+            policy_version: e.policy_version.clone(),
+        })),
+    }
+}
+
+pub fn escalation_from_pb(e: pb::EscalationRaised) -> Result<EscalationRaised, DecodeError> {
+    const M: &str = "pronto.v1.EscalationRaised";
+    let level = match e.level() {
+        pb::EscalationLevel::Agent => EscalationLevel::Agent,
+        pb::EscalationLevel::TeamLead => EscalationLevel::TeamLead,
+        pb::EscalationLevel::Manager => EscalationLevel::Manager,
+        pb::EscalationLevel::Unspecified => return Err(invalid(M, "level is unset")),
+    };
+    Ok(EscalationRaised {
+        context: context_from_pb(M, e.context)?,
+        raised_at: from_ts(M, "raised_at", e.raised_at)?,
+        level,
+        escalation_id: e.escalation_id,
+        rule: e.rule,
+        reason: e.reason,
+        trigger_ids: e.trigger_ids,
+        policy_version: e.policy_version,
+    })
+}
+
+/// Decodes a protobuf message of type `T` from a record payload.
+pub fn decode<T: Message + Default>(name: &'static str, bytes: &[u8]) -> Result<T, DecodeError> {
+    T::decode(bytes).map_err(|source| DecodeError::Protobuf {
+        message: name,
+        source,
+    })
+}
+
+pub fn timestamp(t: EventTime) -> prost_types::Timestamp {
+    ts(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pronto_domain::{Id, RawEvent};
+
+    fn sample() -> Event {
+        let raw: RawEvent = serde_json::from_str(
+            r#"{"event_id":"e1","tenant":"acme","conversation_id":"c1",
+            "occurred_at":"2026-03-02T08:59:00.250Z","source":"test","channel":"whatsapp",
+            "reply_sent":{"text":"Hi, Marco here","agent_id":"a7","agent_display_name":"Marco"}}"#,
+        )
+        .unwrap();
+        raw.validate(EventTime(1_772_442_000_000), &Limits::default())
+            .unwrap()
+    }
+
+    #[test]
+    fn events_round_trip_through_protobuf_bytes() {
+        let e = sample();
+        let bytes = event_to_pb(&e).encode_to_vec();
+        assert_eq!(decode_event(&bytes).unwrap(), e);
+    }
+
+    #[test]
+    fn unknown_enum_numbers_are_named_in_the_error() {
+        let mut pbe = event_to_pb(&sample());
+        pbe.envelope.as_mut().unwrap().channel = 42;
+        let errs = event_from_pb(pbe).unwrap_err();
+        assert_eq!(errs.0[0].path, "channel");
+        assert!(errs.0[0].reason.contains("'42'"));
+    }
+
+    #[test]
+    fn garbage_bytes_are_a_decode_error_not_a_panic() {
+        assert!(decode_event(&[0xff, 0xff, 0xff]).is_err());
+        assert!(decode_event(b"").is_err());
+    }
+
+    #[test]
+    fn sla_facts_round_trip() {
+        let f = SlaFact::Breach(SlaBreach {
+            fact_id: "brk-1".into(),
+            clock_id: "clk-1".into(),
+            context: ConversationContext {
+                tenant: "acme".into(),
+                conversation_id: "c1".into(),
+                channel: Channel::Email,
+                queue: "billing".into(),
+                priority: Priority::High,
+                customer_tier: String::new(),
+            },
+            kind: ReplyKind::First,
+            customer_event_id: "e1".into(),
+            customer_at: EventTime(1000),
+            deadline: EventTime(2000),
+            target_ms: 1000,
+            policy_version: "default@abc".into(),
+        });
+        let bytes = sla_fact_to_pb(&f).encode_to_vec();
+        let back = sla_fact_from_pb(decode("pronto.v1.SlaFact", &bytes).unwrap()).unwrap();
+        assert_eq!(back, f);
+        let _ = Id::parse("x").unwrap();
+    }
+}

@@ -1,0 +1,18 @@
+//! Protobuf and gRPC types generated from `proto/pronto/v1`, and conversions between them and
+//! the domain types.
+
+#[allow(unreachable_pub, clippy::all, missing_docs)]
+pub mod v1 {
+    tonic::include_proto!("pronto.v1");
+}
+
+/// The encoded file descriptor set, for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("pronto_descriptor");
+
+mod convert;
+
+pub use convert::{
+    DecodeError, context_to_pb, decode, decode_event, escalation_from_pb, escalation_to_pb,
+    event_from_pb, event_to_pb, raw_from_pb, sla_fact_from_pb, sla_fact_to_pb, tag_from_pb,
+    tag_to_pb, timestamp,
+};
