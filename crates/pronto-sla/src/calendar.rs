@@ -1,0 +1,379 @@
+//! Business calendars: a time zone, opening slots per weekday (several a day, and slots that
+//! run past midnight), and holidays. Answers "how much business time lies between two
+//! instants" and "when will this much business time have passed".
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Weekday};
+use chrono_tz::Tz;
+use pronto_domain::EventTime;
+use std::collections::BTreeSet;
+
+/// Minutes from local midnight; `end` may exceed 24 h for a slot that runs past midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Slot {
+    pub start_min: u32,
+    pub end_min: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CalendarError {
+    #[error("slot '{0}' is not of the form HH:MM-HH:MM")]
+    SlotSyntax(String),
+    #[error("slot '{0}' is empty or longer than 24 hours")]
+    SlotLength(String),
+    #[error("slots on {0} overlap")]
+    Overlap(String),
+    #[error("unknown time zone '{0}'; expected an IANA name such as Europe/Rome")]
+    TimeZone(String),
+}
+
+/// When the business is open. An always-open calendar makes business time equal calendar time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calendar {
+    tz: Tz,
+    /// Indexed by `Weekday::num_days_from_monday()`.
+    week: [Vec<Slot>; 7],
+    holidays: BTreeSet<NaiveDate>,
+    always_open: bool,
+}
+
+/// How far ahead a deadline is searched for before it is declared unreachable.
+const HORIZON_DAYS: i64 = 3 * 366;
+
+impl Calendar {
+    /// Open around the clock, every day.
+    pub fn always_open() -> Self {
+        Self {
+            tz: Tz::UTC,
+            week: Default::default(),
+            holidays: BTreeSet::new(),
+            always_open: true,
+        }
+    }
+
+    /// A calendar from its time zone, slots per weekday (Monday first) and holidays.
+    pub fn new(
+        tz: Tz,
+        week: [Vec<Slot>; 7],
+        holidays: impl IntoIterator<Item = NaiveDate>,
+    ) -> Result<Self, CalendarError> {
+        const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let mut week = week;
+        for (d, slots) in week.iter_mut().enumerate() {
+            slots.sort();
+            for pair in slots.windows(2) {
+                if pair[1].start_min < pair[0].end_min {
+                    return Err(CalendarError::Overlap(NAMES[d].into()));
+                }
+            }
+        }
+        // A slot past midnight must end before the next day's first slot starts.
+        for d in 0..7 {
+            let next = (d + 1) % 7;
+            if let (Some(last), Some(first)) = (week[d].last(), week[next].first()) {
+                if last.end_min > 24 * 60 && last.end_min - 24 * 60 > first.start_min {
+                    return Err(CalendarError::Overlap(format!(
+                        "{} and {}",
+                        NAMES[d], NAMES[next]
+                    )));
+                }
+            }
+        }
+        Ok(Self {
+            tz,
+            week,
+            holidays: holidays.into_iter().collect(),
+            always_open: false,
+        })
+    }
+
+    pub fn parse_tz(name: &str) -> Result<Tz, CalendarError> {
+        name.parse::<Tz>()
+            .map_err(|_| CalendarError::TimeZone(name.into()))
+    }
+
+    pub fn is_always_open(&self) -> bool {
+        self.always_open
+    }
+
+    /// The UTC instant of a local date and minute of day. In a DST gap the clock jumps
+    /// forward, so the first valid instant after the gap is used; in a repeated hour, the
+    /// earlier instant.
+    fn instant(&self, date: NaiveDate, minute: u32) -> i64 {
+        let local: NaiveDateTime =
+            date.and_time(NaiveTime::MIN) + Duration::minutes(i64::from(minute));
+        let mut probe = local;
+        for _ in 0..(4 * 60) {
+            if let Some(t) = self.tz.from_local_datetime(&probe).earliest() {
+                return t.timestamp_millis();
+            }
+            probe += Duration::minutes(1);
+        }
+        // No time zone has a gap of four hours; fall back to reading the time as UTC.
+        local.and_utc().timestamp_millis()
+    }
+
+    fn local_date(&self, t: EventTime) -> NaiveDate {
+        self.tz
+            .timestamp_millis_opt(t.millis())
+            .single()
+            .map(|d| d.date_naive())
+            .unwrap_or_else(|| t.to_datetime().date_naive())
+    }
+
+    /// Open intervals (UTC milliseconds, half-open) of slots starting on `date`.
+    fn intervals_on(&self, date: NaiveDate) -> impl Iterator<Item = (i64, i64)> + '_ {
+        let slots: &[Slot] = if self.holidays.contains(&date) {
+            &[]
+        } else {
+            &self.week[date.weekday().num_days_from_monday() as usize]
+        };
+        slots
+            .iter()
+            .map(move |s| {
+                (
+                    self.instant(date, s.start_min),
+                    self.instant(date, s.end_min),
+                )
+            })
+            .filter(|(a, b)| b > a)
+    }
+
+    /// Business milliseconds in `[from, to)`; zero when `to <= from`.
+    pub fn business_ms(&self, from: EventTime, to: EventTime) -> i64 {
+        if to <= from {
+            return 0;
+        }
+        if self.always_open {
+            return to.millis() - from.millis();
+        }
+        let (a, b) = (from.millis(), to.millis());
+        let mut date = self.local_date(from) - Duration::days(1);
+        let last = self.local_date(to);
+        let mut total = 0;
+        while date <= last {
+            for (s, e) in self.intervals_on(date) {
+                let (s, e) = (s.max(a), e.min(b));
+                if e > s {
+                    total += e - s;
+                }
+            }
+            date += Duration::days(1);
+        }
+        total
+    }
+
+    /// The instant at which `ms` business milliseconds will have passed since `from`, or
+    /// `None` if the calendar has no opening within three years.
+    pub fn add_business(&self, from: EventTime, ms: i64) -> Option<EventTime> {
+        if self.always_open {
+            return Some(from.plus_millis(ms.max(0)));
+        }
+        let mut remaining = ms.max(0);
+        let start = from.millis();
+        let mut date = self.local_date(from) - Duration::days(1);
+        let end = date + Duration::days(HORIZON_DAYS);
+        while date <= end {
+            for (s, e) in self.intervals_on(date) {
+                if e <= start {
+                    continue;
+                }
+                let s = s.max(start);
+                if remaining <= e - s {
+                    return Some(EventTime(s + remaining));
+                }
+                remaining -= e - s;
+            }
+            date += Duration::days(1);
+        }
+        None
+    }
+}
+
+/// Parses `HH:MM-HH:MM`; an end at or before the start means the slot runs past midnight.
+pub fn parse_slot(text: &str) -> Result<Slot, CalendarError> {
+    let err = || CalendarError::SlotSyntax(text.into());
+    let (a, b) = text.split_once('-').ok_or_else(err)?;
+    let minute = |s: &str| -> Result<u32, CalendarError> {
+        let (h, m) = s.trim().split_once(':').ok_or_else(err)?;
+        let (h, m): (u32, u32) = (h.parse().map_err(|_| err())?, m.parse().map_err(|_| err())?);
+        if h > 24 || m > 59 || (h == 24 && m > 0) {
+            return Err(err());
+        }
+        Ok(h * 60 + m)
+    };
+    let (start, mut end) = (minute(a)?, minute(b)?);
+    if start >= 24 * 60 {
+        return Err(err());
+    }
+    if end <= start {
+        end += 24 * 60;
+    }
+    if end - start > 24 * 60 || end == start {
+        return Err(CalendarError::SlotLength(text.into()));
+    }
+    Ok(Slot {
+        start_min: start,
+        end_min: end,
+    })
+}
+
+/// The weekday index (Monday = 0) for a three-letter English name.
+pub fn weekday_index(name: &str) -> Option<usize> {
+    let d: Weekday = name.parse().ok()?;
+    Some(d.num_days_from_monday() as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn t(s: &str) -> EventTime {
+        EventTime::parse_rfc3339(s).unwrap()
+    }
+
+    fn office(tz: &str, holidays: &[&str]) -> Calendar {
+        let day = vec![
+            parse_slot("09:00-13:00").unwrap(),
+            parse_slot("14:00-18:00").unwrap(),
+        ];
+        let week = [
+            day.clone(),
+            day.clone(),
+            day.clone(),
+            day.clone(),
+            day,
+            vec![],
+            vec![],
+        ];
+        let hol = holidays.iter().map(|d| d.parse().unwrap());
+        Calendar::new(Calendar::parse_tz(tz).unwrap(), week, hol).unwrap()
+    }
+
+    const H: i64 = 3_600_000;
+
+    #[test]
+    fn business_time_skips_lunch_nights_and_weekends() {
+        let c = office("Europe/Rome", &[]);
+        // Monday 2026-03-02, 10:00 to 15:00 Rome (UTC+1): 3 h morning + 1 h afternoon.
+        assert_eq!(
+            c.business_ms(t("2026-03-02T09:00:00Z"), t("2026-03-02T14:00:00Z")),
+            4 * H
+        );
+        // Friday 17:00 to Monday 10:00 Rome: 1 h + 1 h.
+        assert_eq!(
+            c.business_ms(t("2026-03-06T16:00:00Z"), t("2026-03-09T09:00:00Z")),
+            2 * H
+        );
+    }
+
+    #[test]
+    fn holidays_are_closed() {
+        let c = office("Europe/Rome", &["2026-03-03"]);
+        // Monday 17:00 to Wednesday 10:00 Rome, Tuesday a holiday.
+        assert_eq!(
+            c.business_ms(t("2026-03-02T16:00:00Z"), t("2026-03-04T09:00:00Z")),
+            2 * H
+        );
+    }
+
+    #[test]
+    fn deadlines_land_in_open_time() {
+        let c = office("Europe/Rome", &[]);
+        // Friday 17:30 Rome + 1 h business = Monday 09:30 Rome = 08:30Z.
+        assert_eq!(
+            c.add_business(t("2026-03-06T16:30:00Z"), H),
+            Some(t("2026-03-09T08:30:00Z"))
+        );
+        // A message during lunch with 30 min target: 14:30.
+        assert_eq!(
+            c.add_business(t("2026-03-02T12:10:00Z"), H / 2),
+            Some(t("2026-03-02T13:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn dst_spring_forward_in_rome_shortens_nothing_in_business_hours() {
+        // 2026-03-29: clocks go 02:00 -> 03:00 in Rome. Office hours unaffected: Monday
+        // 30 March 09:00 local is 07:00Z (UTC+2).
+        let c = office("Europe/Rome", &[]);
+        assert_eq!(
+            c.add_business(t("2026-03-27T17:30:00Z"), H),
+            Some(t("2026-03-30T08:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn dst_in_new_york_with_a_night_slot_past_midnight() {
+        // A night desk 22:00-06:00 every day in New York; on 2026-03-08 clocks jump
+        // 02:00 -> 03:00, so that night holds 7 hours, not 8.
+        let night = vec![parse_slot("22:00-06:00").unwrap()];
+        let week = std::array::from_fn(|_| night.clone());
+        let c = Calendar::new(Calendar::parse_tz("America/New_York").unwrap(), week, []).unwrap();
+        // 2026-03-07 22:00 EST = 03:00Z; 2026-03-08 06:00 EDT = 10:00Z.
+        assert_eq!(
+            c.business_ms(t("2026-03-07T12:00:00Z"), t("2026-03-08T12:00:00Z")),
+            7 * H
+        );
+        // And on 2026-11-01 the night holds 9 hours.
+        assert_eq!(
+            c.business_ms(t("2026-10-31T12:00:00Z"), t("2026-11-01T14:00:00Z")),
+            9 * H
+        );
+    }
+
+    #[test]
+    fn slots_parse_and_refuse_nonsense() {
+        assert_eq!(
+            parse_slot("22:00-02:00").unwrap(),
+            Slot {
+                start_min: 1320,
+                end_min: 1560
+            }
+        );
+        assert_eq!(parse_slot("00:00-24:00").unwrap().end_min, 1440);
+        for bad in [
+            "9-13",
+            "09:00",
+            "25:00-26:00",
+            "09:60-10:00",
+            "10:00-10:00x",
+        ] {
+            assert!(parse_slot(bad).is_err(), "{bad}");
+        }
+        let overlapping = vec![
+            parse_slot("09:00-13:00").unwrap(),
+            parse_slot("12:00-14:00").unwrap(),
+        ];
+        let week = [overlapping, vec![], vec![], vec![], vec![], vec![], vec![]];
+        assert!(Calendar::new(Tz::UTC, week, []).is_err());
+    }
+
+    #[test]
+    fn an_empty_calendar_never_reaches_a_deadline() {
+        let c = Calendar::new(Tz::UTC, Default::default(), []).unwrap();
+        assert_eq!(c.add_business(t("2026-03-02T09:00:00Z"), 1), None);
+        assert_eq!(
+            c.business_ms(t("2026-03-02T09:00:00Z"), t("2026-03-09T09:00:00Z")),
+            0
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn business_time_never_exceeds_calendar_time_and_add_inverts_measure(
+            start in 1_767_225_600_000i64..1_798_761_600_000i64, // 2026
+            len in 0i64..(10 * 24 * H),
+            tz in prop::sample::select(vec!["Europe/Rome", "America/New_York", "UTC"]),
+        ) {
+            let c = office(tz, &["2026-12-25"]);
+            let (a, b) = (EventTime(start), EventTime(start + len));
+            let biz = c.business_ms(a, b);
+            prop_assert!(biz >= 0 && biz <= len);
+            let due = c.add_business(a, biz).unwrap();
+            // Zero business time from a closed instant lands at the next opening.
+            prop_assert!(biz == 0 || due <= b);
+            prop_assert_eq!(c.business_ms(a, due), biz);
+        }
+    }
+}

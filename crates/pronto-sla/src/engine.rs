@@ -1,0 +1,381 @@
+//! The reply clock engine: folds interaction events, in event time, into SLA facts.
+//!
+//! One clock per conversation runs from the first customer message still unanswered to the
+//! next counted reply. Timers for warnings and the breach fire when event time passes their
+//! instant; each fires at most once per clock. The engine never reads the wall clock: live
+//! services move time forward with [`Engine::advance`], replay moves it with the events.
+
+use crate::policy::{Basis, Policy, Target};
+use pronto_domain::{
+    AuthorKind, ConversationContext, ConversationStatus, Event, EventTime, Payload, Priority,
+    ReplyKind, ReplyLatency, SlaBreach, SlaFact, SlaWarning, Visibility, fact_id,
+};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// Which timer of a clock: a warning (index into `warn_at`) or the breach.
+type TimerSlot = u8;
+const BREACH: TimerSlot = u8::MAX;
+
+#[derive(Debug, Clone)]
+struct Clock {
+    id: String,
+    kind: ReplyKind,
+    customer_event_id: String,
+    customer_at: EventTime,
+    target: Target,
+    /// Counted time before `running_since`.
+    acc_calendar_ms: i64,
+    acc_business_ms: i64,
+    /// Set while the clock runs.
+    running_since: Option<EventTime>,
+    /// Timers already fired (warnings by index, and the breach).
+    fired: BTreeSet<TimerSlot>,
+    /// Timers scheduled now, to remove when the clock stops or pauses.
+    scheduled: Vec<(EventTime, TimerSlot)>,
+}
+
+#[derive(Debug, Clone)]
+struct Conversation {
+    context: ConversationContext,
+    status: ConversationStatus,
+    replied_before: bool,
+    clock: Option<Clock>,
+    seen: HashSet<u64>,
+}
+
+/// Counts of what the engine holds, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    pub conversations: usize,
+    pub open_clocks: usize,
+    pub timers: usize,
+    pub duplicates_ignored: u64,
+}
+
+/// The SLA engine for one stream of events (one Kafka partition, or one replay).
+#[derive(Debug)]
+pub struct Engine {
+    policy: Arc<Policy>,
+    conversations: HashMap<String, Conversation>,
+    timers: BTreeSet<(EventTime, String, TimerSlot)>,
+    /// The highest event time seen.
+    watermark: EventTime,
+    /// Timers fire only once the watermark is this far past them, so that events that
+    /// arrive a little out of order are still applied before a verdict is reached.
+    allowed_lateness_ms: i64,
+    duplicates_ignored: u64,
+}
+
+fn id_hash(id: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+impl Engine {
+    pub fn new(policy: Arc<Policy>, allowed_lateness_ms: i64) -> Self {
+        Self {
+            policy,
+            conversations: HashMap::new(),
+            timers: BTreeSet::new(),
+            watermark: EventTime(i64::MIN),
+            allowed_lateness_ms: allowed_lateness_ms.max(0),
+            duplicates_ignored: 0,
+        }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            conversations: self.conversations.len(),
+            open_clocks: self
+                .conversations
+                .values()
+                .filter(|c| c.clock.is_some())
+                .count(),
+            timers: self.timers.len(),
+            duplicates_ignored: self.duplicates_ignored,
+        }
+    }
+
+    /// The earliest pending timer, if any.
+    pub fn next_due(&self) -> Option<EventTime> {
+        self.timers.first().map(|t| t.0)
+    }
+
+    /// Applies one event and returns the facts it produced, after the facts of any timer that
+    /// came due before it.
+    pub fn apply(&mut self, event: &Event) -> Vec<SlaFact> {
+        let mut out = Vec::new();
+        let at = event.at();
+        if at > self.watermark {
+            self.watermark = at;
+            self.fire_until(
+                EventTime(at.millis().saturating_sub(self.allowed_lateness_ms)),
+                &mut out,
+            );
+        }
+        let key = event.key().as_str().to_string();
+        let env = &event.envelope;
+        let conv = self
+            .conversations
+            .entry(key.clone())
+            .or_insert_with(|| Conversation {
+                context: ConversationContext {
+                    tenant: env.tenant.to_string(),
+                    conversation_id: env.conversation_id.to_string(),
+                    channel: env.channel,
+                    queue: String::new(),
+                    priority: Priority::Normal,
+                    customer_tier: String::new(),
+                },
+                status: ConversationStatus::Open,
+                replied_before: false,
+                clock: None,
+                seen: HashSet::new(),
+            });
+        if !conv.seen.insert(id_hash(event.id())) {
+            self.duplicates_ignored += 1;
+            return out;
+        }
+        let policy = Arc::clone(&self.policy);
+        match &event.payload {
+            Payload::CustomerMessage { customer_tier, .. } => {
+                if let Some(tier) = customer_tier {
+                    conv.context.customer_tier = tier.to_string();
+                }
+                if policy.pauses(conv.status)
+                    || matches!(
+                        conv.status,
+                        ConversationStatus::Solved | ConversationStatus::Closed
+                    )
+                {
+                    // The customer wrote back: the conversation is open again.
+                    conv.status = ConversationStatus::Open;
+                }
+                match &mut conv.clock {
+                    Some(clock) if clock.running_since.is_none() => {
+                        clock.running_since = Some(at);
+                        Self::schedule(&policy, &mut self.timers, &key, clock);
+                    }
+                    Some(_) => {}
+                    None => {
+                        let kind = if conv.replied_before {
+                            ReplyKind::Next
+                        } else {
+                            ReplyKind::First
+                        };
+                        let targets = policy.targets_for(conv.context.channel);
+                        let target = match kind {
+                            ReplyKind::First => targets.first_reply,
+                            ReplyKind::Next => targets.next_reply,
+                        };
+                        let mut clock = Clock {
+                            id: fact_id("clk", &[&key, event.id()]),
+                            kind,
+                            customer_event_id: event.id().to_string(),
+                            customer_at: at,
+                            target,
+                            acc_calendar_ms: 0,
+                            acc_business_ms: 0,
+                            running_since: Some(at),
+                            fired: BTreeSet::new(),
+                            scheduled: Vec::new(),
+                        };
+                        Self::schedule(&policy, &mut self.timers, &key, &mut clock);
+                        conv.clock = Some(clock);
+                    }
+                }
+            }
+            Payload::ReplySent {
+                author,
+                visibility,
+                agent_id,
+                ..
+            } => {
+                let counts = (*author == AuthorKind::Human || policy.count_bot_replies)
+                    && (*visibility == Visibility::Public || policy.count_private_notes);
+                if counts {
+                    if let Some(mut clock) = conv.clock.take() {
+                        Self::unschedule(&mut self.timers, &key, &mut clock);
+                        let (calendar_ms, business_ms) = Self::counted(&policy, &clock, at);
+                        let counted = match clock.target.basis {
+                            Basis::Calendar => calendar_ms,
+                            Basis::Business => business_ms,
+                        };
+                        out.push(SlaFact::Latency(ReplyLatency {
+                            fact_id: fact_id("lat", &[&clock.id, event.id()]),
+                            clock_id: clock.id.clone(),
+                            context: conv.context.clone(),
+                            kind: clock.kind,
+                            customer_event_id: clock.customer_event_id.clone(),
+                            customer_at: clock.customer_at,
+                            reply_event_id: event.id().to_string(),
+                            replied_at: at,
+                            agent_id: agent_id.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+                            calendar_ms,
+                            business_ms,
+                            target_ms: clock.target.ms,
+                            met: counted <= clock.target.ms,
+                            policy_version: policy.version.clone(),
+                        }));
+                    }
+                    conv.replied_before = true;
+                }
+            }
+            Payload::StatusChanged(status) => {
+                let status = *status;
+                conv.status = status;
+                if let Some(clock) = &mut conv.clock {
+                    if policy.pauses(status) {
+                        if let Some(since) = clock.running_since.take() {
+                            clock.acc_calendar_ms += (at.millis() - since.millis()).max(0);
+                            clock.acc_business_ms += policy.calendar.business_ms(since, at);
+                            Self::unschedule(&mut self.timers, &key, clock);
+                        }
+                    } else if matches!(
+                        status,
+                        ConversationStatus::Solved | ConversationStatus::Closed
+                    ) {
+                        // Solved without a reply: nothing is owed any more.
+                        Self::unschedule(&mut self.timers, &key, clock);
+                        conv.clock = None;
+                    } else if clock.running_since.is_none() {
+                        clock.running_since = Some(at);
+                        Self::schedule(&policy, &mut self.timers, &key, clock);
+                    }
+                }
+            }
+            Payload::AssignmentChanged { queue, .. } => {
+                if let Some(q) = queue {
+                    conv.context.queue = q.to_string();
+                }
+            }
+            Payload::PriorityChanged(p) => conv.context.priority = *p,
+        }
+        out
+    }
+
+    /// Moves event time forward to `now` without an event (live mode: the service's clock
+    /// says time has passed) and returns the facts of the timers that came due.
+    pub fn advance(&mut self, now: EventTime) -> Vec<SlaFact> {
+        let mut out = Vec::new();
+        if now > self.watermark {
+            self.watermark = now;
+        }
+        self.fire_until(
+            EventTime(now.millis().saturating_sub(self.allowed_lateness_ms)),
+            &mut out,
+        );
+        out
+    }
+
+    /// Calendar and business time counted by a clock up to `at`.
+    fn counted(policy: &Policy, clock: &Clock, at: EventTime) -> (i64, i64) {
+        match clock.running_since {
+            Some(since) => (
+                clock.acc_calendar_ms + (at.millis() - since.millis()).max(0),
+                clock.acc_business_ms + policy.calendar.business_ms(since, at),
+            ),
+            None => (clock.acc_calendar_ms, clock.acc_business_ms),
+        }
+    }
+
+    /// Schedules the clock's outstanding timers from its running start.
+    fn schedule(
+        policy: &Policy,
+        timers: &mut BTreeSet<(EventTime, String, TimerSlot)>,
+        key: &str,
+        clock: &mut Clock,
+    ) {
+        let Some(since) = clock.running_since else {
+            return;
+        };
+        let fractions = policy
+            .warn_at
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (i as TimerSlot, *f))
+            .chain(std::iter::once((BREACH, 1.0)));
+        for (slot, fraction) in fractions {
+            if clock.fired.contains(&slot) {
+                continue;
+            }
+            let due_ms = (clock.target.ms as f64 * fraction).round() as i64;
+            let due = match clock.target.basis {
+                Basis::Calendar => Some(since.plus_millis((due_ms - clock.acc_calendar_ms).max(0))),
+                Basis::Business => policy
+                    .calendar
+                    .add_business(since, (due_ms - clock.acc_business_ms).max(0)),
+            };
+            if let Some(due) = due {
+                timers.insert((due, key.to_string(), slot));
+                clock.scheduled.push((due, slot));
+            }
+        }
+    }
+
+    fn unschedule(
+        timers: &mut BTreeSet<(EventTime, String, TimerSlot)>,
+        key: &str,
+        clock: &mut Clock,
+    ) {
+        for (due, slot) in clock.scheduled.drain(..) {
+            timers.remove(&(due, key.to_string(), slot));
+        }
+    }
+
+    /// Fires every timer due strictly before `until`: a reply at the very deadline is in time.
+    fn fire_until(&mut self, until: EventTime, out: &mut Vec<SlaFact>) {
+        while let Some((due, key, slot)) = self.timers.first().cloned() {
+            if due >= until {
+                break;
+            }
+            self.timers.pop_first();
+            let Some(conv) = self.conversations.get_mut(&key) else {
+                continue;
+            };
+            let Some(clock) = conv.clock.as_mut() else {
+                continue;
+            };
+            clock.scheduled.retain(|s| *s != (due, slot));
+            if !clock.fired.insert(slot) {
+                continue;
+            }
+            let version = self.policy.version.clone();
+            if slot == BREACH {
+                out.push(SlaFact::Breach(SlaBreach {
+                    fact_id: fact_id("brk", &[&clock.id]),
+                    clock_id: clock.id.clone(),
+                    context: conv.context.clone(),
+                    kind: clock.kind,
+                    customer_event_id: clock.customer_event_id.clone(),
+                    customer_at: clock.customer_at,
+                    deadline: due,
+                    target_ms: clock.target.ms,
+                    policy_version: version,
+                }));
+            } else {
+                let fraction = self.policy.warn_at[slot as usize];
+                out.push(SlaFact::Warning(SlaWarning {
+                    fact_id: fact_id("wrn", &[&clock.id, &slot.to_string()]),
+                    clock_id: clock.id.clone(),
+                    context: conv.context.clone(),
+                    kind: clock.kind,
+                    customer_event_id: clock.customer_event_id.clone(),
+                    customer_at: clock.customer_at,
+                    due_at: due,
+                    fraction,
+                    target_ms: clock.target.ms,
+                    policy_version: version,
+                }));
+            }
+        }
+    }
+}

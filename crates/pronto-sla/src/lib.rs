@@ -1,0 +1,13 @@
+//! Pronto's SLA engine: versioned policies, business calendars and reply clocks that run in
+//! event time. Pure: no I/O, no wall clock, so a replay yields exactly the live output.
+
+pub mod calendar;
+mod engine;
+pub mod policy;
+
+pub use calendar::Calendar;
+pub use engine::{Engine, EngineStats};
+pub use policy::{Basis, Policy, PolicyError, Target};
+
+#[cfg(test)]
+mod tests;

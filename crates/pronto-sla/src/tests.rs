@@ -1,0 +1,319 @@
+//! Engine behaviour, tested on hand-made conversations.
+
+use crate::{Engine, Policy};
+use pronto_domain::{
+    AuthorKind, BoundedText, Channel, ConversationStatus, Envelope, Event, EventTime, Id, Payload,
+    ReplyKind, SlaFact, Visibility,
+};
+use proptest::prelude::*;
+use std::sync::Arc;
+
+const T0: i64 = 1_772_442_000_000; // Monday 2026-03-02T09:00:00Z, 10:00 in Rome
+const MIN: i64 = 60_000;
+
+fn ev(id: &str, conv: &str, channel: Channel, at_min: i64, payload: Payload) -> Event {
+    Event {
+        envelope: Envelope {
+            event_id: Id::parse(id).unwrap(),
+            tenant: Id::parse("acme").unwrap(),
+            conversation_id: Id::parse(conv).unwrap(),
+            occurred_at: EventTime(T0 + at_min * MIN),
+            source: Id::parse("test").unwrap(),
+            schema_version: 1,
+            channel,
+        },
+        payload,
+    }
+}
+
+fn customer() -> Payload {
+    Payload::CustomerMessage {
+        text: BoundedText::default(),
+        customer_id: Id::parse("u1").unwrap(),
+        customer_tier: None,
+    }
+}
+
+fn reply(author: AuthorKind, visibility: Visibility) -> Payload {
+    Payload::ReplySent {
+        text: BoundedText::default(),
+        author,
+        visibility,
+        agent_id: Some(Id::parse("a1").unwrap()),
+        agent_display_name: None,
+    }
+}
+
+fn human() -> Payload {
+    reply(AuthorKind::Human, Visibility::Public)
+}
+
+fn engine() -> Engine {
+    Engine::new(Arc::new(Policy::builtin()), 0)
+}
+
+fn run(events: &[Event]) -> Vec<SlaFact> {
+    let mut e = engine();
+    events.iter().flat_map(|ev| e.apply(ev)).collect()
+}
+
+fn latencies(facts: &[SlaFact]) -> Vec<(ReplyKind, i64, bool)> {
+    facts
+        .iter()
+        .filter_map(|f| match f {
+            SlaFact::Latency(l) => Some((l.kind, l.calendar_ms, l.met)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn first_reply_is_measured_from_the_first_unanswered_message() {
+    let facts = run(&[
+        ev("m1", "c", Channel::Phone, 0, customer()),
+        ev("m2", "c", Channel::Phone, 1, customer()),
+        ev("r1", "c", Channel::Phone, 3, human()),
+        ev("m3", "c", Channel::Phone, 10, customer()),
+        ev("r2", "c", Channel::Phone, 12, human()),
+    ]);
+    assert_eq!(
+        latencies(&facts),
+        [
+            (ReplyKind::First, 3 * MIN, true),
+            (ReplyKind::Next, 2 * MIN, true)
+        ]
+    );
+    let l = facts
+        .iter()
+        .find_map(|f| match f {
+            SlaFact::Latency(l) => Some(l),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(l.customer_event_id, "m1");
+    assert_eq!(l.reply_event_id, "r1");
+    assert_eq!(l.agent_id, "a1");
+    assert!(l.policy_version.starts_with("default@"));
+}
+
+#[test]
+fn bots_and_private_notes_do_not_stop_the_clock() {
+    let facts = run(&[
+        ev("m1", "c", Channel::Chat, 0, customer()),
+        ev(
+            "b1",
+            "c",
+            Channel::Chat,
+            0,
+            reply(AuthorKind::Bot, Visibility::Public),
+        ),
+        ev(
+            "n1",
+            "c",
+            Channel::Chat,
+            5,
+            reply(AuthorKind::Human, Visibility::Private),
+        ),
+        ev("r1", "c", Channel::Chat, 20, human()),
+    ]);
+    assert_eq!(latencies(&facts), [(ReplyKind::First, 20 * MIN, true)]);
+}
+
+#[test]
+fn pending_on_customer_pauses_the_clock() {
+    let status = |s| Payload::StatusChanged(s);
+    let facts = run(&[
+        ev("m1", "c", Channel::Email, 0, customer()),
+        ev(
+            "s1",
+            "c",
+            Channel::Email,
+            10,
+            status(ConversationStatus::PendingCustomer),
+        ),
+        ev(
+            "s2",
+            "c",
+            Channel::Email,
+            70,
+            status(ConversationStatus::Open),
+        ),
+        ev("r1", "c", Channel::Email, 75, human()),
+    ]);
+    assert_eq!(latencies(&facts), [(ReplyKind::First, 15 * MIN, true)]);
+}
+
+#[test]
+fn business_time_counts_only_opening_hours() {
+    // Monday 12:00 Rome to 15:00 Rome: one hour before lunch, one after.
+    let facts = run(&[
+        ev("m1", "c", Channel::Email, 120, customer()),
+        ev("r1", "c", Channel::Email, 300, human()),
+    ]);
+    let SlaFact::Latency(l) = &facts[0] else {
+        panic!()
+    };
+    assert_eq!(l.calendar_ms, 180 * MIN);
+    assert_eq!(l.business_ms, 120 * MIN);
+}
+
+#[test]
+fn silence_breaches_once_after_warnings_and_the_late_reply_is_not_met() {
+    let mut e = engine();
+    assert!(
+        e.apply(&ev("m1", "c", Channel::Phone, 0, customer()))
+            .is_empty()
+    );
+    // Phone: 5 min target, warnings at 50% and 80%.
+    let facts = e.advance(EventTime(T0 + 10 * MIN));
+    let kinds: Vec<_> = facts
+        .iter()
+        .map(|f| (f.kind(), f.at().millis() - T0))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("warning", 150_000),
+            ("warning", 240_000),
+            ("breach", 300_000)
+        ]
+    );
+    assert!(
+        e.advance(EventTime(T0 + 20 * MIN)).is_empty(),
+        "timers fire once"
+    );
+    let late = e.apply(&ev("r1", "c", Channel::Phone, 30, human()));
+    assert_eq!(latencies(&late), [(ReplyKind::First, 30 * MIN, false)]);
+}
+
+#[test]
+fn a_reply_exactly_at_the_deadline_is_in_time() {
+    let facts = run(&[
+        ev("m1", "c", Channel::Phone, 0, customer()),
+        ev("r1", "c", Channel::Phone, 5, human()),
+    ]);
+    assert_eq!(facts.iter().filter(|f| f.kind() == "breach").count(), 0);
+    assert_eq!(latencies(&facts), [(ReplyKind::First, 5 * MIN, true)]);
+}
+
+#[test]
+fn another_conversations_event_moves_time_for_everyone() {
+    let facts = run(&[
+        ev("m1", "a", Channel::Phone, 0, customer()),
+        ev("m2", "b", Channel::Email, 7, customer()),
+    ]);
+    assert!(
+        facts
+            .iter()
+            .any(|f| f.kind() == "breach" && f.context().conversation_id == "a")
+    );
+}
+
+#[test]
+fn duplicates_are_ignored() {
+    let m = ev("m1", "c", Channel::Phone, 0, customer());
+    let r = ev("r1", "c", Channel::Phone, 2, human());
+    let facts = run(&[m.clone(), m, r.clone(), r]);
+    assert_eq!(latencies(&facts).len(), 1);
+}
+
+#[test]
+fn solving_without_a_reply_cancels_the_clock() {
+    let mut e = engine();
+    e.apply(&ev("m1", "c", Channel::Phone, 0, customer()));
+    e.apply(&ev(
+        "s1",
+        "c",
+        Channel::Phone,
+        1,
+        Payload::StatusChanged(ConversationStatus::Solved),
+    ));
+    assert!(e.advance(EventTime(T0 + 60 * MIN)).is_empty());
+    assert_eq!(e.stats().open_clocks, 0);
+}
+
+#[test]
+fn lateness_lets_an_out_of_order_reply_win() {
+    let mut e = Engine::new(Arc::new(Policy::builtin()), 10 * MIN);
+    e.apply(&ev("m1", "a", Channel::Phone, 0, customer()));
+    // Another conversation's event at minute 8 arrives before a's reply at minute 4.
+    assert!(
+        e.apply(&ev("m2", "b", Channel::Email, 8, customer()))
+            .iter()
+            .all(|f| f.kind() == "warning")
+    );
+    let facts = e.apply(&ev("r1", "a", Channel::Phone, 4, human()));
+    assert_eq!(latencies(&facts), [(ReplyKind::First, 4 * MIN, true)]);
+}
+
+fn arb_conversations() -> impl Strategy<Value = Vec<Event>> {
+    let step = (0usize..4, 0i64..40, 0u8..6);
+    prop::collection::vec(step, 1..60).prop_map(|steps| {
+        let mut t = 0;
+        steps
+            .into_iter()
+            .enumerate()
+            .map(|(i, (conv, gap, what))| {
+                t += gap;
+                let channel = [
+                    Channel::Phone,
+                    Channel::Chat,
+                    Channel::Email,
+                    Channel::Twitter,
+                ][conv];
+                let payload = match what {
+                    0 | 1 => customer(),
+                    2 => human(),
+                    3 => reply(AuthorKind::Bot, Visibility::Public),
+                    4 => Payload::StatusChanged(ConversationStatus::PendingCustomer),
+                    _ => Payload::StatusChanged(ConversationStatus::Open),
+                };
+                ev(&format!("e{i}"), &format!("c{conv}"), channel, t, payload)
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    /// Live mode ticks the clock between events; replay does not. Both give the same facts.
+    #[test]
+    fn live_ticks_and_replay_give_identical_facts(events in arb_conversations(), tick in 1i64..30) {
+        let end = EventTime(events.last().unwrap().at().millis() + 48 * 60 * MIN);
+        let mut replay = engine();
+        let mut a: Vec<SlaFact> = events.iter().flat_map(|e| replay.apply(e)).collect();
+        a.extend(replay.advance(end));
+
+        let mut live = engine();
+        let mut b = Vec::new();
+        let mut now = events[0].at().millis();
+        for e in &events {
+            while now + tick * MIN < e.at().millis() {
+                now += tick * MIN;
+                b.extend(live.advance(EventTime(now)));
+            }
+            b.extend(live.apply(e));
+        }
+        b.extend(live.advance(end));
+        prop_assert_eq!(a, b);
+    }
+
+    /// Every warning precedes its breach; every clock breaches at most once; business time
+    /// never exceeds calendar time.
+    #[test]
+    fn verdict_invariants(events in arb_conversations()) {
+        let mut e = engine();
+        let mut facts: Vec<SlaFact> = events.iter().flat_map(|ev| e.apply(ev)).collect();
+        facts.extend(e.advance(EventTime(i64::MAX / 2)));
+        let mut breached = std::collections::HashSet::new();
+        for f in &facts {
+            match f {
+                SlaFact::Breach(b) => prop_assert!(breached.insert(b.clock_id.clone())),
+                SlaFact::Warning(w) => prop_assert!(!breached.contains(&w.clock_id)),
+                SlaFact::Latency(l) => {
+                    prop_assert!(l.business_ms <= l.calendar_ms);
+                    prop_assert!(l.calendar_ms >= 0);
+                }
+            }
+        }
+    }
+}
