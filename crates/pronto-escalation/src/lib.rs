@@ -4,8 +4,8 @@
 //! re-processing the same facts after a restart raises nothing new.
 
 use pronto_domain::{
-    fact_id, ConversationContext, EscalationLevel, EscalationRaised, Polarity, Priority,
-    SentimentTag, SlaFact,
+    ConversationContext, EscalationLevel, EscalationRaised, Polarity, Priority, SentimentTag,
+    SlaFact, fact_id,
 };
 use std::collections::HashMap;
 
@@ -56,9 +56,13 @@ impl Escalator {
     /// An SLA fact: a breach escalates.
     pub fn on_sla(&mut self, fact: &SlaFact) -> Option<EscalationRaised> {
         let ctx = fact.context();
-        self.contexts
-            .insert((ctx.tenant.clone(), ctx.conversation_id.clone()), ctx.clone());
-        let SlaFact::Breach(b) = fact else { return None };
+        self.contexts.insert(
+            (ctx.tenant.clone(), ctx.conversation_id.clone()),
+            ctx.clone(),
+        );
+        let SlaFact::Breach(b) = fact else {
+            return None;
+        };
         Some(EscalationRaised {
             escalation_id: fact_id("esc", &[&b.fact_id]),
             context: b.context.clone(),
@@ -80,7 +84,8 @@ impl Escalator {
     /// A sentiment tag: a very negative or angry customer message escalates.
     pub fn on_tag(&mut self, tag: &SentimentTag) -> Option<EscalationRaised> {
         let angry = self.rules.escalate_angry && tag.tones.iter().any(|t| t == "angry");
-        let negative = tag.polarity == Polarity::Negative && tag.score <= self.rules.negative_threshold;
+        let negative =
+            tag.polarity == Polarity::Negative && tag.score <= self.rules.negative_threshold;
         if !(angry || negative) {
             return None;
         }
@@ -96,7 +101,11 @@ impl Escalator {
                 priority: Priority::Normal,
                 customer_tier: String::new(),
             });
-        let rule = if angry { "angry-message" } else { "negative-message" };
+        let rule = if angry {
+            "angry-message"
+        } else {
+            "negative-message"
+        };
         Some(EscalationRaised {
             escalation_id: fact_id("esc", &[&tag.fact_id]),
             context,
@@ -184,8 +193,16 @@ mod tests {
         let mut e = Escalator::default();
         assert!(e.on_tag(&tag(-0.2, Polarity::Negative, &[])).is_none());
         assert!(e.on_tag(&tag(0.4, Polarity::Positive, &[])).is_none());
-        assert_eq!(e.on_tag(&tag(-0.7, Polarity::Negative, &[])).unwrap().rule, "negative-message");
-        assert_eq!(e.on_tag(&tag(-0.3, Polarity::Negative, &["angry"])).unwrap().rule, "angry-message");
+        assert_eq!(
+            e.on_tag(&tag(-0.7, Polarity::Negative, &[])).unwrap().rule,
+            "negative-message"
+        );
+        assert_eq!(
+            e.on_tag(&tag(-0.3, Polarity::Negative, &["angry"]))
+                .unwrap()
+                .rule,
+            "angry-message"
+        );
     }
 
     #[test]
@@ -203,6 +220,12 @@ mod tests {
             policy_version: "p".into(),
         });
         e.on_sla(&warn);
-        assert_eq!(e.on_tag(&tag(-0.9, Polarity::Negative, &[])).unwrap().context.queue, "billing");
+        assert_eq!(
+            e.on_tag(&tag(-0.9, Polarity::Negative, &[]))
+                .unwrap()
+                .context
+                .queue,
+            "billing"
+        );
     }
 }

@@ -2,8 +2,8 @@
 
 pub(crate) const EN_STOP: &[&str] = &[
     "the", "and", "is", "are", "was", "my", "i", "you", "your", "to", "of", "it", "for", "on",
-    "this", "that", "with", "have", "has", "be", "where", "when", "what", "will", "at", "me",
-    "we", "an", "a", "can", "do", "does", "not", "no",
+    "this", "that", "with", "have", "has", "be", "where", "when", "what", "will", "at", "me", "we",
+    "an", "a", "can", "do", "does", "not", "no",
 ];
 
 pub(crate) const IT_STOP: &[&str] = &[
@@ -14,18 +14,49 @@ pub(crate) const IT_STOP: &[&str] = &[
 
 pub(crate) const NEGATORS: &[&str] = &[
     "not", "no", "never", "don't", "doesn't", "didn't", "isn't", "wasn't", "aren't", "won't",
-    "can't", "cannot", "nothing", "non", "mai", "nessun", "nessuno", "niente", "nemmeno", "neanche",
+    "can't", "cannot", "nothing", "non", "mai", "nessun", "nessuno", "niente", "nemmeno",
+    "neanche",
 ];
 
 pub(crate) const ANGER: &[&str] = &[
-    "furious", "angry", "outrageous", "disgusting", "ridiculous", "unacceptable", "worst",
-    "pathetic", "scandaloso", "vergogna", "vergognoso", "inaccettabile", "schifo", "ridicolo",
-    "arrabbiato", "furioso", "pessimo", "😡", "🤬", "😠",
+    "furious",
+    "angry",
+    "outrageous",
+    "disgusting",
+    "ridiculous",
+    "unacceptable",
+    "worst",
+    "pathetic",
+    "scandaloso",
+    "vergogna",
+    "vergognoso",
+    "inaccettabile",
+    "schifo",
+    "ridicolo",
+    "arrabbiato",
+    "furioso",
+    "pessimo",
+    "😡",
+    "🤬",
+    "😠",
 ];
 
 pub(crate) const COMPLAINT: &[&str] = &[
-    "complaint", "complain", "refund", "broken", "never", "still", "waiting", "reclamo",
-    "rimborso", "guasto", "rotto", "ancora", "aspetto", "attesa", "disservizio",
+    "complaint",
+    "complain",
+    "refund",
+    "broken",
+    "never",
+    "still",
+    "waiting",
+    "reclamo",
+    "rimborso",
+    "guasto",
+    "rotto",
+    "ancora",
+    "aspetto",
+    "attesa",
+    "disservizio",
 ];
 
 pub(crate) const THANKS: &[&str] = &["thanks", "thank", "thx", "ty", "grazie", "ringrazio"];
@@ -68,7 +99,9 @@ pub(crate) fn polarity(word: &str) -> Option<f64> {
         "pessimo" | "pessima" | "vergogna" | "vergognoso" | "schifo" | "orribile" | "terribile"
         | "inaccettabile" | "scandaloso" | "ridicolo" | "truffa" | "furioso" | "arrabbiato" => -2.6,
         // Emoji
-        "😀" | "😃" | "😊" | "🙂" | "👍" | "❤" | "❤️" | "😍" | "🥰" | "🙏" | "👏" => 2.0,
+        "😀" | "😃" | "😊" | "🙂" | "👍" | "❤" | "❤️" | "😍" | "🥰" | "🙏" | "👏" => {
+            2.0
+        }
         "😞" | "😢" | "😭" | "👎" | "😒" | "🙁" | "☹" => -2.0,
         "😡" | "🤬" | "😠" => -2.8,
         _ => return None,

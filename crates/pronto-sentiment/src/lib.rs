@@ -58,7 +58,9 @@ fn normalise(token: &str) -> String {
     let lower = token.trim_start_matches('#').to_lowercase();
     let lower = match lower.rsplit_once('\'') {
         // Italian elision: l'assistenza -> assistenza
-        Some((prefix, rest)) if prefix.chars().count() <= 3 && !rest.is_empty() && rest != "t" => rest.to_string(),
+        Some((prefix, rest)) if prefix.chars().count() <= 3 && !rest.is_empty() && rest != "t" => {
+            rest.to_string()
+        }
         _ => lower,
     };
     let mut out = String::with_capacity(lower.len());
@@ -151,7 +153,11 @@ impl Model for Lexicon {
             sum *= 1.0 + 0.1 * bangs.min(5) as f64;
         }
         // Saturating map into [-1, 1].
-        let score = if hits == 0 { 0.0 } else { sum / (sum.abs() + 2.0) };
+        let score = if hits == 0 {
+            0.0
+        } else {
+            sum / (sum.abs() + 2.0)
+        };
         let polarity = if score > NEUTRAL_BAND {
             Polarity::Positive
         } else if score < -NEUTRAL_BAND {
@@ -167,7 +173,11 @@ impl Model for Lexicon {
         if score < -0.2 && (angry_words > 0 || shouting || bangs >= 2) {
             tones.push("angry");
         }
-        if words.iter().any(|w| lexicon::COMPLAINT.contains(&w.as_str())) || score < -0.3 {
+        if words
+            .iter()
+            .any(|w| lexicon::COMPLAINT.contains(&w.as_str()))
+            || score < -0.3
+        {
             tones.push("complaint");
         }
         if score > 0.3 {
@@ -198,16 +208,34 @@ mod tests {
 
     #[test]
     fn clear_cases_in_both_languages() {
-        assert_eq!(p("Thank you so much, great service!").polarity, Polarity::Positive);
-        assert_eq!(p("This is terrible, my flight was cancelled").polarity, Polarity::Negative);
-        assert_eq!(p("Grazie mille, servizio ottimo").polarity, Polarity::Positive);
-        assert_eq!(p("Servizio pessimo, è una vergogna").polarity, Polarity::Negative);
-        assert_eq!(p("What time does the store open tomorrow?").polarity, Polarity::Neutral);
+        assert_eq!(
+            p("Thank you so much, great service!").polarity,
+            Polarity::Positive
+        );
+        assert_eq!(
+            p("This is terrible, my flight was cancelled").polarity,
+            Polarity::Negative
+        );
+        assert_eq!(
+            p("Grazie mille, servizio ottimo").polarity,
+            Polarity::Positive
+        );
+        assert_eq!(
+            p("Servizio pessimo, è una vergogna").polarity,
+            Polarity::Negative
+        );
+        assert_eq!(
+            p("What time does the store open tomorrow?").polarity,
+            Polarity::Neutral
+        );
     }
 
     #[test]
     fn language_is_detected() {
-        assert_eq!(p("where is my order and when will it arrive").language, "en");
+        assert_eq!(
+            p("where is my order and when will it arrive").language,
+            "en"
+        );
         assert_eq!(p("dove è il mio ordine e quando arriva").language, "it");
         assert_eq!(p("12345 !!!").language, "other");
     }

@@ -1,0 +1,12 @@
+//! The reporting read model: folds interaction events, sentiment tags, SLA verdicts and
+//! escalations into metrics sliced by channel, queue, agent, tenant and time bucket.
+//!
+//! Every input is keyed by its deterministic id, so a fact delivered twice counts once.
+
+mod model;
+mod query;
+mod stats;
+
+pub use model::ReadModel;
+pub use query::{Bucket, Dimension, Query, Report, Row};
+pub use stats::{LatencyStats, percentile};

@@ -1,0 +1,248 @@
+//! The read model's state: one record per customer message, reply, verdict, tag and
+//! escalation, each stored once under its id.
+
+use pronto_domain::{
+    AuthorKind, Channel, EscalationLevel, EscalationRaised, Event, EventTime, Payload, Polarity,
+    ReplyKind, SentimentTag, SlaFact, Visibility,
+};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+pub(crate) const NONE: &str = "(none)";
+
+#[derive(Debug, Clone)]
+pub(crate) struct MessageRec {
+    pub(crate) tenant: String,
+    pub(crate) channel: Channel,
+    pub(crate) queue: String,
+    /// The agent who answered it, else the one assigned.
+    pub(crate) agent: String,
+    pub(crate) at: EventTime,
+    pub(crate) answered: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ReplyRec {
+    pub(crate) tenant: String,
+    pub(crate) channel: Channel,
+    pub(crate) queue: String,
+    pub(crate) agent: String,
+    pub(crate) at: EventTime,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ClockRec {
+    pub(crate) tenant: String,
+    pub(crate) channel: Channel,
+    pub(crate) queue: String,
+    pub(crate) agent: String,
+    pub(crate) customer_at: EventTime,
+    pub(crate) kind: ReplyKind,
+    /// Calendar and business latency, once a reply came.
+    pub(crate) latency: Option<(i64, i64)>,
+    pub(crate) met: Option<bool>,
+    pub(crate) breached: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct TagRec {
+    pub(crate) conv: (String, String),
+    pub(crate) channel: Channel,
+    pub(crate) at: EventTime,
+    pub(crate) polarity: Polarity,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct EscalationRec {
+    pub(crate) tenant: String,
+    pub(crate) channel: Channel,
+    pub(crate) queue: String,
+    pub(crate) at: EventTime,
+    pub(crate) level: EscalationLevel,
+}
+
+#[derive(Debug, Default, Clone)]
+struct ConversationRec {
+    queue: String,
+    agent: String,
+    /// Customer messages not yet answered, by key into `messages`.
+    unanswered: Vec<String>,
+}
+
+/// All that reports are computed from.
+#[derive(Debug, Default)]
+pub struct ReadModel {
+    seen: HashSet<String>,
+    conversations: HashMap<(String, String), ConversationRec>,
+    pub(crate) messages: BTreeMap<String, MessageRec>,
+    pub(crate) replies: Vec<ReplyRec>,
+    pub(crate) clocks: BTreeMap<String, ClockRec>,
+    pub(crate) tags: BTreeMap<String, TagRec>,
+    pub(crate) escalations: BTreeMap<String, EscalationRec>,
+    facts_seen: u64,
+}
+
+fn or_none(s: &str) -> String {
+    if s.is_empty() {
+        NONE.to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+impl ReadModel {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Inputs folded in, duplicates not counted.
+    pub fn facts_seen(&self) -> u64 {
+        self.facts_seen
+    }
+
+    fn first_time(&mut self, id: String) -> bool {
+        let fresh = self.seen.insert(id);
+        if fresh {
+            self.facts_seen += 1;
+        }
+        fresh
+    }
+
+    pub(crate) fn queue_of(&self, conv: &(String, String)) -> String {
+        self.conversations
+            .get(conv)
+            .map(|c| or_none(&c.queue))
+            .unwrap_or_else(|| NONE.to_string())
+    }
+
+    /// Folds an interaction event. Events of one conversation arrive in order (one partition).
+    pub fn apply_event(&mut self, e: &Event) {
+        let env = &e.envelope;
+        let tenant = env.tenant.to_string();
+        if !self.first_time(format!("evt:{tenant}/{}", env.event_id)) {
+            return;
+        }
+        let key = (tenant.clone(), env.conversation_id.to_string());
+        let conv = self.conversations.entry(key).or_default();
+        match &e.payload {
+            Payload::CustomerMessage { .. } => {
+                let id = format!("{tenant}/{}", env.event_id);
+                conv.unanswered.push(id.clone());
+                self.messages.insert(
+                    id,
+                    MessageRec {
+                        tenant,
+                        channel: env.channel,
+                        queue: or_none(&conv.queue),
+                        agent: or_none(&conv.agent),
+                        at: env.occurred_at,
+                        answered: false,
+                    },
+                );
+            }
+            Payload::ReplySent {
+                author,
+                visibility,
+                agent_id,
+                ..
+            } => {
+                if *visibility != Visibility::Public {
+                    return;
+                }
+                let agent = agent_id.as_ref().map(|a| a.to_string()).unwrap_or_default();
+                // Any public reply, human or bot, answers the waiting messages.
+                for id in conv.unanswered.drain(..) {
+                    if let Some(m) = self.messages.get_mut(&id) {
+                        m.answered = true;
+                        if !agent.is_empty() {
+                            m.agent = agent.clone();
+                        }
+                    }
+                }
+                if *author == AuthorKind::Human {
+                    self.replies.push(ReplyRec {
+                        tenant,
+                        channel: env.channel,
+                        queue: or_none(&conv.queue),
+                        agent: or_none(&agent),
+                        at: env.occurred_at,
+                    });
+                }
+            }
+            Payload::AssignmentChanged { queue, agent_id } => {
+                if let Some(q) = queue {
+                    conv.queue = q.to_string();
+                }
+                conv.agent = agent_id.as_ref().map(|a| a.to_string()).unwrap_or_default();
+            }
+            Payload::StatusChanged(_) | Payload::PriorityChanged(_) => {}
+        }
+    }
+
+    /// Folds an SLA verdict.
+    pub fn apply_sla(&mut self, f: &SlaFact) {
+        if !self.first_time(f.fact_id().to_string()) {
+            return;
+        }
+        let ctx = f.context();
+        let (clock_id, kind, customer_at) = match f {
+            SlaFact::Latency(l) => (&l.clock_id, l.kind, l.customer_at),
+            SlaFact::Breach(b) => (&b.clock_id, b.kind, b.customer_at),
+            SlaFact::Warning(_) => return,
+        };
+        let rec = self
+            .clocks
+            .entry(clock_id.clone())
+            .or_insert_with(|| ClockRec {
+                tenant: ctx.tenant.clone(),
+                channel: ctx.channel,
+                queue: or_none(&ctx.queue),
+                agent: NONE.to_string(),
+                customer_at,
+                kind,
+                latency: None,
+                met: None,
+                breached: false,
+            });
+        match f {
+            SlaFact::Latency(l) => {
+                rec.latency = Some((l.calendar_ms, l.business_ms));
+                rec.met = Some(l.met);
+                rec.agent = or_none(&l.agent_id);
+                rec.queue = or_none(&l.context.queue);
+            }
+            SlaFact::Breach(_) => rec.breached = true,
+            SlaFact::Warning(_) => {}
+        }
+    }
+
+    pub fn apply_tag(&mut self, t: &SentimentTag) {
+        if !self.first_time(t.fact_id.clone()) {
+            return;
+        }
+        self.tags.insert(
+            t.fact_id.clone(),
+            TagRec {
+                conv: (t.tenant.clone(), t.conversation_id.clone()),
+                channel: t.channel,
+                at: t.occurred_at,
+                polarity: t.polarity,
+            },
+        );
+    }
+
+    pub fn apply_escalation(&mut self, e: &EscalationRaised) {
+        if !self.first_time(e.escalation_id.clone()) {
+            return;
+        }
+        self.escalations.insert(
+            e.escalation_id.clone(),
+            EscalationRec {
+                tenant: e.context.tenant.clone(),
+                channel: e.context.channel,
+                queue: or_none(&e.context.queue),
+                at: e.raised_at,
+                level: e.level,
+            },
+        );
+    }
+}

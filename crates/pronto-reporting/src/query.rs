@@ -1,0 +1,484 @@
+//! Report queries: group the read model's records by dimensions and compute each row.
+
+use crate::model::{NONE, ReadModel};
+use crate::stats::LatencyStats;
+use chrono_free::bucket_start;
+use pronto_domain::{Channel, EventTime, Polarity, ReplyKind};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// A slice a report can be grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    Channel,
+    Queue,
+    Agent,
+    Bucket,
+    Tenant,
+}
+
+impl Dimension {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "channel" => Self::Channel,
+            "queue" => Self::Queue,
+            "agent" => Self::Agent,
+            "bucket" => Self::Bucket,
+            "tenant" => Self::Tenant,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Channel => "channel",
+            Self::Queue => "queue",
+            Self::Agent => "agent",
+            Self::Bucket => "bucket",
+            Self::Tenant => "tenant",
+        }
+    }
+}
+
+/// Width of a time bucket, in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bucket {
+    Hour,
+    #[default]
+    Day,
+    Week,
+}
+
+impl Bucket {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "hour" => Self::Hour,
+            "day" => Self::Day,
+            "week" => Self::Week,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Query {
+    pub group_by: Vec<Dimension>,
+    pub bucket: Bucket,
+    /// Records with event time in `[from, to)`.
+    pub from: Option<EventTime>,
+    pub to: Option<EventTime>,
+}
+
+/// One row of a report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Row {
+    pub keys: Vec<String>,
+    pub customer_messages: u64,
+    pub answered_messages: u64,
+    /// answered / customer messages; 0 when there were none.
+    pub response_rate: f64,
+    pub human_replies: u64,
+    pub first_reply_calendar: LatencyStats,
+    pub first_reply_business: LatencyStats,
+    pub reply_calendar: LatencyStats,
+    pub reply_business: LatencyStats,
+    pub sla_met: u64,
+    pub sla_breached: u64,
+    /// met / (met + breached); 0 when nothing was due.
+    pub sla_compliance: f64,
+    pub sentiment_positive: u64,
+    pub sentiment_neutral: u64,
+    pub sentiment_negative: u64,
+    pub escalations: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub group_by: Vec<Dimension>,
+    pub rows: Vec<Row>,
+    pub total: Row,
+    pub facts_seen: u64,
+}
+
+#[derive(Default)]
+struct Acc {
+    row: Row,
+    first_cal: Vec<i64>,
+    first_bus: Vec<i64>,
+    all_cal: Vec<i64>,
+    all_bus: Vec<i64>,
+}
+
+impl Acc {
+    fn finish(mut self, keys: Vec<String>) -> Row {
+        let r = &mut self.row;
+        r.keys = keys;
+        r.response_rate = ratio(r.answered_messages, r.customer_messages);
+        r.sla_compliance = ratio(r.sla_met, r.sla_met + r.sla_breached);
+        r.first_reply_calendar = LatencyStats::of(self.first_cal);
+        r.first_reply_business = LatencyStats::of(self.first_bus);
+        r.reply_calendar = LatencyStats::of(self.all_cal);
+        r.reply_business = LatencyStats::of(self.all_bus);
+        self.row
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+mod chrono_free {
+    //! Bucket arithmetic on epoch milliseconds (UTC), with no calendar library needed.
+    use super::Bucket;
+    const HOUR: i64 = 3_600_000;
+    const DAY: i64 = 24 * HOUR;
+
+    pub(super) fn bucket_start(ms: i64, b: Bucket) -> i64 {
+        match b {
+            Bucket::Hour => ms.div_euclid(HOUR) * HOUR,
+            Bucket::Day => ms.div_euclid(DAY) * DAY,
+            // 1970-01-01 was a Thursday; weeks start on Monday.
+            Bucket::Week => (ms + 3 * DAY).div_euclid(7 * DAY) * 7 * DAY - 3 * DAY,
+        }
+    }
+}
+
+struct Keyer<'a> {
+    q: &'a Query,
+}
+
+impl Keyer<'_> {
+    fn keys(
+        &self,
+        tenant: &str,
+        channel: Channel,
+        queue: &str,
+        agent: &str,
+        at: EventTime,
+    ) -> Option<Vec<String>> {
+        if self.q.from.is_some_and(|f| at < f) || self.q.to.is_some_and(|t| at >= t) {
+            return None;
+        }
+        Some(
+            self.q
+                .group_by
+                .iter()
+                .map(|d| match d {
+                    Dimension::Channel => channel.as_str().to_string(),
+                    Dimension::Queue => queue.to_string(),
+                    Dimension::Agent => agent.to_string(),
+                    Dimension::Tenant => tenant.to_string(),
+                    Dimension::Bucket => {
+                        let start =
+                            EventTime(bucket_start(at.millis(), self.q.bucket)).to_rfc3339();
+                        match self.q.bucket {
+                            Bucket::Hour => start[..16].to_string(),
+                            Bucket::Day | Bucket::Week => start[..10].to_string(),
+                        }
+                    }
+                })
+                .collect(),
+        )
+    }
+}
+
+impl ReadModel {
+    /// Computes a report. Exact: percentiles come from every latency in the slice.
+    pub fn report(&self, q: &Query) -> Report {
+        let keyer = Keyer { q };
+        let mut groups: BTreeMap<Vec<String>, Acc> = BTreeMap::new();
+        let mut total = Acc::default();
+        let mut add = |keys: Option<Vec<String>>, f: &mut dyn FnMut(&mut Acc)| {
+            if let Some(k) = keys {
+                f(groups.entry(k).or_default());
+                f(&mut total);
+            }
+        };
+        for m in self.messages.values() {
+            add(
+                keyer.keys(&m.tenant, m.channel, &m.queue, &m.agent, m.at),
+                &mut |a| {
+                    a.row.customer_messages += 1;
+                    a.row.answered_messages += u64::from(m.answered);
+                },
+            );
+        }
+        for r in &self.replies {
+            add(
+                keyer.keys(&r.tenant, r.channel, &r.queue, &r.agent, r.at),
+                &mut |a| {
+                    a.row.human_replies += 1;
+                },
+            );
+        }
+        for c in self.clocks.values() {
+            add(
+                keyer.keys(&c.tenant, c.channel, &c.queue, &c.agent, c.customer_at),
+                &mut |a| {
+                    if let Some((cal, bus)) = c.latency {
+                        if c.kind == ReplyKind::First {
+                            a.first_cal.push(cal);
+                            a.first_bus.push(bus);
+                        }
+                        a.all_cal.push(cal);
+                        a.all_bus.push(bus);
+                    }
+                    if c.breached || c.met == Some(false) {
+                        a.row.sla_breached += 1;
+                    } else if c.met == Some(true) {
+                        a.row.sla_met += 1;
+                    }
+                },
+            );
+        }
+        for t in self.tags.values() {
+            let queue = self.queue_of(&t.conv);
+            add(
+                keyer.keys(&t.conv.0, t.channel, &queue, NONE, t.at),
+                &mut |a| match t.polarity {
+                    Polarity::Positive => a.row.sentiment_positive += 1,
+                    Polarity::Neutral => a.row.sentiment_neutral += 1,
+                    Polarity::Negative => a.row.sentiment_negative += 1,
+                },
+            );
+        }
+        for e in self.escalations.values() {
+            let _ = e.level;
+            add(
+                keyer.keys(&e.tenant, e.channel, &e.queue, NONE, e.at),
+                &mut |a| {
+                    a.row.escalations += 1;
+                },
+            );
+        }
+        Report {
+            group_by: q.group_by.clone(),
+            rows: groups.into_iter().map(|(k, acc)| acc.finish(k)).collect(),
+            total: total.finish(vec!["total".into()]),
+            facts_seen: self.facts_seen(),
+        }
+    }
+}
+
+fn secs(ms: i64) -> String {
+    if ms >= 3_600_000 {
+        format!("{:.1}h", ms as f64 / 3_600_000.0)
+    } else if ms >= 60_000 {
+        format!("{:.1}m", ms as f64 / 60_000.0)
+    } else {
+        format!("{:.0}s", ms as f64 / 1000.0)
+    }
+}
+
+impl Report {
+    /// A plain-text table for terminals.
+    pub fn to_table(&self) -> String {
+        let mut head: Vec<String> = self
+            .group_by
+            .iter()
+            .map(|d| d.as_str().to_string())
+            .collect();
+        if head.is_empty() {
+            head.push(String::new());
+        }
+        head.extend(
+            [
+                "msgs", "resp%", "replies", "1st p50", "1st p90", "p50", "p90", "p99", "biz p50",
+                "SLA%", "met", "breach", "+/=/-", "esc",
+            ]
+            .map(String::from),
+        );
+        let mut lines = vec![head];
+        for r in self.rows.iter().chain(std::iter::once(&self.total)) {
+            let mut cells = r.keys.clone();
+            if r.keys.len() < self.group_by.len().max(1) {
+                cells.resize(self.group_by.len().max(1), String::new());
+            }
+            cells.extend([
+                r.customer_messages.to_string(),
+                format!("{:.0}", r.response_rate * 100.0),
+                r.human_replies.to_string(),
+                secs(r.first_reply_calendar.p50_ms),
+                secs(r.first_reply_calendar.p90_ms),
+                secs(r.reply_calendar.p50_ms),
+                secs(r.reply_calendar.p90_ms),
+                secs(r.reply_calendar.p99_ms),
+                secs(r.reply_business.p50_ms),
+                format!("{:.0}", r.sla_compliance * 100.0),
+                r.sla_met.to_string(),
+                r.sla_breached.to_string(),
+                format!(
+                    "{}/{}/{}",
+                    r.sentiment_positive, r.sentiment_neutral, r.sentiment_negative
+                ),
+                r.escalations.to_string(),
+            ]);
+            lines.push(cells);
+        }
+        let cols = lines[0].len();
+        let widths: Vec<usize> = (0..cols)
+            .map(|c| {
+                lines
+                    .iter()
+                    .map(|l| l.get(c).map_or(0, |s| s.chars().count()))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        for (i, l) in lines.iter().enumerate() {
+            for (c, cell) in l.iter().enumerate() {
+                let pad = widths[c] - cell.chars().count();
+                if c < self.group_by.len().max(1) {
+                    let _ = write!(out, "{cell}{} ", " ".repeat(pad));
+                } else {
+                    let _ = write!(out, "{}{cell} ", " ".repeat(pad));
+                }
+            }
+            out.truncate(out.trim_end().len());
+            out.push('\n');
+            if i == 0 || i == lines.len() - 2 {
+                out.push_str(&"-".repeat(widths.iter().sum::<usize>() + cols - 1));
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::percentile;
+    use pronto_domain::{
+        BoundedText, ConversationContext, Envelope, Event, Id, Payload, Priority, ReplyLatency,
+        SlaBreach, SlaFact,
+    };
+
+    const T0: i64 = 1_772_442_000_000; // 2026-03-02T09:00:00Z, a Monday
+
+    fn msg(id: &str, conv: &str, channel: Channel, at: i64) -> Event {
+        Event {
+            envelope: Envelope {
+                event_id: Id::parse(id).unwrap(),
+                tenant: Id::parse("acme").unwrap(),
+                conversation_id: Id::parse(conv).unwrap(),
+                occurred_at: EventTime(at),
+                source: Id::parse("t").unwrap(),
+                schema_version: 1,
+                channel,
+            },
+            payload: Payload::CustomerMessage {
+                text: BoundedText::default(),
+                customer_id: Id::parse("u").unwrap(),
+                customer_tier: None,
+            },
+        }
+    }
+
+    fn ctx(conv: &str, channel: Channel) -> ConversationContext {
+        ConversationContext {
+            tenant: "acme".into(),
+            conversation_id: conv.into(),
+            channel,
+            queue: "q1".into(),
+            priority: Priority::Normal,
+            customer_tier: String::new(),
+        }
+    }
+
+    fn latency(i: usize, channel: Channel, ms: i64, met: bool) -> SlaFact {
+        SlaFact::Latency(ReplyLatency {
+            fact_id: format!("lat-{i}"),
+            clock_id: format!("clk-{i}"),
+            context: ctx(&format!("c{i}"), channel),
+            kind: ReplyKind::First,
+            customer_event_id: format!("m{i}"),
+            customer_at: EventTime(T0),
+            reply_event_id: format!("r{i}"),
+            replied_at: EventTime(T0 + ms),
+            agent_id: "a1".into(),
+            calendar_ms: ms,
+            business_ms: ms / 2,
+            target_ms: 300_000,
+            met,
+            policy_version: "p".into(),
+        })
+    }
+
+    #[test]
+    fn groups_by_channel_with_exact_percentiles_and_dedup() {
+        let mut m = ReadModel::new();
+        let mut phone = Vec::new();
+        for i in 0..20 {
+            let ms = (i as i64 + 1) * 30_000;
+            let f = latency(i, Channel::Phone, ms, ms <= 300_000);
+            m.apply_sla(&f);
+            m.apply_sla(&f); // delivered twice
+            phone.push(ms);
+        }
+        m.apply_sla(&latency(99, Channel::Email, 1000, true));
+        let r = m.report(&Query {
+            group_by: vec![Dimension::Channel],
+            ..Query::default()
+        });
+        assert_eq!(r.rows.len(), 2);
+        let p = r.rows.iter().find(|r| r.keys == ["phone"]).unwrap();
+        assert_eq!(p.reply_calendar.count, 20);
+        assert_eq!(p.reply_calendar.p90_ms, percentile(&phone, 90));
+        assert_eq!(p.sla_met, 10);
+        assert_eq!(p.sla_breached, 10);
+        assert_eq!(p.sla_compliance, 0.5);
+        assert_eq!(r.total.reply_calendar.count, 21);
+    }
+
+    #[test]
+    fn a_breach_without_reply_counts_against_compliance_once() {
+        let mut m = ReadModel::new();
+        let breach = SlaFact::Breach(SlaBreach {
+            fact_id: "brk-1".into(),
+            clock_id: "clk-1".into(),
+            context: ctx("c1", Channel::Chat),
+            kind: ReplyKind::First,
+            customer_event_id: "m1".into(),
+            customer_at: EventTime(T0),
+            deadline: EventTime(T0 + 3_600_000),
+            target_ms: 3_600_000,
+            policy_version: "p".into(),
+        });
+        m.apply_sla(&breach);
+        m.apply_sla(&latency(1, Channel::Chat, 7_200_000, false));
+        let r = m.report(&Query::default());
+        assert_eq!((r.total.sla_met, r.total.sla_breached), (0, 1));
+    }
+
+    #[test]
+    fn buckets_and_time_filter() {
+        let mut m = ReadModel::new();
+        m.apply_event(&msg("m1", "c1", Channel::Email, T0));
+        m.apply_event(&msg("m2", "c2", Channel::Email, T0 + 86_400_000));
+        m.apply_event(&msg("m2", "c2", Channel::Email, T0 + 86_400_000));
+        let r = m.report(&Query {
+            group_by: vec![Dimension::Bucket],
+            ..Query::default()
+        });
+        let keys: Vec<_> = r.rows.iter().map(|r| r.keys[0].clone()).collect();
+        assert_eq!(keys, ["2026-03-02", "2026-03-03"]);
+        let week = m.report(&Query {
+            group_by: vec![Dimension::Bucket],
+            bucket: Bucket::Week,
+            ..Query::default()
+        });
+        assert_eq!(week.rows[0].keys, ["2026-03-02"]);
+        assert_eq!(week.rows[0].customer_messages, 2);
+        let filtered = m.report(&Query {
+            from: Some(EventTime(T0 + 1)),
+            ..Query::default()
+        });
+        assert_eq!(filtered.total.customer_messages, 1);
+        assert!(m.report(&Query::default()).to_table().contains("total"));
+    }
+}
