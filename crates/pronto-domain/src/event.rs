@@ -1,6 +1,13 @@
 //! Interaction events: the validated form of what integrators publish.
 
 use crate::{BoundedText, EventTime, Id};
+
+impl BoundedText {
+    /// Text for events built in code (generators, tests); ingest validates untrusted text.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self::new_unchecked(s.into())
+    }
+}
 use std::fmt;
 
 macro_rules! named_enum {
@@ -194,5 +201,48 @@ mod tests {
         }
         assert_eq!(Channel::parse("sms"), None);
         assert!(Channel::names().contains("whatsapp"));
+    }
+}
+
+impl Event {
+    /// The JSON form accepted by `POST /v1/events`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let env = &self.envelope;
+        let mut v = serde_json::json!({
+            "event_id": env.event_id.as_str(),
+            "tenant": env.tenant.as_str(),
+            "conversation_id": env.conversation_id.as_str(),
+            "occurred_at": env.occurred_at.to_rfc3339(),
+            "source": env.source.as_str(),
+            "schema_version": env.schema_version,
+            "channel": env.channel.as_str(),
+        });
+        let opt = |o: &Option<Id>| o.as_ref().map(|i| i.as_str().to_string());
+        let payload = match &self.payload {
+            Payload::CustomerMessage {
+                text,
+                customer_id,
+                customer_tier,
+            } => serde_json::json!({
+                "text": text.as_str(), "customer_id": customer_id.as_str(), "customer_tier": opt(customer_tier),
+            }),
+            Payload::ReplySent {
+                text,
+                author,
+                visibility,
+                agent_id,
+                agent_display_name,
+            } => serde_json::json!({
+                "text": text.as_str(), "author_kind": author.as_str(), "visibility": visibility.as_str(),
+                "agent_id": opt(agent_id), "agent_display_name": agent_display_name,
+            }),
+            Payload::StatusChanged(s) => serde_json::json!({ "status": s.as_str() }),
+            Payload::AssignmentChanged { queue, agent_id } => serde_json::json!({
+                "queue": opt(queue), "agent_id": opt(agent_id),
+            }),
+            Payload::PriorityChanged(p) => serde_json::json!({ "priority": p.as_str() }),
+        };
+        v[self.payload.kind()] = payload;
+        v
     }
 }

@@ -1,0 +1,138 @@
+//! The ingest service: accepts interaction events over HTTP/JSON (`POST /v1/events`) and gRPC
+//! (`IngestService`), validates every field, and answers OK only once the broker has
+//! acknowledged every event of the request. An invalid request writes nothing.
+
+mod grpc;
+mod http;
+
+use pronto_domain::{Event, EventTime, Limits, RawEvent, ValidationErrors};
+use pronto_kafka::{KafkaArgs, Publisher};
+use pronto_runtime::{CancellationToken, Health, Metrics};
+use prost::Message as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use http::router;
+
+/// Most events accepted in one request.
+pub const MAX_BATCH: usize = 1000;
+
+/// Settings of the ingest service.
+#[derive(Debug, Clone)]
+pub struct IngestSettings {
+    pub http_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+}
+
+/// Where the broker stored an event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Receipt {
+    pub event_id: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// Validates and publishes; shared by the HTTP and gRPC faces.
+pub struct Ingestor {
+    publisher: Publisher,
+    topic: String,
+    limits: Limits,
+    accepted: Arc<AtomicU64>,
+    rejected: Arc<AtomicU64>,
+}
+
+fn wall_clock() -> EventTime {
+    EventTime(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+    )
+}
+
+impl Ingestor {
+    pub fn new(publisher: Publisher, topic: String, metrics: &Metrics) -> Self {
+        Self {
+            publisher,
+            topic,
+            limits: Limits::default(),
+            accepted: metrics.counter("pronto_ingest_events_accepted_total"),
+            rejected: metrics.counter("pronto_ingest_requests_rejected_total"),
+        }
+    }
+
+    /// Validates every event of a request; `prefix` names each one's place (`events[3]`).
+    pub fn validate(&self, raws: Vec<(String, RawEvent)>) -> Result<Vec<Event>, ValidationErrors> {
+        let now = wall_clock();
+        let mut events = Vec::with_capacity(raws.len());
+        let mut errors = ValidationErrors::default();
+        for (prefix, raw) in raws {
+            match raw.validate(now, &self.limits) {
+                Ok(e) => events.push(e),
+                Err(e) if prefix.is_empty() => errors.0.extend(e.0),
+                Err(e) => errors.0.extend(e.prefixed(&prefix).0),
+            }
+        }
+        if errors.0.is_empty() {
+            Ok(events)
+        } else {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+            Err(errors)
+        }
+    }
+
+    /// Publishes all events, keyed by conversation, and waits for every acknowledgement.
+    pub async fn publish(&self, events: &[Event]) -> pronto_kafka::Result<Vec<Receipt>> {
+        let sends = events.iter().map(|e| async move {
+            let bytes = pronto_proto::event_to_pb(e).encode_to_vec();
+            let (partition, offset) = self
+                .publisher
+                .publish(&self.topic, e.key().as_str(), &bytes, "pronto.v1.Event")
+                .await?;
+            Ok::<_, pronto_kafka::Error>(Receipt {
+                event_id: e.id().to_string(),
+                partition,
+                offset,
+            })
+        });
+        let receipts = futures::future::try_join_all(sends).await?;
+        self.accepted
+            .fetch_add(receipts.len() as u64, Ordering::Relaxed);
+        Ok(receipts)
+    }
+}
+
+/// Runs both faces until `shutdown`.
+pub async fn run(
+    kafka: KafkaArgs,
+    settings: IngestSettings,
+    health: Health,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let ready = health.component("ingest");
+    let publisher = Publisher::new(&kafka.brokers)?;
+    let ingestor = Arc::new(Ingestor::new(
+        publisher.clone(),
+        kafka.events_topic.clone(),
+        &metrics,
+    ));
+    let http = tokio::spawn(http::serve(
+        settings.http_addr,
+        Arc::clone(&ingestor),
+        shutdown.clone(),
+    ));
+    let grpc = tokio::spawn(grpc::serve(
+        settings.grpc_addr,
+        Arc::clone(&ingestor),
+        shutdown.clone(),
+    ));
+    ready.store(true, Ordering::Relaxed);
+    let (h, g) = tokio::join!(http, grpc);
+    h??;
+    g??;
+    publisher.flush(std::time::Duration::from_secs(5));
+    tracing::info!("ingest service stopped");
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! Broker address and topic names, as command-line flags with environment fallbacks.
+
+/// Where the broker is and what the topics are called.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KafkaArgs {
+    /// Kafka bootstrap servers, comma-separated.
+    #[arg(long, env = "PRONTO_BROKERS", default_value = "127.0.0.1:9092")]
+    pub brokers: String,
+    /// Partitions for topics this process creates when they are missing.
+    #[arg(long, env = "PRONTO_PARTITIONS", default_value_t = 3)]
+    pub partitions: i32,
+    /// Topic of interaction events (input of every service).
+    #[arg(long, env = "PRONTO_EVENTS_TOPIC", default_value = "pronto.events.v1")]
+    pub events_topic: String,
+    /// Topic of sentiment tags.
+    #[arg(
+        long,
+        env = "PRONTO_SENTIMENT_TOPIC",
+        default_value = "pronto.sentiment.v1"
+    )]
+    pub sentiment_topic: String,
+    /// Topic of SLA verdicts (latencies, warnings, breaches).
+    #[arg(long, env = "PRONTO_SLA_TOPIC", default_value = "pronto.sla.v1")]
+    pub sla_topic: String,
+    /// Topic of escalations.
+    #[arg(
+        long,
+        env = "PRONTO_ESCALATIONS_TOPIC",
+        default_value = "pronto.escalations.v1"
+    )]
+    pub escalations_topic: String,
+    /// Topic for records no consumer could decode, with the reason.
+    #[arg(
+        long,
+        env = "PRONTO_DEAD_LETTER_TOPIC",
+        default_value = "pronto.deadletter.v1"
+    )]
+    pub dead_letter_topic: String,
+}
+
+/// The topic names in force.
+#[derive(Debug, Clone)]
+pub struct Topics {
+    pub events: String,
+    pub sentiment: String,
+    pub sla: String,
+    pub escalations: String,
+    pub dead_letter: String,
+}
+
+impl KafkaArgs {
+    pub fn topics(&self) -> Topics {
+        Topics {
+            events: self.events_topic.clone(),
+            sentiment: self.sentiment_topic.clone(),
+            sla: self.sla_topic.clone(),
+            escalations: self.escalations_topic.clone(),
+            dead_letter: self.dead_letter_topic.clone(),
+        }
+    }
+}
+
+impl Topics {
+    pub fn all(&self) -> [&str; 5] {
+        [
+            &self.events,
+            &self.sentiment,
+            &self.sla,
+            &self.escalations,
+            &self.dead_letter,
+        ]
+    }
+}

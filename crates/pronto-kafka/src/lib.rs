@@ -1,0 +1,29 @@
+//! Kafka plumbing shared by every service: topic names and creation, an idempotent producer
+//! that answers only once the broker acknowledged, at-least-once consumers that store an
+//! offset only after the record's outputs are durable, trace context in headers, and the
+//! dead-letter topic.
+
+mod config;
+mod consume;
+mod headers;
+mod produce;
+mod topics;
+
+pub use config::{KafkaArgs, Topics};
+pub use consume::{DeadLetters, Record, assign_from_beginning, group_consumer, reader};
+pub use headers::{TYPE_HEADER, extract_context, header_str};
+pub use produce::Publisher;
+pub use topics::ensure_topics;
+
+pub use rdkafka;
+
+/// Errors from the broker.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("topic {topic}: {reason}")]
+    Topic { topic: String, reason: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
