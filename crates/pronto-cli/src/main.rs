@@ -1,0 +1,393 @@
+//! `pronto`: one binary for every role. Each service runs as its own subcommand, or all of
+//! them in one process with `pronto up`; `simulate` publishes sample conversations and
+//! `report` prints the report.
+
+mod simulate;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use pronto_kafka::KafkaArgs;
+use pronto_runtime::{
+    CancellationToken, Health, Metrics, init_telemetry, serve_admin, shutdown_token,
+};
+use pronto_sla::Policy;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Pronto: reply-latency, SLA, sentiment and escalation facts from customer conversations.
+#[derive(Debug, Parser)]
+#[command(name = "pronto", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Accept events over HTTP/JSON and gRPC and publish them to the events topic.
+    Ingest(ServiceArgs<IngestArgs>),
+    /// Tag every inbound customer message with sentiment and tone.
+    Sentiment(ServiceArgs<NoArgs>),
+    /// Measure reply latencies against the SLA policy; emit warnings and breaches.
+    Sla(ServiceArgs<SlaArgs>),
+    /// Raise escalations on breaches and unhappy customers; stream them over gRPC.
+    Escalation(ServiceArgs<EscalationArgs>),
+    /// Serve reports over HTTP/JSON and gRPC from every topic.
+    Reporting(ServiceArgs<ReportingArgs>),
+    /// Run all five services in one process.
+    Up(UpArgs),
+    /// Publish seeded sample conversations through the ingest service (half HTTP, half gRPC).
+    Simulate(simulate::SimulateArgs),
+    /// Print the report from a running reporting service.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+struct Common {
+    #[command(flatten)]
+    kafka: KafkaArgs,
+    /// Address of the admin server (/healthz, /readyz, /metrics).
+    #[arg(long, env = "PRONTO_ADMIN_ADDR")]
+    admin_addr: Option<SocketAddr>,
+    /// Write logs as JSON lines.
+    #[arg(long, env = "PRONTO_LOG_JSON")]
+    log_json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ServiceArgs<T: Args> {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    service: T,
+}
+
+#[derive(Debug, Args)]
+struct NoArgs {}
+
+#[derive(Debug, Clone, Args)]
+struct IngestArgs {
+    /// Address for HTTP/JSON (`POST /v1/events`).
+    #[arg(
+        long,
+        env = "PRONTO_INGEST_HTTP_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
+    ingest_http_addr: SocketAddr,
+    /// Address for gRPC (`pronto.v1.IngestService`).
+    #[arg(
+        long,
+        env = "PRONTO_INGEST_GRPC_ADDR",
+        default_value = "127.0.0.1:50051"
+    )]
+    ingest_grpc_addr: SocketAddr,
+}
+
+#[derive(Debug, Clone, Args)]
+struct SlaArgs {
+    /// SLA policy file (TOML); the built-in policy when not given.
+    #[arg(long, env = "PRONTO_SLA_POLICY")]
+    policy: Option<std::path::PathBuf>,
+    /// How far out of order events may arrive and still count before a verdict, e.g. "5s".
+    #[arg(long, env = "PRONTO_ALLOWED_LATENESS", default_value = "5s", value_parser = humantime::parse_duration)]
+    allowed_lateness: Duration,
+    /// After a partition has been idle this long, event time follows the wall clock so that
+    /// breaches fire with no new event, e.g. "3s".
+    #[arg(long, env = "PRONTO_IDLE_ADVANCE", default_value = "3s", value_parser = humantime::parse_duration)]
+    idle_advance: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+struct EscalationArgs {
+    /// Address for gRPC (`pronto.v1.EscalationService`).
+    #[arg(
+        long,
+        env = "PRONTO_ESCALATION_GRPC_ADDR",
+        default_value = "127.0.0.1:50053"
+    )]
+    escalation_grpc_addr: SocketAddr,
+    /// URL to POST each new escalation to, as JSON.
+    #[arg(long, env = "PRONTO_ESCALATION_WEBHOOK")]
+    webhook: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+struct ReportingArgs {
+    /// Address for HTTP/JSON (`GET /v1/report`).
+    #[arg(
+        long,
+        env = "PRONTO_REPORTING_HTTP_ADDR",
+        default_value = "127.0.0.1:8081"
+    )]
+    reporting_http_addr: SocketAddr,
+    /// Address for gRPC (`pronto.v1.ReportingService`).
+    #[arg(
+        long,
+        env = "PRONTO_REPORTING_GRPC_ADDR",
+        default_value = "127.0.0.1:50052"
+    )]
+    reporting_grpc_addr: SocketAddr,
+}
+
+#[derive(Debug, Args)]
+struct UpArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    ingest: IngestArgs,
+    #[command(flatten)]
+    sla: SlaArgs,
+    #[command(flatten)]
+    escalation: EscalationArgs,
+    #[command(flatten)]
+    reporting: ReportingArgs,
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// Base URL of the reporting service's HTTP face.
+    #[arg(
+        long,
+        env = "PRONTO_REPORTING_URL",
+        default_value = "http://127.0.0.1:8081"
+    )]
+    url: String,
+    /// Dimensions to group by, comma-separated: channel, queue, agent, bucket, tenant.
+    #[arg(long, default_value = "channel")]
+    group_by: String,
+    /// Time bucket when grouping by bucket: hour, day or week.
+    #[arg(long, default_value = "day")]
+    bucket: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Exit code for an invalid configuration (sysexits EX_CONFIG is 78; EX_USAGE 64).
+const EXIT_CONFIG: u8 = 64;
+
+fn load_policy(path: Option<&std::path::Path>) -> Result<Arc<Policy>, String> {
+    match path {
+        None => Ok(Arc::new(Policy::builtin())),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            Policy::from_toml(&p.display().to_string(), &text)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+struct Runtime {
+    health: Health,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+}
+
+async fn with_admin(
+    common: &Common,
+    default_admin: &str,
+    kafka_needed: bool,
+) -> anyhow::Result<Runtime> {
+    let rt = Runtime {
+        health: Health::default(),
+        metrics: Metrics::default(),
+        shutdown: shutdown_token(),
+    };
+    let addr = common
+        .admin_addr
+        .unwrap_or_else(|| default_admin.parse().expect("valid default"));
+    tokio::spawn(serve_admin(
+        addr,
+        rt.health.clone(),
+        rt.metrics.clone(),
+        rt.shutdown.clone(),
+    ));
+    if kafka_needed {
+        let topics = common.kafka.topics();
+        pronto_kafka::ensure_topics(
+            &common.kafka.brokers,
+            &topics.all(),
+            common.kafka.partitions,
+            Duration::from_secs(60),
+        )
+        .await
+        .with_context(|| format!("creating topics on {}", common.kafka.brokers))?;
+    }
+    Ok(rt)
+}
+
+fn sla_settings(a: &SlaArgs) -> Result<pronto_sla_service::SlaSettings, String> {
+    Ok(pronto_sla_service::SlaSettings {
+        policy: load_policy(a.policy.as_deref())?,
+        allowed_lateness: a.allowed_lateness,
+        idle_advance: a.idle_advance,
+    })
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Ingest(a) => {
+            let _t = init_telemetry("pronto-ingest", a.common.log_json);
+            let rt = with_admin(&a.common, "127.0.0.1:9101", true).await?;
+            let s = pronto_ingest_service::IngestSettings {
+                http_addr: a.service.ingest_http_addr,
+                grpc_addr: a.service.ingest_grpc_addr,
+            };
+            pronto_ingest_service::run(a.common.kafka, s, rt.health, rt.metrics, rt.shutdown)
+                .await?;
+        }
+        Command::Sentiment(a) => {
+            let _t = init_telemetry("pronto-sentiment", a.common.log_json);
+            let rt = with_admin(&a.common, "127.0.0.1:9102", true).await?;
+            pronto_sentiment_service::run(a.common.kafka, rt.health, rt.metrics, rt.shutdown)
+                .await?;
+        }
+        Command::Sla(a) => {
+            let _t = init_telemetry("pronto-sla", a.common.log_json);
+            let settings = match sla_settings(&a.service) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("pronto sla: invalid policy: {e}");
+                    return Ok(ExitCode::from(EXIT_CONFIG));
+                }
+            };
+            let rt = with_admin(&a.common, "127.0.0.1:9103", true).await?;
+            pronto_sla_service::run(a.common.kafka, settings, rt.health, rt.metrics, rt.shutdown)
+                .await?;
+        }
+        Command::Escalation(a) => {
+            let _t = init_telemetry("pronto-escalation", a.common.log_json);
+            let rt = with_admin(&a.common, "127.0.0.1:9104", true).await?;
+            let s = pronto_escalation_service::EscalationSettings {
+                grpc_addr: a.service.escalation_grpc_addr,
+                webhook: a.service.webhook,
+            };
+            pronto_escalation_service::run(a.common.kafka, s, rt.health, rt.metrics, rt.shutdown)
+                .await?;
+        }
+        Command::Reporting(a) => {
+            let _t = init_telemetry("pronto-reporting", a.common.log_json);
+            let rt = with_admin(&a.common, "127.0.0.1:9105", true).await?;
+            let s = pronto_reporting_service::ReportingSettings {
+                http_addr: a.service.reporting_http_addr,
+                grpc_addr: a.service.reporting_grpc_addr,
+            };
+            pronto_reporting_service::run(a.common.kafka, s, rt.health, rt.metrics, rt.shutdown)
+                .await?;
+        }
+        Command::Up(a) => {
+            let _t = init_telemetry("pronto", a.common.log_json);
+            let settings = match sla_settings(&a.sla) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("pronto up: invalid policy: {e}");
+                    return Ok(ExitCode::from(EXIT_CONFIG));
+                }
+            };
+            let rt = with_admin(&a.common, "127.0.0.1:9100", true).await?;
+            let k = a.common.kafka.clone();
+            let (h, m, s) = (rt.health.clone(), rt.metrics.clone(), rt.shutdown.clone());
+            let mut tasks = tokio::task::JoinSet::new();
+            tasks.spawn(pronto_ingest_service::run(
+                k.clone(),
+                pronto_ingest_service::IngestSettings {
+                    http_addr: a.ingest.ingest_http_addr,
+                    grpc_addr: a.ingest.ingest_grpc_addr,
+                },
+                h.clone(),
+                m.clone(),
+                s.clone(),
+            ));
+            tasks.spawn(pronto_sentiment_service::run(
+                k.clone(),
+                h.clone(),
+                m.clone(),
+                s.clone(),
+            ));
+            tasks.spawn(pronto_sla_service::run(
+                k.clone(),
+                settings,
+                h.clone(),
+                m.clone(),
+                s.clone(),
+            ));
+            tasks.spawn(pronto_escalation_service::run(
+                k.clone(),
+                pronto_escalation_service::EscalationSettings {
+                    grpc_addr: a.escalation.escalation_grpc_addr,
+                    webhook: a.escalation.webhook,
+                },
+                h.clone(),
+                m.clone(),
+                s.clone(),
+            ));
+            tasks.spawn(pronto_reporting_service::run(
+                k,
+                pronto_reporting_service::ReportingSettings {
+                    http_addr: a.reporting.reporting_http_addr,
+                    grpc_addr: a.reporting.reporting_grpc_addr,
+                },
+                h,
+                m,
+                s.clone(),
+            ));
+            let mut failed = None;
+            while let Some(r) = tasks.join_next().await {
+                let r = r.map_err(anyhow::Error::from).and_then(|r| r);
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "a service failed; stopping the others");
+                    s.cancel();
+                    failed.get_or_insert(e);
+                }
+            }
+            if let Some(e) = failed {
+                return Err(e);
+            }
+        }
+        Command::Simulate(a) => return simulate::run(a).await,
+        Command::Report(a) => {
+            let format = if a.json { "json" } else { "text" };
+            let url = format!(
+                "{}/v1/report?group_by={}&bucket={}&format={format}",
+                a.url.trim_end_matches('/'),
+                a.group_by,
+                a.bucket
+            );
+            let resp = reqwest::get(&url)
+                .await
+                .with_context(|| format!("GET {url}"))?;
+            let status = resp.status();
+            let body = resp.text().await?;
+            if !status.is_success() {
+                eprintln!("pronto report: {status}: {body}");
+                return Ok(ExitCode::from(2));
+            }
+            print!("{body}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pronto: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pronto: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
