@@ -187,23 +187,6 @@ impl fmt::Display for ConversationKey {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        for c in Channel::ALL {
-            assert_eq!(Channel::parse(c.as_str()), Some(*c));
-        }
-        for s in ConversationStatus::ALL {
-            assert_eq!(ConversationStatus::parse(s.as_str()), Some(*s));
-        }
-        assert_eq!(Channel::parse("sms"), None);
-        assert!(Channel::names().contains("whatsapp"));
-    }
-}
-
 impl Event {
     /// The JSON form accepted by `POST /v1/events`.
     pub fn to_json(&self) -> serde_json::Value {
@@ -244,5 +227,22 @@ impl Event {
         };
         v[self.payload.kind()] = payload;
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for c in Channel::ALL {
+            assert_eq!(Channel::parse(c.as_str()), Some(*c));
+        }
+        for s in ConversationStatus::ALL {
+            assert_eq!(ConversationStatus::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(Channel::parse("sms"), None);
+        assert!(Channel::names().contains("whatsapp"));
     }
 }

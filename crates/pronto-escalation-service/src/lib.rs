@@ -257,7 +257,12 @@ pub async fn run(
                 .await
         })
     };
-    let consumer = group_consumer(&kafka.brokers, GROUP, &[&topics.sla, &topics.sentiment])?;
+    let consumer = group_consumer(
+        &kafka.brokers,
+        GROUP,
+        &kafka.instance_id,
+        &[&topics.sla, &topics.sentiment],
+    )?;
     let mut escalator = Escalator::new(Rules::default());
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))

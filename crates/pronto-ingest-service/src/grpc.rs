@@ -6,7 +6,6 @@ use pronto_domain::ValidationErrors;
 use pronto_proto::v1 as pb;
 use pronto_proto::v1::ingest_service_server::{IngestService, IngestServiceServer};
 use pronto_runtime::CancellationToken;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -91,11 +90,11 @@ impl IngestService for Api {
 }
 
 pub(crate) async fn serve(
-    addr: SocketAddr,
+    listener: tokio::net::TcpListener,
     ingestor: Arc<Ingestor>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
     tracing::info!(%addr, "ingest gRPC listening");
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pronto_proto::FILE_DESCRIPTOR_SET)

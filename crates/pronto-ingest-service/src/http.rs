@@ -10,11 +10,10 @@ use axum::{Json, Router};
 use pronto_domain::{FieldError, RawEvent};
 use pronto_runtime::CancellationToken;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Largest request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 fn error(status: StatusCode, message: &str, details: &[FieldError]) -> Response {
     (
@@ -25,6 +24,7 @@ fn error(status: StatusCode, message: &str, details: &[FieldError]) -> Response 
 }
 
 /// Splits a request body into its events, each with its path prefix.
+#[allow(clippy::result_large_err)] // the error is the finished HTTP response
 fn parse_body(body: &[u8]) -> Result<Vec<(String, RawEvent)>, Response> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         error(
@@ -163,11 +163,11 @@ pub fn router(ingestor: Arc<Ingestor>) -> Router {
 }
 
 pub(crate) async fn serve(
-    addr: SocketAddr,
+    listener: tokio::net::TcpListener,
     ingestor: Arc<Ingestor>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
     tracing::info!(%addr, "ingest HTTP listening");
     axum::serve(listener, router(ingestor))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })

@@ -118,13 +118,15 @@ pub async fn run(
         kafka.events_topic.clone(),
         &metrics,
     ));
+    let http_listener = tokio::net::TcpListener::bind(settings.http_addr).await?;
+    let grpc_listener = tokio::net::TcpListener::bind(settings.grpc_addr).await?;
     let http = tokio::spawn(http::serve(
-        settings.http_addr,
+        http_listener,
         Arc::clone(&ingestor),
         shutdown.clone(),
     ));
     let grpc = tokio::spawn(grpc::serve(
-        settings.grpc_addr,
+        grpc_listener,
         Arc::clone(&ingestor),
         shutdown.clone(),
     ));

@@ -9,6 +9,11 @@ pub struct KafkaArgs {
     /// Partitions for topics this process creates when they are missing.
     #[arg(long, env = "PRONTO_PARTITIONS", default_value_t = 3)]
     pub partitions: i32,
+    /// This replica's stable name, for static consumer-group membership: a restarted replica
+    /// with the same id resumes its partitions at once. Give each replica its own (on
+    /// Kubernetes, the StatefulSet pod name). Defaults to the host name; empty disables.
+    #[arg(long, env = "PRONTO_INSTANCE_ID", default_value_t = default_instance())]
+    pub instance_id: String,
     /// Topic of interaction events (input of every service).
     #[arg(long, env = "PRONTO_EVENTS_TOPIC", default_value = "pronto.events.v1")]
     pub events_topic: String,
@@ -70,4 +75,12 @@ impl Topics {
             &self.dead_letter,
         ]
     }
+}
+
+fn default_instance() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
 }

@@ -17,8 +17,25 @@ use std::time::Duration;
 /// (`enable.auto.offset.store=false`); the client commits stored offsets every second and on
 /// rebalance and close, so a crash re-delivers at most the records whose outputs may not
 /// have been written (and those outputs carry deterministic ids).
-pub fn group_consumer(brokers: &str, group: &str, topics: &[&str]) -> Result<StreamConsumer> {
-    let consumer: StreamConsumer = ClientConfig::new()
+///
+/// `instance` makes the membership static (`group.instance.id`): a replica that restarts
+/// under the same instance id takes its partitions back at once instead of waiting for the
+/// broker to expire its old membership (which some brokers, Tansu among them, never do).
+pub fn group_consumer(
+    brokers: &str,
+    group: &str,
+    instance: &str,
+    topics: &[&str],
+) -> Result<StreamConsumer> {
+    let mut config = ClientConfig::new();
+    if let Ok(contexts) = std::env::var("PRONTO_KAFKA_DEBUG") {
+        // librdkafka debug contexts, e.g. "cgrp,fetch"; logged under the `librdkafka` target.
+        config.set("debug", contexts);
+    }
+    if !instance.is_empty() {
+        config.set("group.instance.id", format!("{group}-{instance}"));
+    }
+    let consumer: StreamConsumer = config
         .set("bootstrap.servers", brokers)
         .set("group.id", group)
         .set("enable.auto.commit", "true")

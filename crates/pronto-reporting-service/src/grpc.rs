@@ -6,7 +6,6 @@ use pronto_proto::v1 as pb;
 use pronto_proto::v1::reporting_service_server::{ReportingService, ReportingServiceServer};
 use pronto_reporting::{Bucket, Dimension, LatencyStats, Query, Row};
 use pronto_runtime::CancellationToken;
-use std::net::SocketAddr;
 use tonic::{Request, Response, Status};
 
 struct Api(Shared);
@@ -101,11 +100,11 @@ impl ReportingService for Api {
 }
 
 pub(crate) async fn serve(
-    addr: SocketAddr,
+    listener: tokio::net::TcpListener,
     model: Shared,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
     tracing::info!(%addr, "reporting gRPC listening");
     tonic::transport::Server::builder()
         .add_service(ReportingServiceServer::new(Api(model)))

@@ -10,7 +10,6 @@ use pronto_domain::EventTime;
 use pronto_reporting::{Bucket, Dimension, Query};
 use pronto_runtime::CancellationToken;
 use serde::Deserialize;
-use std::net::SocketAddr;
 
 /// Query-string parameters of `GET /v1/report`.
 #[derive(Debug, Default, Deserialize)]
@@ -96,14 +95,14 @@ async fn report(
 }
 
 pub(crate) async fn serve(
-    addr: SocketAddr,
+    listener: tokio::net::TcpListener,
     model: Shared,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let app = Router::new()
         .route("/v1/report", get(report))
         .with_state(model);
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
     tracing::info!(%addr, "reporting HTTP listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })

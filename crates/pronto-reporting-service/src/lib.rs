@@ -36,13 +36,15 @@ pub async fn run(
     let ready = health.component("reporting");
     let topics = kafka.topics();
     let model: Shared = Arc::new(RwLock::new(ReadModel::new()));
+    let http_listener = tokio::net::TcpListener::bind(settings.http_addr).await?;
+    let grpc_listener = tokio::net::TcpListener::bind(settings.grpc_addr).await?;
     let http = tokio::spawn(http::serve(
-        settings.http_addr,
+        http_listener,
         Arc::clone(&model),
         shutdown.clone(),
     ));
     let grpc = tokio::spawn(grpc::serve(
-        settings.grpc_addr,
+        grpc_listener,
         Arc::clone(&model),
         shutdown.clone(),
     ));

@@ -56,7 +56,7 @@ pub async fn run(
     let topics = kafka.topics();
     let publisher = Publisher::new(&kafka.brokers)?;
     let dead = DeadLetters::new(publisher.clone(), &topics.dead_letter, "sentiment");
-    let consumer = group_consumer(&kafka.brokers, GROUP, &[&topics.events])?;
+    let consumer = group_consumer(&kafka.brokers, GROUP, &kafka.instance_id, &[&topics.events])?;
     let model = Lexicon;
     let tagged = metrics.counter("pronto_sentiment_tags_total");
     let parked = metrics.counter("pronto_sentiment_dead_letters_total");

@@ -135,7 +135,7 @@ pub async fn run(
         published: metrics.counter("pronto_sla_facts_total"),
     };
     let restores = metrics.counter("pronto_sla_restores_total");
-    let consumer = group_consumer(&kafka.brokers, GROUP, &[&topics.events])?;
+    let consumer = group_consumer(&kafka.brokers, GROUP, &kafka.instance_id, &[&topics.events])?;
     let mut engines: HashMap<i32, PartitionEngine> = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     ready.store(true, Ordering::Relaxed);

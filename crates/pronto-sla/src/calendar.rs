@@ -69,13 +69,14 @@ impl Calendar {
         // A slot past midnight must end before the next day's first slot starts.
         for d in 0..7 {
             let next = (d + 1) % 7;
-            if let (Some(last), Some(first)) = (week[d].last(), week[next].first()) {
-                if last.end_min > 24 * 60 && last.end_min - 24 * 60 > first.start_min {
-                    return Err(CalendarError::Overlap(format!(
-                        "{} and {}",
-                        NAMES[d], NAMES[next]
-                    )));
-                }
+            if let (Some(last), Some(first)) = (week[d].last(), week[next].first())
+                && last.end_min > 24 * 60
+                && last.end_min - 24 * 60 > first.start_min
+            {
+                return Err(CalendarError::Overlap(format!(
+                    "{} and {}",
+                    NAMES[d], NAMES[next]
+                )));
             }
         }
         Ok(Self {

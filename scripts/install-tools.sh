@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what Pronto's demo and tests need beyond the Rust toolchain, idempotently:
+# the Tansu broker (a Kafka-protocol broker, built from crates.io; about 8 minutes the first
+# time, then cached in ~/.cargo/bin).
+set -euo pipefail
+
+TANSU_VERSION=0.6.0
+
+if ! command -v cargo >/dev/null; then
+  echo "install-tools: cargo is required (https://rustup.rs)" >&2
+  exit 1
+fi
+
+if command -v tansu >/dev/null && tansu --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+  :
+else
+  echo "install-tools: building the Tansu broker $TANSU_VERSION (first time only, several minutes)..." >&2
+  cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql
+fi
