@@ -231,7 +231,7 @@ async fn conversations_in_report_out_through_five_processes() {
     let _ingest = s.spawn("ingest");
     let _sentiment = s.spawn("sentiment");
     let mut sla = Some(s.spawn("sla"));
-    let _escalation = s.spawn("escalation");
+    let mut escalation = Some(s.spawn("escalation"));
     let _reporting = s.spawn("reporting");
     for svc in ["ingest", "sentiment", "sla", "escalation", "reporting"] {
         let url = s.url(&format!("{svc}-admin"), "/readyz");
@@ -348,6 +348,19 @@ async fn conversations_in_report_out_through_five_processes() {
     // A client retry of an already accepted batch changes nothing.
     publish(events[..40].to_vec(), 0).await;
     let sla = s.spawn("sla");
+    // Restart the escalation service too: what it raised before is not raised again.
+    escalation
+        .take()
+        .unwrap()
+        .terminate(Duration::from_secs(15));
+    let _escalation = s.spawn("escalation");
+    assert!(
+        wait_ready(
+            &s.url("escalation-admin", "/readyz"),
+            Duration::from_secs(60)
+        )
+        .await
+    );
 
     // Wait until the report holds every verdict.
     let total_clocks: u64 = want.values().map(|x| x.met + x.breached).sum();
@@ -488,8 +501,33 @@ async fn conversations_in_report_out_through_five_processes() {
     while hooks.lock().unwrap().len() < streamed.len() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let posted: HashSet<String> = hooks.lock().unwrap().iter().cloned().collect();
+    let posted_list = hooks.lock().unwrap().clone();
+    let posted: HashSet<String> = posted_list.iter().cloned().collect();
     assert_eq!(posted, streamed, "every escalation reached the webhook");
+    assert_eq!(
+        posted.len(),
+        posted_list.len(),
+        "no escalation was posted twice"
+    );
+
+    // The restarted SLA service rebuilt its state from the log.
+    let metrics = client
+        .get(s.url("sla-admin", "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let restores: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("pronto_sla_restores_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        restores >= 1,
+        "no engine was restored from the log:\n{metrics}"
+    );
 
     // Acknowledge one over the API; a second acknowledge is refused.
     let id = streamed.iter().next().unwrap().clone();

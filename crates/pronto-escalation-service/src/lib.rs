@@ -6,7 +6,9 @@ use pronto_domain::{EscalationRaised, EventTime};
 use pronto_escalation::{Escalator, Rules};
 use pronto_kafka::rdkafka::consumer::{CommitMode, Consumer};
 use pronto_kafka::rdkafka::message::Message;
-use pronto_kafka::{DeadLetters, KafkaArgs, Publisher, group_consumer};
+use pronto_kafka::{
+    DeadLetters, KafkaArgs, Publisher, assign_from_beginning, group_consumer, reader, record_span,
+};
 use pronto_proto::v1 as pb;
 use pronto_proto::v1::escalation_service_server::{EscalationService, EscalationServiceServer};
 use pronto_runtime::{CancellationToken, Health, Metrics};
@@ -21,6 +23,7 @@ use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
+use tracing::Instrument as _;
 
 /// Consumer group of the escalation service.
 pub const GROUP: &str = "pronto-escalation";
@@ -181,6 +184,56 @@ impl EscalationService for Api {
     }
 }
 
+/// Reads the escalations topic back from its beginning, so that a restarted service knows
+/// what it already raised (and raises, streams and posts nothing twice) and what was
+/// acknowledged or resolved.
+async fn load_board(brokers: &str, topic: &str, shared: &Shared) -> anyhow::Result<()> {
+    use pronto_kafka::rdkafka::consumer::Consumer as _;
+    let r = reader(brokers)?;
+    assign_from_beginning(&r, &[topic])?;
+    let mut remaining: HashMap<i32, i64> = HashMap::new();
+    for e in r.assignment()?.elements() {
+        let (low, high) = r.fetch_watermarks(topic, e.partition(), Duration::from_secs(10))?;
+        if high > low {
+            remaining.insert(e.partition(), high);
+        }
+    }
+    let mut n = 0;
+    while !remaining.is_empty() {
+        let m = r.recv().await?;
+        if let Ok(ev) = pronto_proto::decode::<pb::EscalationEvent>(
+            "pronto.v1.EscalationEvent",
+            m.payload().unwrap_or_default(),
+        ) {
+            let mut board = shared.board.lock().expect("board lock");
+            match &ev.event {
+                Some(pb::escalation_event::Event::Raised(r)) => {
+                    if !board.raised.contains_key(&r.escalation_id) {
+                        board.order.push(r.escalation_id.clone());
+                        board.raised.insert(r.escalation_id.clone(), ev.clone());
+                    }
+                }
+                Some(pb::escalation_event::Event::Acknowledged(a)) => {
+                    board.state.insert(a.escalation_id.clone(), "acknowledged");
+                }
+                Some(pb::escalation_event::Event::Resolved(r)) => {
+                    board.state.insert(r.escalation_id.clone(), "resolved");
+                }
+                None => {}
+            }
+            n += 1;
+        }
+        if remaining
+            .get(&m.partition())
+            .is_some_and(|high| m.offset() + 1 >= *high)
+        {
+            remaining.remove(&m.partition());
+        }
+    }
+    tracing::info!(records = n, "escalation board restored from the log");
+    Ok(())
+}
+
 /// The JSON body posted to the webhook.
 pub fn webhook_body(e: &EscalationRaised) -> serde_json::Value {
     serde_json::json!({
@@ -242,6 +295,7 @@ pub async fn run(
         publisher: publisher.clone(),
         topic: topics.escalations.clone(),
     });
+    load_board(&kafka.brokers, &topics.escalations, &shared).await?;
     let grpc = {
         let svc = EscalationServiceServer::new(Api(Arc::clone(&shared)));
         let token = shutdown.clone();
@@ -274,43 +328,54 @@ pub async fn run(
             _ = shutdown.cancelled() => break,
             m = consumer.recv() => m?,
         };
-        let payload = m.payload().unwrap_or_default();
-        let decoded = if m.topic() == topics.sla {
-            pronto_proto::decode::<pb::SlaFact>("pronto.v1.SlaFact", payload)
-                .and_then(pronto_proto::sla_fact_from_pb)
-                .map(|f| escalator.on_sla(&f))
-        } else {
-            pronto_proto::decode::<pb::SentimentTag>("pronto.v1.SentimentTag", payload)
-                .and_then(pronto_proto::tag_from_pb)
-                .map(|t| escalator.on_tag(&t))
-        };
-        match decoded {
-            Err(e) => dead.park(&m, &e.to_string()).await?,
-            Ok(None) => {}
-            Ok(Some(esc)) => {
-                let fresh = !shared
-                    .board
-                    .lock()
-                    .expect("board lock")
-                    .raised
-                    .contains_key(&esc.escalation_id);
-                if fresh {
-                    let ev = pronto_proto::escalation_to_pb(&esc);
-                    let key = format!("{}/{}", esc.context.tenant, esc.context.conversation_id);
-                    shared.publish(&key, &ev).await?;
-                    {
-                        let mut board = shared.board.lock().expect("board lock");
-                        board.order.push(esc.escalation_id.clone());
-                        board.raised.insert(esc.escalation_id.clone(), ev);
-                    }
-                    raised_total.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(escalation = %esc, "escalation raised");
-                    if let Some(url) = &settings.webhook {
-                        tokio::spawn(post_webhook(client.clone(), url.clone(), esc));
+        let span = record_span("escalation", &m);
+        async {
+            let payload = m.payload().unwrap_or_default();
+            let decoded = if m.topic() == topics.events {
+                pronto_proto::decode_event(payload).map(|e| {
+                    escalator.on_event(&e);
+                    None
+                })
+            } else if m.topic() == topics.sla {
+                pronto_proto::decode::<pb::SlaFact>("pronto.v1.SlaFact", payload)
+                    .and_then(pronto_proto::sla_fact_from_pb)
+                    .map(|f| escalator.on_sla(&f))
+            } else {
+                pronto_proto::decode::<pb::SentimentTag>("pronto.v1.SentimentTag", payload)
+                    .and_then(pronto_proto::tag_from_pb)
+                    .map(|t| escalator.on_tag(&t))
+            };
+            match decoded {
+                Err(e) => dead.park(&m, &e.to_string()).await?,
+                Ok(None) => {}
+                Ok(Some(esc)) => {
+                    let fresh = !shared
+                        .board
+                        .lock()
+                        .expect("board lock")
+                        .raised
+                        .contains_key(&esc.escalation_id);
+                    if fresh {
+                        let ev = pronto_proto::escalation_to_pb(&esc);
+                        let key = format!("{}/{}", esc.context.tenant, esc.context.conversation_id);
+                        shared.publish(&key, &ev).await?;
+                        {
+                            let mut board = shared.board.lock().expect("board lock");
+                            board.order.push(esc.escalation_id.clone());
+                            board.raised.insert(esc.escalation_id.clone(), ev);
+                        }
+                        raised_total.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(escalation = %esc, "escalation raised");
+                        if let Some(url) = &settings.webhook {
+                            tokio::spawn(post_webhook(client.clone(), url.clone(), esc));
+                        }
                     }
                 }
             }
+            anyhow::Ok(())
         }
+        .instrument(span)
+        .await?;
         consumer.store_offset_from_message(&m)?;
     }
     consumer.commit_consumer_state(CommitMode::Sync).ok();

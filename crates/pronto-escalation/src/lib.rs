@@ -4,8 +4,8 @@
 //! re-processing the same facts after a restart raises nothing new.
 
 use pronto_domain::{
-    ConversationContext, EscalationLevel, EscalationRaised, Polarity, Priority, SentimentTag,
-    SlaFact, fact_id,
+    ConversationContext, EscalationLevel, EscalationRaised, Event, Payload, Polarity, Priority,
+    SentimentTag, SlaFact, fact_id,
 };
 use std::collections::HashMap;
 
@@ -51,6 +51,33 @@ impl Escalator {
 
     pub fn rules(&self) -> &Rules {
         &self.rules
+    }
+
+    /// An interaction event: keeps the conversation's queue and priority current, so that an
+    /// escalation names who owns the conversation.
+    pub fn on_event(&mut self, e: &Event) {
+        let env = &e.envelope;
+        let key = (env.tenant.to_string(), env.conversation_id.to_string());
+        let ctx = self
+            .contexts
+            .entry(key)
+            .or_insert_with(|| ConversationContext {
+                tenant: env.tenant.to_string(),
+                conversation_id: env.conversation_id.to_string(),
+                channel: env.channel,
+                queue: String::new(),
+                priority: Priority::Normal,
+                customer_tier: String::new(),
+            });
+        match &e.payload {
+            Payload::AssignmentChanged { queue: Some(q), .. } => ctx.queue = q.to_string(),
+            Payload::PriorityChanged(p) => ctx.priority = *p,
+            Payload::CustomerMessage {
+                customer_tier: Some(t),
+                ..
+            } => ctx.customer_tier = t.to_string(),
+            _ => {}
+        }
     }
 
     /// An SLA fact: a breach escalates.

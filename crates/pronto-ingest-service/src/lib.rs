@@ -83,6 +83,7 @@ impl Ingestor {
     }
 
     /// Publishes all events, keyed by conversation, and waits for every acknowledgement.
+    #[tracing::instrument(name = "ingest_publish", skip_all, fields(events = events.len()))]
     pub async fn publish(&self, events: &[Event]) -> pronto_kafka::Result<Vec<Receipt>> {
         let sends = events.iter().map(|e| async move {
             let bytes = pronto_proto::event_to_pb(e).encode_to_vec();

@@ -65,3 +65,22 @@ pub fn header_str<'a, H: Headers>(headers: Option<&'a H>, key: &str) -> Option<&
         .and_then(|h| h.value)
         .and_then(|v| std::str::from_utf8(v).ok())
 }
+
+/// A span for processing one consumed record, parented on the trace context in its headers,
+/// so that what the record causes downstream stays in the producer's trace.
+pub fn record_span(
+    service: &'static str,
+    m: &rdkafka::message::BorrowedMessage<'_>,
+) -> tracing::Span {
+    use rdkafka::message::Message;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let span = tracing::info_span!(
+        "process_record",
+        service,
+        topic = m.topic(),
+        partition = m.partition(),
+        offset = m.offset()
+    );
+    let _ = span.set_parent(extract_context(m.headers()));
+    span
+}

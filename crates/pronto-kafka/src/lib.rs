@@ -11,7 +11,7 @@ mod topics;
 
 pub use config::{KafkaArgs, Topics};
 pub use consume::{DeadLetters, Record, assign_from_beginning, group_consumer, reader};
-pub use headers::{TYPE_HEADER, extract_context, header_str};
+pub use headers::{TYPE_HEADER, extract_context, header_str, record_span};
 pub use produce::Publisher;
 pub use topics::ensure_topics;
 

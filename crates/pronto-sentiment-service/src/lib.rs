@@ -5,11 +5,12 @@
 use pronto_domain::{Event, Payload, SentimentTag, fact_id};
 use pronto_kafka::rdkafka::consumer::{CommitMode, Consumer};
 use pronto_kafka::rdkafka::message::Message;
-use pronto_kafka::{DeadLetters, KafkaArgs, Publisher, Record, group_consumer};
+use pronto_kafka::{DeadLetters, KafkaArgs, Publisher, Record, group_consumer, record_span};
 use pronto_runtime::{CancellationToken, Health, Metrics};
 use pronto_sentiment::{Lexicon, Model};
 use prost::Message as _;
 use std::sync::atomic::Ordering;
+use tracing::Instrument as _;
 
 /// Consumer group of the sentiment service.
 pub const GROUP: &str = "pronto-sentiment";
@@ -67,27 +68,33 @@ pub async fn run(
             _ = shutdown.cancelled() => break,
             m = consumer.recv() => m?,
         };
-        match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
-            Err(e) => {
-                dead.park(&m, &e.to_string()).await?;
-                parked.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(event) => {
-                if let Some(t) = tag(&model, &event) {
-                    let bytes = pronto_proto::tag_to_pb(&t).encode_to_vec();
-                    publisher
-                        .publish(
-                            &topics.sentiment,
-                            event.key().as_str(),
-                            &bytes,
-                            "pronto.v1.SentimentTag",
-                        )
-                        .await?;
-                    tagged.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(record = %Record::of(&m), polarity = %t.polarity, "tagged");
+        let span = record_span("sentiment", &m);
+        async {
+            match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
+                Err(e) => {
+                    dead.park(&m, &e.to_string()).await?;
+                    parked.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(event) => {
+                    if let Some(t) = tag(&model, &event) {
+                        let bytes = pronto_proto::tag_to_pb(&t).encode_to_vec();
+                        publisher
+                            .publish(
+                                &topics.sentiment,
+                                event.key().as_str(),
+                                &bytes,
+                                "pronto.v1.SentimentTag",
+                            )
+                            .await?;
+                        tagged.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(record = %Record::of(&m), polarity = %t.polarity, "tagged");
+                    }
                 }
             }
+            anyhow::Ok(())
         }
+        .instrument(span)
+        .await?;
         consumer.store_offset_from_message(&m)?;
     }
     consumer.commit_consumer_state(CommitMode::Sync).ok();

@@ -14,7 +14,9 @@ use pronto_domain::{EventTime, SlaFact};
 use pronto_kafka::rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use pronto_kafka::rdkafka::message::Message;
 use pronto_kafka::rdkafka::{Offset, TopicPartitionList};
-use pronto_kafka::{DeadLetters, KafkaArgs, Publisher, Topics, group_consumer, reader};
+use pronto_kafka::{
+    DeadLetters, KafkaArgs, Publisher, Topics, group_consumer, reader, record_span,
+};
 use pronto_runtime::{CancellationToken, Health, Metrics};
 use pronto_sla::{Engine, Policy};
 use prost::Message as _;
@@ -22,6 +24,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tracing::Instrument as _;
 
 /// Consumer group of the SLA service.
 pub const GROUP: &str = "pronto-sla";
@@ -144,6 +147,16 @@ pub async fn run(
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = tick.tick() => {
+                // Partitions moved to another replica in a rebalance are dropped here; if
+                // they come back, their engine is rebuilt from the log.
+                if let Ok(assigned) = consumer.assignment() {
+                    let mine: std::collections::HashSet<i32> = assigned
+                        .elements_for_topic(&topics.events)
+                        .iter()
+                        .map(|e| e.partition())
+                        .collect();
+                    engines.retain(|p, _| mine.contains(p));
+                }
                 let now = wall_clock();
                 for pe in engines.values_mut() {
                     if pe.last_record.elapsed() >= settings.idle_advance {
@@ -162,13 +175,19 @@ pub async fn run(
                     engines.insert(p, PartitionEngine { engine, next_offset: m.offset(), last_record: Instant::now() });
                 }
                 let pe = engines.get_mut(&p).expect("engine present");
-                match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
-                    Err(e) => dead.park(&m, &e.to_string()).await?,
-                    Ok(event) => {
-                        let facts = pe.engine.apply(&event);
-                        out.publish(&facts).await?;
+                let span = record_span("sla", &m);
+                async {
+                    match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
+                        Err(e) => dead.park(&m, &e.to_string()).await?,
+                        Ok(event) => {
+                            let facts = pe.engine.apply(&event);
+                            out.publish(&facts).await?;
+                        }
                     }
+                    anyhow::Ok(())
                 }
+                .instrument(span)
+                .await?;
                 pe.next_offset = m.offset() + 1;
                 pe.last_record = Instant::now();
                 consumer.store_offset_from_message(&m)?;
