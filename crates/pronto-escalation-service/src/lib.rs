@@ -207,11 +207,11 @@ async fn load_board(brokers: &str, topic: &str, shared: &Shared) -> anyhow::Resu
         ) {
             let mut board = shared.board.lock().expect("board lock");
             match &ev.event {
-                Some(pb::escalation_event::Event::Raised(r)) => {
-                    if !board.raised.contains_key(&r.escalation_id) {
-                        board.order.push(r.escalation_id.clone());
-                        board.raised.insert(r.escalation_id.clone(), ev.clone());
-                    }
+                Some(pb::escalation_event::Event::Raised(r))
+                    if !board.raised.contains_key(&r.escalation_id) =>
+                {
+                    board.order.push(r.escalation_id.clone());
+                    board.raised.insert(r.escalation_id.clone(), ev.clone());
                 }
                 Some(pb::escalation_event::Event::Acknowledged(a)) => {
                     board.state.insert(a.escalation_id.clone(), "acknowledged");
@@ -219,7 +219,7 @@ async fn load_board(brokers: &str, topic: &str, shared: &Shared) -> anyhow::Resu
                 Some(pb::escalation_event::Event::Resolved(r)) => {
                     board.state.insert(r.escalation_id.clone(), "resolved");
                 }
-                None => {}
+                _ => {}
             }
             n += 1;
         }
