@@ -119,23 +119,26 @@ pub async fn run(
         kafka.events_topic.clone(),
         &metrics,
     ));
-    let http_listener = tokio::net::TcpListener::bind(settings.http_addr).await?;
-    let grpc_listener = tokio::net::TcpListener::bind(settings.grpc_addr).await?;
-    let http = tokio::spawn(http::serve(
-        http_listener,
-        Arc::clone(&ingestor),
-        shutdown.clone(),
-    ));
-    let grpc = tokio::spawn(grpc::serve(
-        grpc_listener,
-        Arc::clone(&ingestor),
-        shutdown.clone(),
-    ));
+    let http = tokio::net::TcpListener::bind(settings.http_addr).await?;
+    let grpc = tokio::net::TcpListener::bind(settings.grpc_addr).await?;
     ready.store(true, Ordering::Relaxed);
-    let (h, g) = tokio::join!(http, grpc);
-    h??;
-    g??;
+    serve(http, grpc, ingestor, shutdown).await?;
     publisher.flush(std::time::Duration::from_secs(5));
     tracing::info!("ingest service stopped");
+    Ok(())
+}
+
+/// Serves both faces on already-bound listeners until `shutdown`.
+pub async fn serve(
+    http: tokio::net::TcpListener,
+    grpc: tokio::net::TcpListener,
+    ingestor: Arc<Ingestor>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let h = tokio::spawn(http::serve(http, Arc::clone(&ingestor), shutdown.clone()));
+    let g = tokio::spawn(grpc::serve(grpc, ingestor, shutdown));
+    let (h, g) = tokio::join!(h, g);
+    h??;
+    g??;
     Ok(())
 }

@@ -84,3 +84,19 @@ fn default_instance() -> String {
         .map(|h| h.trim().to_string())
         .unwrap_or_default()
 }
+
+impl KafkaArgs {
+    /// The default topic names on the given brokers, as if no flag were given.
+    pub fn with_brokers(brokers: &str) -> Self {
+        Self {
+            brokers: brokers.to_string(),
+            partitions: 3,
+            instance_id: String::new(),
+            events_topic: "pronto.events.v1".into(),
+            sentiment_topic: "pronto.sentiment.v1".into(),
+            sla_topic: "pronto.sla.v1".into(),
+            escalations_topic: "pronto.escalations.v1".into(),
+            dead_letter_topic: "pronto.deadletter.v1".into(),
+        }
+    }
+}
