@@ -21,8 +21,11 @@ PRONTO=target/debug/pronto
 mkdir -p data
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  # Services first, so they can commit while the broker is still there; then the broker.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+  done
 }
 trap cleanup EXIT
 
@@ -44,14 +47,8 @@ curl -fs http://127.0.0.1:9100/readyz >/dev/null || { echo "services did not bec
 echo "== publishing $CONVERSATIONS sample conversations" >&2
 $PRONTO simulate --conversations "$CONVERSATIONS"
 
-echo "== waiting for the pipeline to settle (breaches of unanswered messages fire once the SLA service sees no new events)" >&2
-last=""
-for _ in $(seq 1 60); do
-  sleep 2
-  now=$(curl -fs "http://127.0.0.1:8081/v1/report" | grep -o '"facts_seen":[0-9]*' || true)
-  if [ -n "$now" ] && [ "$now" = "$last" ]; then break; fi
-  last="$now"
-done
+echo "== waiting for the pipeline to settle (unanswered messages breach once the SLA service has been idle a few seconds)" >&2
+$PRONTO report --wait-settled 120s >/dev/null
 
 echo
 echo "Reply latency and SLA by channel"

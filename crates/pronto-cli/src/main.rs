@@ -163,6 +163,48 @@ struct ReportArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// First wait, at most this long (e.g. "90s"), until the pipeline has settled: every
+    /// customer message tagged, and no new fact for 5 seconds.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    wait_settled: Option<Duration>,
+}
+
+/// Polls the report until every customer message carries a sentiment tag and the number of
+/// facts has not moved for five seconds, showing progress on stderr.
+async fn wait_settled(url: &str, limit: Duration) -> anyhow::Result<()> {
+    let url = format!("{}/v1/report", url.trim_end_matches('/'));
+    let started = std::time::Instant::now();
+    let (mut last, mut still) = (u64::MAX, 0);
+    loop {
+        let v: serde_json::Value = reqwest::get(&url)
+            .await
+            .with_context(|| format!("GET {url}"))?
+            .json()
+            .await?;
+        let t = &v["total"];
+        let n = |k: &str| t[k].as_u64().unwrap_or(0);
+        let facts = v["facts_seen"].as_u64().unwrap_or(0);
+        let tagged = n("sentiment_positive") + n("sentiment_neutral") + n("sentiment_negative");
+        eprint!(
+            "\rsettling: {facts} facts, {tagged}/{} messages tagged, {} verdicts   ",
+            n("customer_messages"),
+            n("sla_met") + n("sla_breached")
+        );
+        still = if facts == last { still + 1 } else { 0 };
+        last = facts;
+        if still >= 5 && tagged == n("customer_messages") && facts > 0 {
+            eprintln!();
+            return Ok(());
+        }
+        if started.elapsed() > limit {
+            eprintln!();
+            anyhow::bail!(
+                "the pipeline did not settle within {}",
+                humantime::format_duration(limit)
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 /// Exit code for an invalid configuration (sysexits EX_CONFIG is 78; EX_USAGE 64).
@@ -189,10 +231,10 @@ struct Runtime {
 async fn with_admin(
     common: &Common,
     default_admin: &str,
-    kafka_needed: bool,
+    components: &[&'static str],
 ) -> anyhow::Result<Runtime> {
     let rt = Runtime {
-        health: Health::default(),
+        health: Health::expecting(components),
         metrics: Metrics::default(),
         shutdown: shutdown_token(),
     };
@@ -205,7 +247,7 @@ async fn with_admin(
         rt.metrics.clone(),
         rt.shutdown.clone(),
     ));
-    if kafka_needed {
+    {
         let topics = common.kafka.topics();
         pronto_kafka::ensure_topics(
             &common.kafka.brokers,
@@ -231,7 +273,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Ingest(a) => {
             let _t = init_telemetry("pronto-ingest", a.common.log_json);
-            let rt = with_admin(&a.common, "127.0.0.1:9101", true).await?;
+            let rt = with_admin(&a.common, "127.0.0.1:9101", &["ingest"]).await?;
             let s = pronto_ingest_service::IngestSettings {
                 http_addr: a.service.ingest_http_addr,
                 grpc_addr: a.service.ingest_grpc_addr,
@@ -241,7 +283,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Sentiment(a) => {
             let _t = init_telemetry("pronto-sentiment", a.common.log_json);
-            let rt = with_admin(&a.common, "127.0.0.1:9102", true).await?;
+            let rt = with_admin(&a.common, "127.0.0.1:9102", &["sentiment"]).await?;
             pronto_sentiment_service::run(a.common.kafka, rt.health, rt.metrics, rt.shutdown)
                 .await?;
         }
@@ -254,13 +296,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(EXIT_CONFIG));
                 }
             };
-            let rt = with_admin(&a.common, "127.0.0.1:9103", true).await?;
+            let rt = with_admin(&a.common, "127.0.0.1:9103", &["sla"]).await?;
             pronto_sla_service::run(a.common.kafka, settings, rt.health, rt.metrics, rt.shutdown)
                 .await?;
         }
         Command::Escalation(a) => {
             let _t = init_telemetry("pronto-escalation", a.common.log_json);
-            let rt = with_admin(&a.common, "127.0.0.1:9104", true).await?;
+            let rt = with_admin(&a.common, "127.0.0.1:9104", &["escalation"]).await?;
             let s = pronto_escalation_service::EscalationSettings {
                 grpc_addr: a.service.escalation_grpc_addr,
                 webhook: a.service.webhook,
@@ -270,7 +312,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Reporting(a) => {
             let _t = init_telemetry("pronto-reporting", a.common.log_json);
-            let rt = with_admin(&a.common, "127.0.0.1:9105", true).await?;
+            let rt = with_admin(&a.common, "127.0.0.1:9105", &["reporting"]).await?;
             let s = pronto_reporting_service::ReportingSettings {
                 http_addr: a.service.reporting_http_addr,
                 grpc_addr: a.service.reporting_grpc_addr,
@@ -287,7 +329,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(EXIT_CONFIG));
                 }
             };
-            let rt = with_admin(&a.common, "127.0.0.1:9100", true).await?;
+            let rt = with_admin(
+                &a.common,
+                "127.0.0.1:9100",
+                &["ingest", "sentiment", "sla", "escalation", "reporting"],
+            )
+            .await?;
             let k = a.common.kafka.clone();
             let (h, m, s) = (rt.health.clone(), rt.metrics.clone(), rt.shutdown.clone());
             let mut tasks = tokio::task::JoinSet::new();
@@ -349,6 +396,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Simulate(a) => return simulate::run(a).await,
         Command::Report(a) => {
+            if let Some(limit) = a.wait_settled {
+                wait_settled(&a.url, limit).await?;
+            }
             let format = if a.json { "json" } else { "text" };
             let url = format!(
                 "{}/v1/report?group_by={}&bucket={}&format={format}",

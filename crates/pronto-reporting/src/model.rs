@@ -2,8 +2,8 @@
 //! escalation, each stored once under its id.
 
 use pronto_domain::{
-    AuthorKind, Channel, EscalationLevel, EscalationRaised, Event, EventTime, Payload, Polarity,
-    ReplyKind, SentimentTag, SlaFact, Visibility,
+    AuthorKind, Channel, EscalationRaised, Event, EventTime, Payload, Polarity, ReplyKind,
+    SentimentTag, SlaFact, Visibility,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -53,11 +53,11 @@ pub(crate) struct TagRec {
 
 #[derive(Debug, Clone)]
 pub(crate) struct EscalationRec {
+    pub(crate) conv: (String, String),
     pub(crate) tenant: String,
     pub(crate) channel: Channel,
     pub(crate) queue: String,
     pub(crate) at: EventTime,
-    pub(crate) level: EscalationLevel,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -237,11 +237,11 @@ impl ReadModel {
         self.escalations.insert(
             e.escalation_id.clone(),
             EscalationRec {
+                conv: (e.context.tenant.clone(), e.context.conversation_id.clone()),
                 tenant: e.context.tenant.clone(),
                 channel: e.context.channel,
                 queue: or_none(&e.context.queue),
                 at: e.raised_at,
-                level: e.level,
             },
         );
     }

@@ -246,9 +246,15 @@ impl ReadModel {
             );
         }
         for e in self.escalations.values() {
-            let _ = e.level;
+            // An escalation raised before its conversation's assignment was seen takes the
+            // conversation's queue.
+            let queue = if e.queue == NONE {
+                self.queue_of(&e.conv)
+            } else {
+                e.queue.clone()
+            };
             add(
-                keyer.keys(&e.tenant, e.channel, &e.queue, NONE, e.at),
+                keyer.keys(&e.tenant, e.channel, &queue, NONE, e.at),
                 &mut |a| {
                     a.row.escalations += 1;
                 },

@@ -17,21 +17,33 @@ pub struct Health {
 }
 
 impl Health {
-    /// Registers a component, not ready yet; returns its flag.
-    pub fn component(&self, name: &'static str) -> Arc<AtomicBool> {
-        let flag = Arc::new(AtomicBool::new(false));
-        self.parts
-            .lock()
-            .expect("health lock")
-            .insert(name, Arc::clone(&flag));
-        flag
+    /// A process that will run these components: not ready until each has said so.
+    pub fn expecting(names: &[&'static str]) -> Self {
+        let h = Self::default();
+        for n in names {
+            h.component(n);
+        }
+        h
     }
 
-    /// Components not ready yet.
+    /// The readiness flag of a component (registered, not ready, on first use).
+    pub fn component(&self, name: &'static str) -> Arc<AtomicBool> {
+        Arc::clone(
+            self.parts
+                .lock()
+                .expect("health lock")
+                .entry(name)
+                .or_default(),
+        )
+    }
+
+    /// Components not ready yet; `starting` while none is registered.
     pub fn not_ready(&self) -> Vec<&'static str> {
-        self.parts
-            .lock()
-            .expect("health lock")
+        let parts = self.parts.lock().expect("health lock");
+        if parts.is_empty() {
+            return vec!["starting"];
+        }
+        parts
             .iter()
             .filter(|(_, f)| !f.load(Ordering::Relaxed))
             .map(|(n, _)| *n)

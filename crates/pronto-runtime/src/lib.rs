@@ -6,6 +6,6 @@ mod shutdown;
 mod telemetry;
 
 pub use admin::{Health, Metrics, serve_admin};
-pub use shutdown::shutdown_token;
+pub use shutdown::{GRACE, shutdown_token};
 pub use telemetry::{TelemetryGuard, init_telemetry};
 pub use tokio_util::sync::CancellationToken;
