@@ -268,6 +268,23 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_kubernetes_policy_loads() {
+        let yaml = include_str!("../../../deploy/kubernetes/sla-policy.yaml");
+        let body: String = yaml
+            .split_once("policy.toml: |\n")
+            .expect("the ConfigMap holds policy.toml")
+            .1
+            .lines()
+            .map(|l| l.strip_prefix("    ").unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let p = Policy::from_toml("sla-policy.yaml", &body).unwrap();
+        assert!(p.version.starts_with("contract-2026@"));
+        assert_eq!(p.targets_for(Channel::Email).first_reply.basis, Basis::Business);
+        assert_eq!(p.targets_for(Channel::Email).first_reply.ms, 8 * 3_600_000);
+    }
+
+    #[test]
     fn errors_name_the_file_and_field() {
         let bad = DEFAULT_POLICY_TOML.replacen("\"5m\"", "\"soon\"", 1);
         let e = Policy::from_toml("ops.toml", &bad).unwrap_err().to_string();
