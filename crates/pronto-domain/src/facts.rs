@@ -66,6 +66,20 @@ pub struct ConversationContext {
     pub customer_tier: String,
 }
 
+impl ConversationContext {
+    /// A conversation first seen: no queue, normal priority, no tier.
+    pub fn new(tenant: &str, conversation_id: &str, channel: Channel) -> Self {
+        Self {
+            tenant: tenant.to_string(),
+            conversation_id: conversation_id.to_string(),
+            channel,
+            queue: String::new(),
+            priority: Priority::Normal,
+            customer_tier: String::new(),
+        }
+    }
+}
+
 /// A customer waited and a reply came.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyLatency {

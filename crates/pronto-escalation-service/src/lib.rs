@@ -2,7 +2,7 @@
 //! rules, publishes each escalation once to its topic, streams it to supervisors' consoles
 //! over gRPC, and posts it to a webhook when one is configured.
 
-use pronto_domain::{EscalationRaised, EventTime};
+use pronto_domain::EscalationRaised;
 use pronto_escalation::{Escalator, Rules};
 use pronto_kafka::rdkafka::consumer::{CommitMode, Consumer};
 use pronto_kafka::rdkafka::message::Message;
@@ -96,7 +96,7 @@ impl Shared {
                 )));
             }
         }
-        let at = Some(pronto_proto::timestamp(now()));
+        let at = Some(pronto_proto::timestamp(pronto_runtime::wall_clock()));
         let event = match to {
             "acknowledged" => {
                 pb::escalation_event::Event::Acknowledged(pb::EscalationAcknowledged {
@@ -122,15 +122,6 @@ impl Shared {
             .insert(id.to_string(), to);
         Ok(ev)
     }
-}
-
-fn now() -> EventTime {
-    EventTime(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0),
-    )
 }
 
 struct Api(Arc<Shared>);

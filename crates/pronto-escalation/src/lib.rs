@@ -4,8 +4,8 @@
 //! re-processing the same facts after a restart raises nothing new.
 
 use pronto_domain::{
-    ConversationContext, EscalationLevel, EscalationRaised, Event, Payload, Polarity, Priority,
-    SentimentTag, SlaFact, fact_id,
+    ConversationContext, EscalationLevel, EscalationRaised, Event, Payload, Polarity, SentimentTag,
+    SlaFact, fact_id,
 };
 use std::collections::HashMap;
 
@@ -58,17 +58,13 @@ impl Escalator {
     pub fn on_event(&mut self, e: &Event) {
         let env = &e.envelope;
         let key = (env.tenant.to_string(), env.conversation_id.to_string());
-        let ctx = self
-            .contexts
-            .entry(key)
-            .or_insert_with(|| ConversationContext {
-                tenant: env.tenant.to_string(),
-                conversation_id: env.conversation_id.to_string(),
-                channel: env.channel,
-                queue: String::new(),
-                priority: Priority::Normal,
-                customer_tier: String::new(),
-            });
+        let ctx = self.contexts.entry(key).or_insert_with(|| {
+            ConversationContext::new(
+                env.tenant.as_str(),
+                env.conversation_id.as_str(),
+                env.channel,
+            )
+        });
         match &e.payload {
             Payload::AssignmentChanged { queue: Some(q), .. } => ctx.queue = q.to_string(),
             Payload::PriorityChanged(p) => ctx.priority = *p,
@@ -120,13 +116,8 @@ impl Escalator {
             .contexts
             .get(&(tag.tenant.clone(), tag.conversation_id.clone()))
             .cloned()
-            .unwrap_or_else(|| ConversationContext {
-                tenant: tag.tenant.clone(),
-                conversation_id: tag.conversation_id.clone(),
-                channel: tag.channel,
-                queue: String::new(),
-                priority: Priority::Normal,
-                customer_tier: String::new(),
+            .unwrap_or_else(|| {
+                ConversationContext::new(&tag.tenant, &tag.conversation_id, tag.channel)
             });
         let rule = if angry {
             "angry-message"
@@ -163,7 +154,7 @@ fn human_duration(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pronto_domain::{Channel, EventTime, ReplyKind, SlaBreach};
+    use pronto_domain::{Channel, EventTime, Priority, ReplyKind, SlaBreach};
 
     fn ctx() -> ConversationContext {
         ConversationContext {

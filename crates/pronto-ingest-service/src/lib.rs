@@ -5,7 +5,7 @@
 mod grpc;
 mod http;
 
-use pronto_domain::{Event, EventTime, Limits, RawEvent, ValidationErrors};
+use pronto_domain::{Event, Limits, RawEvent, ValidationErrors};
 use pronto_kafka::{KafkaArgs, Publisher};
 use pronto_runtime::{CancellationToken, Health, Metrics};
 use prost::Message as _;
@@ -42,15 +42,6 @@ pub struct Ingestor {
     rejected: Arc<AtomicU64>,
 }
 
-fn wall_clock() -> EventTime {
-    EventTime(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0),
-    )
-}
-
 impl Ingestor {
     pub fn new(publisher: Publisher, topic: String, metrics: &Metrics) -> Self {
         Self {
@@ -64,7 +55,7 @@ impl Ingestor {
 
     /// Validates every event of a request; `prefix` names each one's place (`events[3]`).
     pub fn validate(&self, raws: Vec<(String, RawEvent)>) -> Result<Vec<Event>, ValidationErrors> {
-        let now = wall_clock();
+        let now = pronto_runtime::wall_clock();
         let mut events = Vec::with_capacity(raws.len());
         let mut errors = ValidationErrors::default();
         for (prefix, raw) in raws {

@@ -9,3 +9,13 @@ pub use admin::{Health, Metrics, serve_admin};
 pub use shutdown::{GRACE, shutdown_token};
 pub use telemetry::{TelemetryGuard, init_telemetry};
 pub use tokio_util::sync::CancellationToken;
+
+/// The wall clock as an event time. Only the edges read it: ingest's plausibility check, the
+/// SLA service's live advance, and operator actions; domain logic takes time as an argument.
+pub fn wall_clock() -> pronto_domain::EventTime {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    pronto_domain::EventTime(ms)
+}

@@ -10,7 +10,7 @@
 //! wall clock, so breaches fire with no new event. The breach carries its deadline as event
 //! time, so replay emits the identical fact.
 
-use pronto_domain::{EventTime, SlaFact};
+use pronto_domain::SlaFact;
 use pronto_kafka::rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use pronto_kafka::rdkafka::message::Message;
 use pronto_kafka::rdkafka::{Offset, TopicPartitionList};
@@ -66,14 +66,6 @@ impl Outputs {
             .fetch_add(facts.len() as u64, Ordering::Relaxed);
         Ok(())
     }
-}
-
-fn wall_clock() -> EventTime {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    EventTime(ms)
 }
 
 /// Rebuilds an engine from the start of `partition` up to (not including) `until`.
@@ -157,7 +149,7 @@ pub async fn run(
                         .collect();
                     engines.retain(|p, _| mine.contains(p));
                 }
-                let now = wall_clock();
+                let now = pronto_runtime::wall_clock();
                 for pe in engines.values_mut() {
                     if pe.last_record.elapsed() >= settings.idle_advance {
                         let facts = pe.engine.advance(now);

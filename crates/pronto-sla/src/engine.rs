@@ -7,8 +7,8 @@
 
 use crate::policy::{Basis, Policy, Target};
 use pronto_domain::{
-    AuthorKind, ConversationContext, ConversationStatus, Event, EventTime, Payload, Priority,
-    ReplyKind, ReplyLatency, SlaBreach, SlaFact, SlaWarning, Visibility, fact_id,
+    AuthorKind, ConversationContext, ConversationStatus, Event, EventTime, Payload, ReplyKind,
+    ReplyLatency, SlaBreach, SlaFact, SlaWarning, Visibility, fact_id,
 };
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -127,14 +127,11 @@ impl Engine {
             .conversations
             .entry(key.clone())
             .or_insert_with(|| Conversation {
-                context: ConversationContext {
-                    tenant: env.tenant.to_string(),
-                    conversation_id: env.conversation_id.to_string(),
-                    channel: env.channel,
-                    queue: String::new(),
-                    priority: Priority::Normal,
-                    customer_tier: String::new(),
-                },
+                context: ConversationContext::new(
+                    env.tenant.as_str(),
+                    env.conversation_id.as_str(),
+                    env.channel,
+                ),
                 status: ConversationStatus::Open,
                 replied_before: false,
                 clock: None,

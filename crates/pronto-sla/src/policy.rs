@@ -280,7 +280,10 @@ mod tests {
             .join("\n");
         let p = Policy::from_toml("sla-policy.yaml", &body).unwrap();
         assert!(p.version.starts_with("contract-2026@"));
-        assert_eq!(p.targets_for(Channel::Email).first_reply.basis, Basis::Business);
+        assert_eq!(
+            p.targets_for(Channel::Email).first_reply.basis,
+            Basis::Business
+        );
         assert_eq!(p.targets_for(Channel::Email).first_reply.ms, 8 * 3_600_000);
     }
 
