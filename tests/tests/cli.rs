@@ -1,0 +1,73 @@
+//! The `pronto` command's own errors: bad flags exit 2, an invalid policy file exits 64, each
+//! with a one-line message naming what is wrong, and `--help` documents every setting.
+
+use pronto_e2e::pronto_bin;
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(pronto_bin())
+        .args(args)
+        .output()
+        .expect("pronto runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn unknown_flags_and_bad_values_exit_2() {
+    let (code, _, err) = run(&["sla", "--allowed-lateness", "soon"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--allowed-lateness"), "{err}");
+    let (code, _, err) = run(&["simulate", "--batch", "0"]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("--batch"), "{err}");
+    let (code, _, _) = run(&["fly"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn an_invalid_policy_exits_64_naming_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.toml");
+    std::fs::write(
+        &path,
+        "name = \"x\"\n[targets.fax]\nfirst_reply = \"1h\"\nnext_reply = \"1h\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&[
+        "sla",
+        "--policy",
+        path.to_str().unwrap(),
+        "--brokers",
+        "127.0.0.1:1",
+    ]);
+    assert_eq!(code, 64, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("policy.toml") && err.contains("targets.fax"),
+        "{err}"
+    );
+}
+
+#[test]
+fn help_documents_every_setting_with_its_environment_variable() {
+    let (code, out, _) = run(&["up", "--help"]);
+    assert_eq!(code, 0);
+    for flag in [
+        "--brokers",
+        "PRONTO_BROKERS",
+        "--instance-id",
+        "--ingest-http-addr",
+        "--policy",
+        "--idle-advance",
+        "--webhook",
+        "--reporting-grpc-addr",
+        "--admin-addr",
+    ] {
+        assert!(out.contains(flag), "{flag} missing from:\n{out}");
+    }
+}
