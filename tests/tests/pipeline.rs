@@ -241,6 +241,33 @@ async fn conversations_in_report_out_through_five_processes() {
         );
     }
 
+    // Every gRPC server answers the standard health check.
+    for (port, service) in [
+        ("ingest-grpc", "pronto.v1.IngestService"),
+        ("reporting-grpc", "pronto.v1.ReportingService"),
+        ("escalation-grpc", "pronto.v1.EscalationService"),
+    ] {
+        let channel = tonic::transport::Channel::from_shared(s.url(port, ""))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut h = tonic_health::pb::health_client::HealthClient::new(channel);
+        let status = h
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(
+            status,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32,
+            "{service}"
+        );
+    }
+
     let events = generate(&SimConfig {
         seed: 11,
         conversations: 80,

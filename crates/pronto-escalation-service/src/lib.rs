@@ -291,16 +291,12 @@ pub async fn run(
         let svc = EscalationServiceServer::new(Api(Arc::clone(&shared)));
         let token = shutdown.clone();
         let listener = tokio::net::TcpListener::bind(settings.grpc_addr).await?;
-        tracing::info!(addr = %settings.grpc_addr, "escalation gRPC listening");
-        tokio::spawn(async move {
-            tonic::transport::Server::builder()
-                .add_service(svc)
-                .serve_with_incoming_shutdown(
-                    tokio_stream::wrappers::TcpListenerStream::new(listener),
-                    token.cancelled(),
-                )
-                .await
-        })
+        tokio::spawn(pronto_runtime::serve_grpc(
+            listener,
+            tonic::service::Routes::new(svc),
+            "pronto.v1.EscalationService",
+            token,
+        ))
     };
     let consumer = group_consumer(
         &kafka.brokers,

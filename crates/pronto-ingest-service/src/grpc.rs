@@ -96,16 +96,11 @@ pub(crate) async fn serve(
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "ingest gRPC listening");
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pronto_proto::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    tonic::transport::Server::builder()
-        .add_service(IngestServiceServer::new(Api(ingestor)))
-        .add_service(reflection)
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            shutdown.cancelled(),
-        )
-        .await?;
-    Ok(())
+    pronto_runtime::serve_grpc(
+        listener,
+        tonic::service::Routes::new(IngestServiceServer::new(Api(ingestor))),
+        "pronto.v1.IngestService",
+        shutdown,
+    )
+    .await
 }

@@ -104,14 +104,11 @@ pub(crate) async fn serve(
     model: Shared,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, "reporting gRPC listening");
-    tonic::transport::Server::builder()
-        .add_service(ReportingServiceServer::new(Api(model)))
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            shutdown.cancelled(),
-        )
-        .await?;
-    Ok(())
+    pronto_runtime::serve_grpc(
+        listener,
+        tonic::service::Routes::new(ReportingServiceServer::new(Api(model))),
+        "pronto.v1.ReportingService",
+        shutdown,
+    )
+    .await
 }

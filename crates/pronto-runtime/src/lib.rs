@@ -2,10 +2,12 @@
 //! `/healthz`, `/readyz` and `/metrics`, and a shutdown token tripped by SIGTERM or Ctrl-C.
 
 mod admin;
+mod grpc;
 mod shutdown;
 mod telemetry;
 
 pub use admin::{Health, Metrics, serve_admin};
+pub use grpc::serve_grpc;
 pub use shutdown::{GRACE, shutdown_token};
 pub use telemetry::{TelemetryGuard, init_telemetry};
 pub use tokio_util::sync::CancellationToken;
