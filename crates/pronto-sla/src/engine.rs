@@ -11,7 +11,7 @@ use pronto_domain::{
     ReplyLatency, SlaBreach, SlaFact, SlaWarning, Visibility, fact_id,
 };
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -61,6 +61,8 @@ pub struct Engine {
     policy: Arc<Policy>,
     conversations: HashMap<String, Conversation>,
     timers: BTreeSet<(EventTime, String, TimerSlot)>,
+    /// Events taken but not yet applied, in the order they will be applied.
+    pending: BTreeMap<(EventTime, String), Event>,
     /// The highest event time seen.
     watermark: EventTime,
     /// Timers fire only once the watermark is this far past them, so that events that
@@ -81,6 +83,7 @@ impl Engine {
             policy,
             conversations: HashMap::new(),
             timers: BTreeSet::new(),
+            pending: BTreeMap::new(),
             watermark: EventTime(i64::MIN),
             allowed_lateness_ms: allowed_lateness_ms.max(0),
             duplicates_ignored: 0,
@@ -111,16 +114,50 @@ impl Engine {
 
     /// Applies one event and returns the facts it produced, after the facts of any timer that
     /// came due before it.
+    /// Takes one event and returns the facts that became final: those of events and timers
+    /// now further than the allowed lateness behind the newest event time seen.
+    ///
+    /// Events wait in a buffer until then and are applied in event-time order (ties by event
+    /// id), so any arrival order within the lateness gives the same facts. An event later than
+    /// that is applied at once, in arrival order.
     pub fn apply(&mut self, event: &Event) -> Vec<SlaFact> {
-        let mut out = Vec::new();
         let at = event.at();
-        if at > self.watermark {
-            self.watermark = at;
-            self.fire_until(
-                EventTime(at.millis().saturating_sub(self.allowed_lateness_ms)),
-                &mut out,
-            );
+        self.pending
+            .insert((at, event.id().to_string()), event.clone());
+        self.advance(at)
+    }
+
+    /// Moves event time forward to `now` without an event (live mode: the service's clock
+    /// says time has passed) and returns the facts that became final.
+    pub fn advance(&mut self, now: EventTime) -> Vec<SlaFact> {
+        let mut out = Vec::new();
+        if now > self.watermark {
+            self.watermark = now;
         }
+        let horizon = EventTime(
+            self.watermark
+                .millis()
+                .saturating_sub(self.allowed_lateness_ms),
+        );
+        while let Some(entry) = self.pending.first_entry() {
+            if entry.key().0 > horizon {
+                break;
+            }
+            let event = entry.remove();
+            self.fire_until(event.at(), &mut out);
+            self.process(&event, &mut out);
+        }
+        self.fire_until(horizon, &mut out);
+        out
+    }
+
+    /// Events taken but not applied yet (younger than the allowed lateness).
+    pub fn buffered(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn process(&mut self, event: &Event, out: &mut Vec<SlaFact>) {
+        let at = event.at();
         let key = event.key().as_str().to_string();
         let env = &event.envelope;
         let conv = self
@@ -139,7 +176,7 @@ impl Engine {
             });
         if !conv.seen.insert(id_hash(event.id())) {
             self.duplicates_ignored += 1;
-            return out;
+            return;
         }
         let policy = Arc::clone(&self.policy);
         match &event.payload {
@@ -256,21 +293,6 @@ impl Engine {
             }
             Payload::PriorityChanged(p) => conv.context.priority = *p,
         }
-        out
-    }
-
-    /// Moves event time forward to `now` without an event (live mode: the service's clock
-    /// says time has passed) and returns the facts of the timers that came due.
-    pub fn advance(&mut self, now: EventTime) -> Vec<SlaFact> {
-        let mut out = Vec::new();
-        if now > self.watermark {
-            self.watermark = now;
-        }
-        self.fire_until(
-            EventTime(now.millis().saturating_sub(self.allowed_lateness_ms)),
-            &mut out,
-        );
-        out
     }
 
     /// Calendar and business time counted by a clock up to `at`.
