@@ -1,0 +1,44 @@
+//! Throughput of the SLA engine alone (no Kafka): events applied per second on one core, for
+//! the seeded sample mix of channels, follow-ups, bot replies and silences.
+//!
+//! `cargo bench -p pronto-sla --bench engine`
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use pronto_domain::EventTime;
+use pronto_sim::{SimConfig, generate};
+use pronto_sla::{Engine, Policy};
+use std::hint::black_box;
+use std::sync::Arc;
+
+fn engine_throughput(c: &mut Criterion) {
+    let events = generate(&SimConfig {
+        conversations: 20_000,
+        spread_hours: 24,
+        ..SimConfig::default()
+    });
+    let policy = Arc::new(Policy::builtin());
+    let end = EventTime(events.last().map_or(0, |e| e.at().millis()) + 7 * 24 * 3_600_000);
+    let mut group = c.benchmark_group("sla_engine");
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.sample_size(10);
+    for lateness_ms in [0, 5_000] {
+        group.bench_function(
+            format!("apply_{}_events_lateness_{lateness_ms}ms", events.len()),
+            |b| {
+                b.iter(|| {
+                    let mut engine = Engine::new(Arc::clone(&policy), lateness_ms);
+                    let mut facts = 0usize;
+                    for e in &events {
+                        facts += engine.apply(black_box(e)).len();
+                    }
+                    facts += engine.advance(end).len();
+                    black_box(facts)
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, engine_throughput);
+criterion_main!(benches);
