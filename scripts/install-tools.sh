@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Pronto's demo and tests need beyond the Rust toolchain, idempotently:
-# the Tansu broker (a Kafka-protocol broker, built from crates.io; about 8 minutes the first
+# curl, and the Tansu broker (a Kafka-protocol broker, built from crates.io; about 8 minutes the first
 # time, then cached in ~/.cargo/bin).
 set -euo pipefail
 
@@ -9,6 +9,16 @@ TANSU_VERSION=0.6.0
 if ! command -v cargo >/dev/null; then
   echo "install-tools: cargo is required (https://rustup.rs)" >&2
   exit 1
+fi
+
+# curl: the demo polls the services' readiness endpoints with it.
+if ! command -v curl >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq curl >/dev/null
+  else
+    echo "install-tools: please install curl" >&2
+    exit 1
+  fi
 fi
 
 if command -v tansu >/dev/null && tansu --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
