@@ -205,7 +205,9 @@ impl Engine {
                         } else {
                             ReplyKind::First
                         };
-                        let targets = policy.targets_for(conv.context.channel);
+                        // Targets are chosen when the clock starts, from the conversation as
+                        // it stands; a later priority or queue change applies to the next clock.
+                        let (targets, _rule) = policy.targets_in(&conv.context);
                         let target = match kind {
                             ReplyKind::First => targets.first_reply,
                             ReplyKind::Next => targets.next_reply,

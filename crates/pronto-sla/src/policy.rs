@@ -3,7 +3,7 @@
 
 use crate::calendar::{Calendar, CalendarError, Slot, parse_slot, weekday_index};
 use chrono::NaiveDate;
-use pronto_domain::{Channel, ConversationStatus};
+use pronto_domain::{Channel, ConversationContext, ConversationStatus, Priority};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -62,6 +62,27 @@ fn calendar_basis() -> Basis {
     Basis::Calendar
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatchSpec {
+    channel: Option<String>,
+    priority: Option<String>,
+    customer_tier: Option<String>,
+    queue: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    name: String,
+    #[serde(rename = "match")]
+    matches: MatchSpec,
+    first_reply: String,
+    next_reply: String,
+    #[serde(default = "calendar_basis")]
+    basis: Basis,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CalendarSpec {
@@ -86,6 +107,53 @@ struct PolicySpec {
     count_private_notes: bool,
     calendar: Option<CalendarSpec>,
     targets: BTreeMap<String, TargetSpec>,
+    #[serde(default)]
+    rules: Vec<RuleSpec>,
+}
+
+/// What a rule applies to; an unset dimension matches anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Match {
+    pub channel: Option<Channel>,
+    pub priority: Option<Priority>,
+    pub customer_tier: Option<String>,
+    pub queue: Option<String>,
+}
+
+impl Match {
+    fn matches(&self, ctx: &ConversationContext) -> bool {
+        self.channel.is_none_or(|c| c == ctx.channel)
+            && self.priority.is_none_or(|p| p == ctx.priority)
+            && self
+                .customer_tier
+                .as_ref()
+                .is_none_or(|t| *t == ctx.customer_tier)
+            && self.queue.as_ref().is_none_or(|q| *q == ctx.queue)
+    }
+
+    /// Precedence: more dimensions set wins; among as many, priority outranks customer
+    /// tier, which outranks queue, which outranks channel.
+    fn specificity(&self) -> (u32, u32) {
+        let dims = [
+            (self.priority.is_some(), 8),
+            (self.customer_tier.is_some(), 4),
+            (self.queue.is_some(), 2),
+            (self.channel.is_some(), 1),
+        ];
+        (
+            dims.iter().filter(|d| d.0).count() as u32,
+            dims.iter().filter(|d| d.0).map(|d| d.1).sum(),
+        )
+    }
+}
+
+/// A target rule: for conversations that match, these targets instead of the channel's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub name: String,
+    pub matches: Match,
+    pub first_reply: Target,
+    pub next_reply: Target,
 }
 
 fn default_pauses() -> Vec<String> {
@@ -99,6 +167,8 @@ pub struct Policy {
     /// `name@hash`: names the exact content that produced a verdict.
     pub version: String,
     pub targets: BTreeMap<Channel, ChannelTargets>,
+    /// Target rules, most specific first.
+    pub rules: Vec<Rule>,
     pub calendar: Calendar,
     pub pause_statuses: Vec<ConversationStatus>,
     /// Fractions of each target in (0, 1) at which a warning fires.
@@ -164,6 +234,83 @@ impl Policy {
                 return Err(invalid("targets", format!("no target for channel '{c}'")));
             }
         }
+        let mut rules: Vec<Rule> = Vec::new();
+        for (i, r) in spec.rules.iter().enumerate() {
+            let at = |field: &str| format!("rules[{i}] ({}).{field}", r.name);
+            let m = &r.matches;
+            let matches = Match {
+                channel: m
+                    .channel
+                    .as_deref()
+                    .map(|c| {
+                        Channel::parse(c).ok_or_else(|| {
+                            invalid(
+                                &at("match.channel"),
+                                format!(
+                                    "unknown channel '{c}'; expected one of {}",
+                                    Channel::names()
+                                ),
+                            )
+                        })
+                    })
+                    .transpose()?,
+                priority: m
+                    .priority
+                    .as_deref()
+                    .map(|p| {
+                        Priority::parse(p).ok_or_else(|| {
+                            invalid(
+                                &at("match.priority"),
+                                format!(
+                                    "unknown priority '{p}'; expected one of {}",
+                                    Priority::names()
+                                ),
+                            )
+                        })
+                    })
+                    .transpose()?,
+                customer_tier: m.customer_tier.clone(),
+                queue: m.queue.clone(),
+            };
+            if matches == Match::default() {
+                return Err(invalid(
+                    &at("match"),
+                    "matches everything; set channel, priority, customer_tier or queue".into(),
+                ));
+            }
+            if let Some(twin) = rules.iter().find(|o| o.matches == matches) {
+                return Err(invalid(
+                    &at("match"),
+                    format!(
+                        "is the same as rule '{}': which applies would be ambiguous",
+                        twin.name
+                    ),
+                ));
+            }
+            let ms = |field: &str, text: &str| -> Result<i64, PolicyError> {
+                let d = humantime::parse_duration(text)
+                    .map_err(|e| invalid(&at(field), format!("'{text}': {e}")))?;
+                if d.is_zero() {
+                    return Err(invalid(&at(field), "must be positive".into()));
+                }
+                Ok(d.as_millis() as i64)
+            };
+            rules.push(Rule {
+                name: r.name.clone(),
+                first_reply: Target {
+                    ms: ms("first_reply", &r.first_reply)?,
+                    basis: r.basis,
+                },
+                next_reply: Target {
+                    ms: ms("next_reply", &r.next_reply)?,
+                    basis: r.basis,
+                },
+                matches,
+            });
+        }
+        // Most specific first; the sort is stable, and equal keys cannot both match (they
+        // differ in a value of the same dimensions), so file order never decides.
+        rules.sort_by_key(|r| std::cmp::Reverse(r.matches.specificity()));
         for (i, f) in spec.warn_at.iter().enumerate() {
             if !(*f > 0.0 && *f < 1.0) {
                 return Err(invalid(
@@ -227,6 +374,7 @@ impl Policy {
             version: format!("{}@{hash}", spec.name),
             name: spec.name,
             targets,
+            rules,
             calendar,
             pause_statuses,
             warn_at,
@@ -237,6 +385,24 @@ impl Policy {
 
     pub fn targets_for(&self, channel: Channel) -> ChannelTargets {
         self.targets[&channel]
+    }
+
+    /// The targets for a conversation as it stands: those of the most specific matching rule,
+    /// else its channel's; and the rule's name (`channel:<name>` for a channel's).
+    pub fn targets_in(&self, ctx: &ConversationContext) -> (ChannelTargets, String) {
+        match self.rules.iter().find(|r| r.matches.matches(ctx)) {
+            Some(r) => (
+                ChannelTargets {
+                    first_reply: r.first_reply,
+                    next_reply: r.next_reply,
+                },
+                r.name.clone(),
+            ),
+            None => (
+                self.targets_for(ctx.channel),
+                format!("channel:{}", ctx.channel),
+            ),
+        }
     }
 
     pub fn pauses(&self, status: ConversationStatus) -> bool {
@@ -285,6 +451,119 @@ mod tests {
             Basis::Business
         );
         assert_eq!(p.targets_for(Channel::Email).first_reply.ms, 8 * 3_600_000);
+    }
+
+    const RULES: &str = r#"
+[[rules]]
+name = "phone-high"
+match = { channel = "phone", priority = "high" }
+first_reply = "2m"
+next_reply = "3m"
+
+[[rules]]
+name = "gold"
+match = { customer_tier = "gold" }
+first_reply = "10m"
+next_reply = "10m"
+
+[[rules]]
+name = "vip-queue-phone"
+match = { channel = "phone", queue = "vip" }
+first_reply = "1m"
+next_reply = "1m"
+
+[[rules]]
+name = "urgent"
+match = { priority = "urgent" }
+first_reply = "30s"
+next_reply = "30s"
+"#;
+
+    fn ctx(channel: Channel, priority: Priority, tier: &str, queue: &str) -> ConversationContext {
+        let mut c = ConversationContext::new("t", "c", channel);
+        c.priority = priority;
+        c.customer_tier = tier.into();
+        c.queue = queue.into();
+        c
+    }
+
+    #[test]
+    fn the_most_specific_rule_wins_whatever_the_file_order() {
+        let p = Policy::from_toml("p.toml", &format!("{DEFAULT_POLICY_TOML}{RULES}")).unwrap();
+        let name = |c| p.targets_in(&c).1;
+        assert_eq!(
+            name(ctx(Channel::Email, Priority::Normal, "", "")),
+            "channel:email"
+        );
+        assert_eq!(
+            name(ctx(Channel::Email, Priority::Normal, "gold", "")),
+            "gold"
+        );
+        assert_eq!(
+            name(ctx(Channel::Phone, Priority::Urgent, "", "")),
+            "urgent"
+        );
+        // Two dimensions beat one.
+        assert_eq!(
+            name(ctx(Channel::Phone, Priority::High, "gold", "")),
+            "phone-high"
+        );
+        // As many dimensions: priority outranks queue.
+        assert_eq!(
+            name(ctx(Channel::Phone, Priority::High, "", "vip")),
+            "phone-high"
+        );
+        assert_eq!(
+            name(ctx(Channel::Phone, Priority::Normal, "", "vip")),
+            "vip-queue-phone"
+        );
+        assert_eq!(
+            p.targets_in(&ctx(Channel::Phone, Priority::High, "", ""))
+                .0
+                .next_reply
+                .ms,
+            180_000
+        );
+
+        // Reversing the rules changes nothing.
+        let blocks: Vec<&str> = RULES
+            .split("[[rules]]")
+            .filter(|b| !b.trim().is_empty())
+            .collect();
+        let reversed: String = blocks
+            .iter()
+            .rev()
+            .map(|b| format!("[[rules]]{b}"))
+            .collect();
+        let q = Policy::from_toml("q.toml", &format!("{DEFAULT_POLICY_TOML}\n{reversed}")).unwrap();
+        for c in [
+            ctx(Channel::Phone, Priority::High, "gold", "vip"),
+            ctx(Channel::Phone, Priority::Normal, "gold", "vip"),
+            ctx(Channel::Chat, Priority::Urgent, "gold", ""),
+        ] {
+            assert_eq!(p.targets_in(&c), q.targets_in(&c));
+        }
+    }
+
+    #[test]
+    fn ambiguous_or_empty_rules_are_refused() {
+        let twin = format!(
+            "{DEFAULT_POLICY_TOML}{RULES}\n[[rules]]\nname = \"again\"\nmatch = {{ priority = \"urgent\" }}\nfirst_reply = \"1m\"\nnext_reply = \"1m\"\n"
+        );
+        let e = Policy::from_toml("p.toml", &twin).unwrap_err().to_string();
+        assert!(
+            e.contains("rules[4] (again).match") && e.contains("'urgent'"),
+            "{e}"
+        );
+        let empty = format!(
+            "{DEFAULT_POLICY_TOML}\n[[rules]]\nname = \"all\"\nmatch = {{}}\nfirst_reply = \"1m\"\nnext_reply = \"1m\"\n"
+        );
+        assert!(
+            Policy::from_toml("p.toml", &empty)
+                .unwrap_err()
+                .to_string()
+                .contains("matches everything")
+        );
     }
 
     #[test]

@@ -355,3 +355,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_rule_for_urgent_conversations_tightens_the_target() {
+    let text = format!(
+        "{}\n[[rules]]\nname = \"urgent\"\nmatch = {{ priority = \"urgent\" }}\nfirst_reply = \"30s\"\nnext_reply = \"30s\"\n",
+        crate::policy::DEFAULT_POLICY_TOML
+    );
+    let mut e = Engine::new(Arc::new(Policy::from_toml("p.toml", &text).unwrap()), 0);
+    e.apply(&ev(
+        "p1",
+        "c",
+        Channel::Email,
+        0,
+        Payload::PriorityChanged(pronto_domain::Priority::Urgent),
+    ));
+    e.apply(&ev("m1", "c", Channel::Email, 0, customer()));
+    let facts = e.advance(EventTime(T0 + MIN));
+    let breach = facts
+        .iter()
+        .find(|f| f.kind() == "breach")
+        .expect("urgent target breached");
+    assert_eq!(breach.at(), EventTime(T0 + 30_000));
+}
