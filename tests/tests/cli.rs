@@ -54,6 +54,26 @@ fn an_invalid_policy_exits_64_naming_file_and_field() {
 }
 
 #[test]
+fn check_policy_prints_the_version_or_the_error() {
+    let (code, out, _) = run(&["check-policy"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("default@") && out.contains("valid"),
+        "{out}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "name = \"x\"\n[targets.phone]\nfirst_reply = \"5m\"\nnext_reply = 5\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&["check-policy", path.to_str().unwrap()]);
+    assert_eq!(code, 64, "{err}");
+    assert!(err.contains("bad.toml: line 4"), "{err}");
+}
+
+#[test]
 fn help_documents_every_setting_with_its_environment_variable() {
     let (code, out, _) = run(&["up", "--help"]);
     assert_eq!(code, 0);

@@ -42,6 +42,14 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Print the report from a running reporting service.
     Report(ReportArgs),
+    /// Check an SLA policy file and print its version (the built-in policy when no file).
+    CheckPolicy(CheckPolicyArgs),
+}
+
+#[derive(Debug, Args)]
+struct CheckPolicyArgs {
+    /// The policy file (TOML).
+    file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -395,6 +403,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Simulate(a) => return simulate::run(a).await,
+        Command::CheckPolicy(a) => match load_policy(a.file.as_deref()) {
+            Ok(p) => println!(
+                "{}: valid; {} channel targets, {} rules, warnings at {:?}",
+                p.version,
+                p.targets.len(),
+                p.rules.len(),
+                p.warn_at
+            ),
+            Err(e) => {
+                eprintln!("pronto check-policy: {e}");
+                return Ok(ExitCode::from(EXIT_CONFIG));
+            }
+        },
         Command::Report(a) => {
             if let Some(limit) = a.wait_settled {
                 wait_settled(&a.url, limit).await?;

@@ -186,9 +186,21 @@ impl Policy {
 
     /// Parses and validates a policy; `file` names it in error messages.
     pub fn from_toml(file: &str, text: &str) -> Result<Self, PolicyError> {
-        let spec: PolicySpec = toml::from_str(text).map_err(|e| PolicyError::Syntax {
-            file: file.into(),
-            message: e.to_string().trim_end().replace('\n', " "),
+        let spec: PolicySpec = toml::from_str(text).map_err(|e| {
+            let place = e.span().map(|r| {
+                let before = &text[..r.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!("line {line}, column {column}: ")
+            });
+            PolicyError::Syntax {
+                file: file.into(),
+                message: format!(
+                    "{}{}",
+                    place.unwrap_or_default(),
+                    e.message().trim_end().replace('\n', " ")
+                ),
+            }
         })?;
         let invalid = |field: &str, reason: String| PolicyError::Invalid {
             file: file.into(),
