@@ -91,3 +91,93 @@ fn help_documents_every_setting_with_its_environment_variable() {
         assert!(out.contains(flag), "{flag} missing from:\n{out}");
     }
 }
+
+fn labelled_fixture(dir: &std::path::Path) -> std::path::PathBuf {
+    let rows = [
+        ("positive", "Thanks a lot, great service!"),
+        ("positive", "Grazie mille, servizio ottimo"),
+        ("positive", "Love the new app, well done"),
+        ("positive", "Bravissimi, risolto in un attimo"),
+        ("negative", "Terrible, my bag is lost again"),
+        ("negative", "Servizio pessimo, che vergogna"),
+        ("negative", "Worst support ever, nobody answers"),
+        ("negative", "Sono furioso, rimborso mai arrivato"),
+        ("neutral", "What time does the office open?"),
+        ("neutral", "A che ora apre il negozio?"),
+        ("neutral", "Where do I send the form"),
+        ("neutral", "Dove invio il modulo"),
+    ];
+    let mut csv = String::from("id,label,text\n");
+    for (i, (label, text)) in rows.iter().cycle().take(36).enumerate() {
+        csv.push_str(&format!("{i},{label},\"{text}\"\n"));
+    }
+    let path = dir.join("labelled.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn sentiment_train_and_eval_on_a_labelled_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = labelled_fixture(dir.path());
+    let model = dir.path().join("model.bin");
+    let (code, out, err) = run(&[
+        "sentiment",
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("wrote") && model.exists(), "{out}");
+
+    let (code, out, err) = run(&[
+        "sentiment",
+        "eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("macro-F1") && out.contains("confusion") && out.contains("messages/s"),
+        "{out}"
+    );
+    assert!(
+        out.contains("accuracy  1.000"),
+        "a model scores its own training data perfectly:\n{out}"
+    );
+
+    let (code, out, _) = run(&[
+        "sentiment",
+        "eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--trainable",
+        "--folds",
+        "3",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("3-fold cross-validation"), "{out}");
+
+    let (code, out, _) = run(&["sentiment", "eval", "--data", data.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(out.contains("model: lexicon"), "{out}");
+
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        "label,text\npositive,ok\nhappy,great\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&[
+        "sentiment",
+        "eval",
+        "--data",
+        dir.path().join("bad.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("row 3") && err.contains("'happy'"), "{err}");
+}

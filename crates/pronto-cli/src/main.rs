@@ -2,6 +2,7 @@
 //! them in one process with `pronto up`; `simulate` publishes sample conversations and
 //! `report` prints the report.
 
+mod sentiment;
 mod simulate;
 
 use anyhow::Context as _;
@@ -29,7 +30,7 @@ enum Command {
     /// Accept events over HTTP/JSON and gRPC and publish them to the events topic.
     Ingest(ServiceArgs<IngestArgs>),
     /// Tag every inbound customer message with sentiment and tone.
-    Sentiment(ServiceArgs<NoArgs>),
+    Sentiment(SentimentCmd),
     /// Measure reply latencies against the SLA policy; emit warnings and breaches.
     Sla(ServiceArgs<SlaArgs>),
     /// Raise escalations on breaches and unhappy customers; stream them over gRPC.
@@ -74,6 +75,16 @@ struct ServiceArgs<T: Args> {
 
 #[derive(Debug, Args)]
 struct NoArgs {}
+
+/// `pronto sentiment` runs the service; `eval` and `train` work on labelled files.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct SentimentCmd {
+    #[command(subcommand)]
+    action: Option<sentiment::SentimentAction>,
+    #[command(flatten)]
+    service: ServiceArgs<NoArgs>,
+}
 
 #[derive(Debug, Clone, Args)]
 struct IngestArgs {
@@ -289,7 +300,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             pronto_ingest_service::run(a.common.kafka, s, rt.health, rt.metrics, rt.shutdown)
                 .await?;
         }
-        Command::Sentiment(a) => {
+        Command::Sentiment(SentimentCmd {
+            action: Some(action),
+            ..
+        }) => return Ok(sentiment::run(action)),
+        Command::Sentiment(SentimentCmd { service: a, .. }) => {
             let _t = init_telemetry("pronto-sentiment", a.common.log_json);
             let rt = with_admin(&a.common, "127.0.0.1:9102", &["sentiment"]).await?;
             pronto_sentiment_service::run(a.common.kafka, rt.health, rt.metrics, rt.shutdown)

@@ -3,8 +3,12 @@
 //! The built-in model is a lexicon written for this project (no third-party word lists):
 //! word polarities, negation, intensifiers, emoji, shouting and repeated `!`.
 
+pub mod eval;
 mod lexicon;
+pub mod linear;
 
+pub use eval::Confusion;
+pub use linear::{LinearModel, TrainConfig, cross_validate};
 use pronto_domain::Polarity;
 
 /// What the model says about one message.
