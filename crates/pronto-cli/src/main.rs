@@ -83,7 +83,24 @@ struct SentimentCmd {
     #[command(subcommand)]
     action: Option<sentiment::SentimentAction>,
     #[command(flatten)]
-    service: ServiceArgs<NoArgs>,
+    service: ServiceArgs<ModelArgs>,
+}
+
+#[derive(Debug, Clone, Args)]
+struct ModelArgs {
+    /// Sentiment model file written by `pronto sentiment train`; the built-in lexicon when
+    /// not given.
+    #[arg(long, env = "PRONTO_SENTIMENT_MODEL")]
+    sentiment_model: Option<std::path::PathBuf>,
+}
+
+fn sentiment_model(a: &ModelArgs) -> Result<Arc<dyn pronto_sentiment::Model>, String> {
+    match &a.sentiment_model {
+        None => Ok(Arc::new(pronto_sentiment::Lexicon)),
+        Some(p) => {
+            sentiment::load_model(p).map(|m| Arc::new(m) as Arc<dyn pronto_sentiment::Model>)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -158,6 +175,8 @@ struct UpArgs {
     ingest: IngestArgs,
     #[command(flatten)]
     sla: SlaArgs,
+    #[command(flatten)]
+    sentiment: ModelArgs,
     #[command(flatten)]
     escalation: EscalationArgs,
     #[command(flatten)]
@@ -306,9 +325,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }) => return Ok(sentiment::run(action)),
         Command::Sentiment(SentimentCmd { service: a, .. }) => {
             let _t = init_telemetry("pronto-sentiment", a.common.log_json);
+            let model = match sentiment_model(&a.service) {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("pronto sentiment: invalid model: {e}");
+                    return Ok(ExitCode::from(EXIT_CONFIG));
+                }
+            };
             let rt = with_admin(&a.common, "127.0.0.1:9102", &["sentiment"]).await?;
-            pronto_sentiment_service::run(a.common.kafka, rt.health, rt.metrics, rt.shutdown)
-                .await?;
+            pronto_sentiment_service::run(
+                a.common.kafka,
+                model,
+                rt.health,
+                rt.metrics,
+                rt.shutdown,
+            )
+            .await?;
         }
         Command::Sla(a) => {
             let _t = init_telemetry("pronto-sla", a.common.log_json);
@@ -352,6 +384,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(EXIT_CONFIG));
                 }
             };
+            let model = match sentiment_model(&a.sentiment) {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("pronto up: invalid model: {e}");
+                    return Ok(ExitCode::from(EXIT_CONFIG));
+                }
+            };
             let rt = with_admin(
                 &a.common,
                 "127.0.0.1:9100",
@@ -373,6 +412,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ));
             tasks.spawn(pronto_sentiment_service::run(
                 k.clone(),
+                model,
                 h.clone(),
                 m.clone(),
                 s.clone(),

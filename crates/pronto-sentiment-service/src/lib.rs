@@ -7,7 +7,7 @@ use pronto_kafka::rdkafka::consumer::{CommitMode, Consumer};
 use pronto_kafka::rdkafka::message::Message;
 use pronto_kafka::{DeadLetters, KafkaArgs, Publisher, Record, group_consumer, record_span};
 use pronto_runtime::{CancellationToken, Health, Metrics};
-use pronto_sentiment::{Lexicon, Model};
+use pronto_sentiment::Model;
 use prost::Message as _;
 use std::sync::atomic::Ordering;
 use tracing::Instrument as _;
@@ -49,6 +49,7 @@ pub fn tag(model: &dyn Model, e: &Event) -> Option<SentimentTag> {
 /// Runs until `shutdown`, then commits and returns.
 pub async fn run(
     kafka: KafkaArgs,
+    model: std::sync::Arc<dyn Model>,
     health: Health,
     metrics: Metrics,
     shutdown: CancellationToken,
@@ -58,11 +59,10 @@ pub async fn run(
     let publisher = Publisher::new(&kafka.brokers)?;
     let dead = DeadLetters::new(publisher.clone(), &topics.dead_letter, "sentiment");
     let consumer = group_consumer(&kafka.brokers, GROUP, &kafka.instance_id, &[&topics.events])?;
-    let model = Lexicon;
     let tagged = metrics.counter("pronto_sentiment_tags_total");
     let parked = metrics.counter("pronto_sentiment_dead_letters_total");
     ready.store(true, Ordering::Relaxed);
-    tracing::info!(topic = %topics.events, "sentiment service consuming");
+    tracing::info!(topic = %topics.events, model = model.name(), version = model.version(), "sentiment service consuming");
     loop {
         let m = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -76,7 +76,7 @@ pub async fn run(
                     parked.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok(event) => {
-                    if let Some(t) = tag(&model, &event) {
+                    if let Some(t) = tag(model.as_ref(), &event) {
                         let bytes = pronto_proto::tag_to_pb(&t).encode_to_vec();
                         publisher
                             .publish(
