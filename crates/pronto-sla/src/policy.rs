@@ -156,6 +156,15 @@ pub struct Rule {
     pub next_reply: Target,
 }
 
+/// A target duration such as `5m` or `1h 30m`, in milliseconds; positive.
+fn target_ms(text: &str) -> Result<i64, String> {
+    let d = humantime::parse_duration(text).map_err(|e| format!("'{text}': {e}"))?;
+    if d.is_zero() {
+        return Err("must be positive".into());
+    }
+    Ok(d.as_millis() as i64)
+}
+
 fn default_pauses() -> Vec<String> {
     vec!["pending_customer".into(), "on_hold".into()]
 }
@@ -215,17 +224,9 @@ impl Policy {
                     format!("unknown channel; expected one of {}", Channel::names()),
                 )
             })?;
-            let ms = |field: &str, text: &str| -> Result<i64, PolicyError> {
-                let d = humantime::parse_duration(text).map_err(|e| {
-                    invalid(&format!("targets.{name}.{field}"), format!("'{text}': {e}"))
-                })?;
-                if d.is_zero() {
-                    return Err(invalid(
-                        &format!("targets.{name}.{field}"),
-                        "must be positive".into(),
-                    ));
-                }
-                Ok(d.as_millis() as i64)
+            let ms = |field: &str, text: &str| {
+                target_ms(text)
+                    .map_err(|reason| invalid(&format!("targets.{name}.{field}"), reason))
             };
             targets.insert(
                 channel,
@@ -299,13 +300,8 @@ impl Policy {
                     ),
                 ));
             }
-            let ms = |field: &str, text: &str| -> Result<i64, PolicyError> {
-                let d = humantime::parse_duration(text)
-                    .map_err(|e| invalid(&at(field), format!("'{text}': {e}")))?;
-                if d.is_zero() {
-                    return Err(invalid(&at(field), "must be positive".into()));
-                }
-                Ok(d.as_millis() as i64)
+            let ms = |field: &str, text: &str| {
+                target_ms(text).map_err(|reason| invalid(&at(field), reason))
             };
             rules.push(Rule {
                 name: r.name.clone(),
