@@ -57,6 +57,7 @@ echo
 echo "By queue"
 $PRONTO report --group-by queue
 echo
-echo "Legend: msgs = customer messages; resp% = share answered; 1st = first reply time; p50/p90/p99 ="
+echo "Legend: msgs = customer messages; resp% = share answered; sign% = human replies signed by the agent;"
+echo "1st = first reply time; p50/p90/p99 ="
 echo "reply time percentiles (calendar); biz = business time; SLA% = met / (met + breached);"
 echo "+/=/- = positive/neutral/negative messages; esc = escalations raised."

@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Default, Clone)]
 struct Expected {
     unanswered: HashSet<String>,
+    /// Human public replies, and those the sample signs ("^X" or "Name, Servizio Clienti").
+    human_replies: u64,
+    signed: u64,
     messages: u64,
     answered: u64,
     latencies: Vec<i64>,
@@ -58,8 +61,16 @@ fn expected(events: &[Event]) -> BTreeMap<&'static str, Expected> {
                     pending.get_or_insert(e.at().millis());
                 }
                 Payload::ReplySent {
-                    author, visibility, ..
+                    author,
+                    visibility,
+                    text,
+                    ..
                 } if *visibility == Visibility::Public => {
+                    if *author == AuthorKind::Human {
+                        x.human_replies += 1;
+                        let t = text.as_str();
+                        x.signed += u64::from(t.contains(" ^") || t.contains("Servizio Clienti"));
+                    }
                     x.answered += waiting;
                     waiting = 0;
                     if *author == AuthorKind::Human
@@ -450,6 +461,16 @@ async fn conversations_in_report_out_through_five_processes() {
             "{channel} latencies"
         );
         assert_eq!(row["sla_met"].as_u64(), Some(x.met), "{channel} met");
+        assert_eq!(
+            row["human_replies"].as_u64(),
+            Some(x.human_replies),
+            "{channel} replies"
+        );
+        assert_eq!(
+            row["signed_replies"].as_u64(),
+            Some(x.signed),
+            "{channel} signed"
+        );
         assert_eq!(
             row["sla_breached"].as_u64(),
             Some(x.breached),

@@ -38,6 +38,8 @@ fn row(r: &Row) -> pb::ReportRow {
         sentiment_neutral: r.sentiment_neutral,
         sentiment_negative: r.sentiment_negative,
         escalations: r.escalations,
+        signed_replies: r.signed_replies,
+        signed_reply_rate: r.signed_reply_rate,
     }
 }
 

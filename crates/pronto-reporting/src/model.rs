@@ -22,6 +22,7 @@ pub(crate) struct MessageRec {
 
 #[derive(Debug, Clone)]
 pub(crate) struct ReplyRec {
+    pub(crate) signed: bool,
     pub(crate) tenant: String,
     pub(crate) channel: Channel,
     pub(crate) queue: String,
@@ -140,10 +141,11 @@ impl ReadModel {
                 );
             }
             Payload::ReplySent {
+                text,
                 author,
                 visibility,
                 agent_id,
-                ..
+                agent_display_name,
             } => {
                 if *visibility != Visibility::Public {
                     return;
@@ -160,6 +162,10 @@ impl ReadModel {
                 }
                 if *author == AuthorKind::Human {
                     self.replies.push(ReplyRec {
+                        signed: pronto_sentiment::is_signed(
+                            text.as_str(),
+                            agent_display_name.as_deref(),
+                        ),
                         tenant,
                         channel: env.channel,
                         queue: or_none(&conv.queue),

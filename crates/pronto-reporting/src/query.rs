@@ -81,6 +81,10 @@ pub struct Row {
     /// answered / customer messages; 0 when there were none.
     pub response_rate: f64,
     pub human_replies: u64,
+    /// Human replies signed with the agent's name or initials.
+    pub signed_replies: u64,
+    /// signed / human replies; 0 when there were none.
+    pub signed_reply_rate: f64,
     pub first_reply_calendar: LatencyStats,
     pub first_reply_business: LatencyStats,
     pub reply_calendar: LatencyStats,
@@ -117,6 +121,7 @@ impl Acc {
         let r = &mut self.row;
         r.keys = keys;
         r.response_rate = ratio(r.answered_messages, r.customer_messages);
+        r.signed_reply_rate = ratio(r.signed_replies, r.human_replies);
         r.sla_compliance = ratio(r.sla_met, r.sla_met + r.sla_breached);
         r.first_reply_calendar = LatencyStats::of(self.first_cal);
         r.first_reply_business = LatencyStats::of(self.first_bus);
@@ -211,6 +216,7 @@ impl ReadModel {
                 keyer.keys(&r.tenant, r.channel, &r.queue, &r.agent, r.at),
                 &mut |a| {
                     a.row.human_replies += 1;
+                    a.row.signed_replies += u64::from(r.signed);
                 },
             );
         }
@@ -292,8 +298,8 @@ impl Report {
         }
         head.extend(
             [
-                "msgs", "resp%", "replies", "1st p50", "1st p90", "p50", "p90", "p99", "biz p50",
-                "SLA%", "met", "breach", "+/=/-", "esc",
+                "msgs", "resp%", "replies", "sign%", "1st p50", "1st p90", "p50", "p90", "p99",
+                "biz p50", "SLA%", "met", "breach", "+/=/-", "esc",
             ]
             .map(String::from),
         );
@@ -307,6 +313,7 @@ impl Report {
                 r.customer_messages.to_string(),
                 format!("{:.0}", r.response_rate * 100.0),
                 r.human_replies.to_string(),
+                format!("{:.0}", r.signed_reply_rate * 100.0),
                 secs(r.first_reply_calendar.p50_ms),
                 secs(r.first_reply_calendar.p90_ms),
                 secs(r.reply_calendar.p50_ms),
@@ -360,8 +367,8 @@ mod tests {
     use super::*;
     use crate::stats::percentile;
     use pronto_domain::{
-        BoundedText, ConversationContext, Envelope, Event, Id, Payload, Priority, ReplyLatency,
-        SlaBreach, SlaFact,
+        AuthorKind, BoundedText, ConversationContext, Envelope, Event, Id, Payload, Priority,
+        ReplyLatency, SlaBreach, SlaFact, Visibility,
     };
 
     const T0: i64 = 1_772_442_000_000; // 2026-03-02T09:00:00Z, a Monday
@@ -459,6 +466,50 @@ mod tests {
         m.apply_sla(&latency(1, Channel::Chat, 7_200_000, false));
         let r = m.report(&Query::default());
         assert_eq!((r.total.sla_met, r.total.sla_breached), (0, 1));
+    }
+
+    #[test]
+    fn signed_reply_rate_counts_human_public_replies() {
+        let mut m = ReadModel::new();
+        let reply = |id: &str, text: &str, author: AuthorKind, visibility: Visibility| {
+            let mut e = msg(id, "c1", Channel::Twitter, T0 + 60_000);
+            e.payload = Payload::ReplySent {
+                text: BoundedText::new(text),
+                author,
+                visibility,
+                agent_id: Some(Id::parse("a1").unwrap()),
+                agent_display_name: Some("Marco".into()),
+            };
+            e
+        };
+        m.apply_event(&msg("m1", "c1", Channel::Twitter, T0));
+        m.apply_event(&reply(
+            "r1",
+            "On it. ^M",
+            AuthorKind::Human,
+            Visibility::Public,
+        ));
+        m.apply_event(&reply(
+            "r2",
+            "On it.",
+            AuthorKind::Human,
+            Visibility::Public,
+        ));
+        m.apply_event(&reply(
+            "r3",
+            "Marco here, on it",
+            AuthorKind::Human,
+            Visibility::Private,
+        ));
+        m.apply_event(&reply(
+            "r4",
+            "Marco bot says hi",
+            AuthorKind::Bot,
+            Visibility::Public,
+        ));
+        let t = m.report(&Query::default()).total;
+        assert_eq!((t.human_replies, t.signed_replies), (2, 1));
+        assert_eq!(t.signed_reply_rate, 0.5);
     }
 
     #[test]

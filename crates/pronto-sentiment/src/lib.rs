@@ -6,10 +6,12 @@
 pub mod eval;
 mod lexicon;
 pub mod linear;
+mod signature;
 
 pub use eval::Confusion;
 pub use linear::{LinearModel, TrainConfig, cross_validate};
 use pronto_domain::Polarity;
+pub use signature::is_signed;
 
 /// What the model says about one message.
 #[derive(Debug, Clone, PartialEq)]
