@@ -405,6 +405,8 @@ async fn conversations_in_report_out_through_five_processes() {
     let total_msgs: u64 = want.values().map(|x| x.messages).sum();
     let report_url = s.url("reporting-http", "/v1/report?group_by=channel");
     let deadline = Instant::now() + Duration::from_secs(120);
+    let mut quiet_polls = 0;
+    let mut last_seen = 0;
     let report = loop {
         let r: Value = client
             .get(&report_url)
@@ -415,20 +417,28 @@ async fn conversations_in_report_out_through_five_processes() {
             .await
             .unwrap();
         let t = &r["total"];
+        let tagged = [
+            "sentiment_positive",
+            "sentiment_neutral",
+            "sentiment_negative",
+        ]
+        .iter()
+        .map(|k| t[*k].as_u64().unwrap_or(0))
+        .sum::<u64>();
         let done = t["customer_messages"].as_u64() == Some(total_msgs)
+            && tagged == total_msgs
             && t["sla_met"].as_u64().unwrap_or(0) + t["sla_breached"].as_u64().unwrap_or(0)
                 == total_clocks;
-        if done {
-            // Give late duplicates, if any, a moment to show up before checking.
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            break client
-                .get(&report_url)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap();
+        // Complete, and no new fact for 3 s: late escalations and any duplicate would show.
+        let seen = r["facts_seen"].as_u64().unwrap_or(0);
+        quiet_polls = if done && seen == last_seen {
+            quiet_polls + 1
+        } else {
+            0
+        };
+        last_seen = seen;
+        if quiet_polls >= 6 {
+            break r;
         }
         assert!(
             Instant::now() < deadline,
