@@ -245,6 +245,40 @@ async fn wait_settled(url: &str, limit: Duration) -> anyhow::Result<()> {
     }
 }
 
+impl IngestArgs {
+    fn settings(&self) -> pronto_ingest_service::IngestSettings {
+        pronto_ingest_service::IngestSettings {
+            http_addr: self.ingest_http_addr,
+            grpc_addr: self.ingest_grpc_addr,
+        }
+    }
+}
+
+impl EscalationArgs {
+    fn settings(&self) -> pronto_escalation_service::EscalationSettings {
+        pronto_escalation_service::EscalationSettings {
+            grpc_addr: self.escalation_grpc_addr,
+            webhook: self.webhook.clone(),
+        }
+    }
+}
+
+impl ReportingArgs {
+    fn settings(&self) -> pronto_reporting_service::ReportingSettings {
+        pronto_reporting_service::ReportingSettings {
+            http_addr: self.reporting_http_addr,
+            grpc_addr: self.reporting_grpc_addr,
+        }
+    }
+}
+
+/// The loaded configuration, or `None` after printing the one-line reason it was refused.
+fn config<T>(command: &str, what: &str, loaded: Result<T, String>) -> Option<T> {
+    loaded
+        .map_err(|e| eprintln!("pronto {command}: invalid {what}: {e}"))
+        .ok()
+}
+
 /// Exit code for an invalid configuration (sysexits EX_CONFIG is 78; EX_USAGE 64).
 const EXIT_CONFIG: u8 = 64;
 
@@ -312,10 +346,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(a) => {
             let _t = init_telemetry("pronto-ingest", a.common.log_json);
             let rt = with_admin(&a.common, "127.0.0.1:9101", &["ingest"]).await?;
-            let s = pronto_ingest_service::IngestSettings {
-                http_addr: a.service.ingest_http_addr,
-                grpc_addr: a.service.ingest_grpc_addr,
-            };
+            let s = a.service.settings();
             pronto_ingest_service::run(a.common.kafka, s, rt.health, rt.metrics, rt.shutdown)
                 .await?;
         }
@@ -325,12 +356,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }) => return Ok(sentiment::run(action)),
         Command::Sentiment(SentimentCmd { service: a, .. }) => {
             let _t = init_telemetry("pronto-sentiment", a.common.log_json);
-            let model = match sentiment_model(&a.service) {
-                Ok(m) => m,
-                Err(e) => {
-                    eprintln!("pronto sentiment: invalid model: {e}");
-                    return Ok(ExitCode::from(EXIT_CONFIG));
-                }
+            let Some(model) = config("sentiment", "model", sentiment_model(&a.service)) else {
+                return Ok(ExitCode::from(EXIT_CONFIG));
             };
             let rt = with_admin(&a.common, "127.0.0.1:9102", &["sentiment"]).await?;
             pronto_sentiment_service::run(
@@ -344,12 +371,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Sla(a) => {
             let _t = init_telemetry("pronto-sla", a.common.log_json);
-            let settings = match sla_settings(&a.service) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("pronto sla: invalid policy: {e}");
-                    return Ok(ExitCode::from(EXIT_CONFIG));
-                }
+            let Some(settings) = config("sla", "policy", sla_settings(&a.service)) else {
+                return Ok(ExitCode::from(EXIT_CONFIG));
             };
             let rt = with_admin(&a.common, "127.0.0.1:9103", &["sla"]).await?;
             pronto_sla_service::run(a.common.kafka, settings, rt.health, rt.metrics, rt.shutdown)
@@ -358,38 +381,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Escalation(a) => {
             let _t = init_telemetry("pronto-escalation", a.common.log_json);
             let rt = with_admin(&a.common, "127.0.0.1:9104", &["escalation"]).await?;
-            let s = pronto_escalation_service::EscalationSettings {
-                grpc_addr: a.service.escalation_grpc_addr,
-                webhook: a.service.webhook,
-            };
+            let s = a.service.settings();
             pronto_escalation_service::run(a.common.kafka, s, rt.health, rt.metrics, rt.shutdown)
                 .await?;
         }
         Command::Reporting(a) => {
             let _t = init_telemetry("pronto-reporting", a.common.log_json);
             let rt = with_admin(&a.common, "127.0.0.1:9105", &["reporting"]).await?;
-            let s = pronto_reporting_service::ReportingSettings {
-                http_addr: a.service.reporting_http_addr,
-                grpc_addr: a.service.reporting_grpc_addr,
-            };
+            let s = a.service.settings();
             pronto_reporting_service::run(a.common.kafka, s, rt.health, rt.metrics, rt.shutdown)
                 .await?;
         }
         Command::Up(a) => {
             let _t = init_telemetry("pronto", a.common.log_json);
-            let settings = match sla_settings(&a.sla) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("pronto up: invalid policy: {e}");
-                    return Ok(ExitCode::from(EXIT_CONFIG));
-                }
+            let Some(settings) = config("up", "policy", sla_settings(&a.sla)) else {
+                return Ok(ExitCode::from(EXIT_CONFIG));
             };
-            let model = match sentiment_model(&a.sentiment) {
-                Ok(m) => m,
-                Err(e) => {
-                    eprintln!("pronto up: invalid model: {e}");
-                    return Ok(ExitCode::from(EXIT_CONFIG));
-                }
+            let Some(model) = config("up", "model", sentiment_model(&a.sentiment)) else {
+                return Ok(ExitCode::from(EXIT_CONFIG));
             };
             let rt = with_admin(
                 &a.common,
@@ -402,10 +411,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut tasks = tokio::task::JoinSet::new();
             tasks.spawn(pronto_ingest_service::run(
                 k.clone(),
-                pronto_ingest_service::IngestSettings {
-                    http_addr: a.ingest.ingest_http_addr,
-                    grpc_addr: a.ingest.ingest_grpc_addr,
-                },
+                a.ingest.settings(),
                 h.clone(),
                 m.clone(),
                 s.clone(),
@@ -426,20 +432,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ));
             tasks.spawn(pronto_escalation_service::run(
                 k.clone(),
-                pronto_escalation_service::EscalationSettings {
-                    grpc_addr: a.escalation.escalation_grpc_addr,
-                    webhook: a.escalation.webhook,
-                },
+                a.escalation.settings(),
                 h.clone(),
                 m.clone(),
                 s.clone(),
             ));
             tasks.spawn(pronto_reporting_service::run(
                 k,
-                pronto_reporting_service::ReportingSettings {
-                    http_addr: a.reporting.reporting_http_addr,
-                    grpc_addr: a.reporting.reporting_grpc_addr,
-                },
+                a.reporting.settings(),
                 h,
                 m,
                 s.clone(),
