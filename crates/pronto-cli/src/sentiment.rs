@@ -44,6 +44,42 @@ pub(crate) struct EvalArgs {
     /// Folds for --trainable.
     #[arg(long, default_value_t = 5)]
     folds: usize,
+    #[command(flatten)]
+    training: TrainingArgs,
+}
+
+/// Settings of the trainable model's fit.
+#[derive(Debug, Args)]
+pub(crate) struct TrainingArgs {
+    /// Training passes over the data.
+    #[arg(long, default_value_t = TrainConfig::default().epochs)]
+    epochs: usize,
+    /// log2 of the number of hashed feature buckets (8 to 24); the model file holds
+    /// 16 bytes per bucket.
+    #[arg(long, default_value_t = TrainConfig::default().bits, value_parser = clap::value_parser!(u32).range(8..=24))]
+    bits: u32,
+    /// AdaGrad step size.
+    #[arg(long, default_value_t = TrainConfig::default().learning_rate)]
+    learning_rate: f32,
+    /// L2 penalty on the weights.
+    #[arg(long, default_value_t = TrainConfig::default().l2)]
+    l2: f32,
+    /// Naive-Bayes feature scaling: 0 off, 1 full, in between a blend.
+    #[arg(long, default_value_t = TrainConfig::default().nb)]
+    nb: f32,
+}
+
+impl TrainingArgs {
+    fn config(&self) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs,
+            bits: self.bits,
+            learning_rate: self.learning_rate,
+            l2: self.l2,
+            nb: self.nb,
+            ..TrainConfig::default()
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -56,9 +92,8 @@ pub(crate) struct TrainArgs {
     /// The model's name, recorded with every tag it makes.
     #[arg(long, default_value = "linear")]
     name: String,
-    /// Training passes over the data.
-    #[arg(long, default_value_t = 10)]
-    epochs: usize,
+    #[command(flatten)]
+    training: TrainingArgs,
 }
 
 /// Labelled texts from a CSV file, or a one-line reason.
@@ -125,13 +160,14 @@ pub(crate) fn run(action: SentimentAction) -> ExitCode {
                     return fail(format!("--folds must be between 2 and {}", data.len()));
                 }
                 let started = Instant::now();
-                let cm = cross_validate(&data, a.folds, &TrainConfig::default());
+                let cfg = a.training.config();
+                let cm = cross_validate(&data, a.folds, &cfg);
                 println!(
                     "model: trainable linear, stratified {}-fold cross-validation ({:.1} s)",
                     a.folds,
                     started.elapsed().as_secs_f64()
                 );
-                let model = LinearModel::train(&data, &TrainConfig::default(), "linear");
+                let model = LinearModel::train(&data, &cfg, "linear");
                 let (_, rate) = measure(&model, &data);
                 print!("{cm}");
                 println!("\nspeed: {rate:.0} messages/s (one core, scoring only)");
@@ -159,10 +195,7 @@ pub(crate) fn run(action: SentimentAction) -> ExitCode {
                 Ok(d) => d,
                 Err(e) => return fail(e),
             };
-            let cfg = TrainConfig {
-                epochs: a.epochs,
-                ..TrainConfig::default()
-            };
+            let cfg = a.training.config();
             let started = Instant::now();
             eprintln!(
                 "training on {} messages ({} epochs)...",

@@ -4,6 +4,7 @@
 //! word polarities, negation, intensifiers, emoji, shouting and repeated `!`.
 
 pub mod eval;
+mod features;
 mod lexicon;
 pub mod linear;
 mod signature;
@@ -35,35 +36,101 @@ pub trait Model: Send + Sync {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Lexicon;
 
-/// Scores within this distance of zero are neutral.
-const NEUTRAL_BAND: f64 = 0.05;
+/// Sums of word polarities within this distance of zero are neutral.
+const NEUTRAL_BAND: f64 = 0.5;
 
-fn tokens(text: &str) -> Vec<String> {
+/// Words that shift the weight of a sentence to what follows them.
+const CONTRAST: &[&str] = &[
+    "but", "however", "although", "though", "ma", "però", "tuttavia", "eppure", "comunque",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Word,
+    /// A run of punctuation, an emoticon, or an emoji.
+    Symbol,
+}
+
+#[derive(Debug)]
+struct Token<'a> {
+    raw: &'a str,
+    /// Lower case, runs of three or more of a character cut to two, hashtag mark and Italian
+    /// elision removed.
+    norm: String,
+    kind: Kind,
+    /// The word had a character repeated three or more times ("sooo").
+    elongated: bool,
+}
+
+/// Characters that only modify the emoji before them.
+fn is_modifier(c: char) -> bool {
+    matches!(c, '\u{fe0f}' | '\u{200d}' | '\u{1f3fb}'..='\u{1f3ff}')
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '\'' || c == '’'
+}
+
+fn tokens(text: &str) -> Vec<Token<'_>> {
     let mut out = Vec::new();
-    let mut cur = String::new();
-    for ch in text.chars() {
-        if ch.is_alphanumeric() || ch == '\'' || ch == '#' || ch == '@' {
-            cur.push(ch);
-        } else {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-            if !ch.is_whitespace() && !ch.is_ascii_punctuation() {
-                out.push(ch.to_string());
-            }
+    let mut chars = text.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        if c.is_whitespace() || is_modifier(c) {
+            continue;
         }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
+        let next_is_word = chars.peek().is_some_and(|(_, n)| n.is_alphanumeric());
+        let (kind, end) = if is_word_char(c) || ((c == '#' || c == '@') && next_is_word) {
+            let mut end = start + c.len_utf8();
+            while let Some((i, n)) = chars.peek().copied() {
+                if !is_word_char(n) {
+                    break;
+                }
+                end = i + n.len_utf8();
+                chars.next();
+            }
+            (Kind::Word, end)
+        } else if c.is_ascii_punctuation() {
+            let mut end = start + 1;
+            while let Some((i, n)) = chars.peek().copied() {
+                if n.is_ascii_punctuation() {
+                    end = i + 1;
+                    chars.next();
+                    continue;
+                }
+                // An emoticon may end in one letter (":D", ":p"), if no word follows.
+                let mut ahead = chars.clone();
+                ahead.next();
+                let alone = ahead.peek().is_none_or(|(_, c)| !c.is_alphanumeric());
+                if n.is_ascii_alphabetic() && end - start <= 2 && alone {
+                    end = i + 1;
+                    chars.next();
+                }
+                break;
+            }
+            (Kind::Symbol, end)
+        } else {
+            (Kind::Symbol, start + c.len_utf8())
+        };
+        let raw = &text[start..end];
+        let (norm, elongated) = normalise(raw);
+        out.push(Token {
+            raw,
+            norm,
+            kind,
+            elongated,
+        });
     }
     out
 }
 
-/// Folds elongations ("sooooo" -> "soo") and strips hashtag marks and apostrophe prefixes.
-fn normalise(token: &str) -> String {
-    let lower = token.trim_start_matches('#').to_lowercase();
+/// Lower-cases, folds elongations ("sooooo" -> "soo") and strips hashtag marks and Italian
+/// elided articles ("l'assistenza" -> "assistenza"); says whether anything was folded.
+fn normalise(token: &str) -> (String, bool) {
+    let lower = token
+        .trim_start_matches('#')
+        .replace('’', "'")
+        .to_lowercase();
     let lower = match lower.rsplit_once('\'') {
-        // Italian elision: l'assistenza -> assistenza
         Some((prefix, rest)) if prefix.chars().count() <= 3 && !rest.is_empty() && rest != "t" => {
             rest.to_string()
         }
@@ -72,10 +139,12 @@ fn normalise(token: &str) -> String {
     let mut out = String::with_capacity(lower.len());
     let mut run = 0;
     let mut prev = None;
+    let mut folded = false;
     for c in lower.chars() {
         if Some(c) == prev {
             run += 1;
             if run >= 2 {
+                folded = true;
                 continue;
             }
         } else {
@@ -84,7 +153,14 @@ fn normalise(token: &str) -> String {
         prev = Some(c);
         out.push(c);
     }
-    out
+    (out, folded)
+}
+
+/// Every run of a repeated letter made single ("baad" -> "bad").
+fn single_letters(w: &str) -> String {
+    let mut v: Vec<char> = w.chars().collect();
+    v.dedup();
+    v.into_iter().collect()
 }
 
 impl Model for Lexicon {
@@ -93,18 +169,17 @@ impl Model for Lexicon {
     }
 
     fn version(&self) -> &str {
-        "1"
+        "2"
     }
 
     fn assess(&self, text: &str) -> Assessment {
-        let raw = tokens(text);
-        let words: Vec<String> = raw.iter().map(|t| normalise(t)).collect();
+        let toks = tokens(text);
         let (mut en, mut it) = (0, 0);
-        for w in &words {
-            if lexicon::EN_STOP.contains(&w.as_str()) {
+        for t in toks.iter().filter(|t| t.kind == Kind::Word) {
+            if lexicon::EN_STOP.contains(&t.norm.as_str()) {
                 en += 1;
             }
-            if lexicon::IT_STOP.contains(&w.as_str()) {
+            if lexicon::IT_STOP.contains(&t.norm.as_str()) {
                 it += 1;
             }
         }
@@ -113,77 +188,135 @@ impl Model for Lexicon {
             (e, i) if i > e => "it",
             _ => "en",
         };
+        let lists = lexicon::lexicons();
+        let word_lists: &[&lexicon::Lists] = match language {
+            "en" => &[&lists.en],
+            "it" => &[&lists.it],
+            _ => &[&lists.en, &lists.it],
+        };
+        let lookup = |w: &str| word_lists.iter().find_map(|l| l.word(w));
+        let phrase = |a: &str, b: &str| {
+            let key = format!("{a} {b}");
+            word_lists.iter().find_map(|l| l.phrases.get(&key).copied())
+        };
+        let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+        let caps_letters = text.chars().filter(|c| c.is_uppercase()).count();
+        let shouting = letters >= 8 && caps_letters * 10 >= letters * 7;
 
-        let mut sum = 0.0;
-        let mut hits = 0usize;
+        // (token index, value) of every hit, and where the last contrast word stands.
+        let mut hits: Vec<(usize, f64)> = Vec::new();
+        let mut contrast_at = None;
         let mut angry_words = 0;
         let mut negate_left = 0;
         let mut boost = 1.0;
-        for (w, original) in words.iter().zip(&raw) {
-            if lexicon::NEGATORS.contains(&w.as_str()) {
-                negate_left = 3;
+        let mut i = 0;
+        while i < toks.len() {
+            let t = &toks[i];
+            let at = i;
+            i += 1;
+            if t.kind == Kind::Symbol {
+                if let Some(v) = lists.symbols.word(&t.norm) {
+                    if v < -2.5 {
+                        angry_words += 1;
+                    }
+                    hits.push((at, v));
+                } else if t.raw.contains(['.', ',', ';', '!', '?', ':']) {
+                    // Punctuation ends the reach of a negation.
+                    negate_left = 0;
+                    boost = 1.0;
+                }
                 continue;
             }
-            if let Some(b) = lexicon::intensifier(w) {
-                boost = b;
+            let w = t.norm.as_str();
+            if w.starts_with('@') {
                 continue;
             }
-            let found = lexicon::polarity(w).or_else(|| {
-                // "baaad" folds to "baad"; try it with every run of letters single.
-                let mut single: Vec<char> = w.chars().collect();
-                single.dedup();
-                lexicon::polarity(&single.into_iter().collect::<String>())
-            });
+            if CONTRAST.contains(&w) {
+                contrast_at = Some(at);
+                negate_left = 0;
+                continue;
+            }
+            let next_word = toks
+                .get(i)
+                .filter(|n| n.kind == Kind::Word)
+                .map(|n| n.norm.as_str());
+            let mut found = next_word.and_then(|n| phrase(w, n));
+            if found.is_some() {
+                i += 1;
+            } else {
+                if lexicon::NEGATORS.contains(&w) {
+                    negate_left = 3;
+                    continue;
+                }
+                if let Some(b) = lexicon::intensifier(w) {
+                    boost = b;
+                    continue;
+                }
+                found = lookup(w).or_else(|| {
+                    if t.elongated {
+                        lookup(&single_letters(w))
+                    } else {
+                        None
+                    }
+                });
+            }
             if let Some(mut v) = found {
-                if lexicon::ANGER.contains(&w.as_str()) {
+                if lexicon::ANGER.contains(&w) {
                     angry_words += 1;
                 }
                 v *= boost;
-                let shouted = original.chars().count() > 2
-                    && original.chars().all(|c| !c.is_lowercase())
-                    && original.chars().any(|c| c.is_uppercase());
+                if t.elongated {
+                    v *= 1.3;
+                }
+                let shouted = !shouting
+                    && t.raw.chars().count() > 2
+                    && t.raw.chars().all(|c| !c.is_lowercase())
+                    && t.raw.chars().any(|c| c.is_uppercase());
                 if shouted {
                     v *= 1.5;
                 }
                 if negate_left > 0 {
                     v *= -0.6;
                 }
-                sum += v;
-                hits += 1;
+                hits.push((at, v));
             }
             boost = 1.0;
             negate_left = (negate_left - 1).max(0);
         }
+        let mut sum: f64 = hits
+            .iter()
+            .map(|(at, v)| match contrast_at {
+                Some(c) if *at < c => v * 0.5,
+                Some(_) => v * 1.5,
+                None => *v,
+            })
+            .sum();
         let bangs = text.matches('!').count();
         if bangs >= 2 && sum != 0.0 {
             sum *= 1.0 + 0.1 * bangs.min(5) as f64;
         }
+        if shouting && sum < 0.0 {
+            sum *= 1.3;
+        }
         // Saturating map into [-1, 1].
-        let score = if hits == 0 {
-            0.0
-        } else {
-            sum / (sum.abs() + 2.0)
-        };
-        let polarity = if score > NEUTRAL_BAND {
+        let score = sum / (sum.abs() + 2.0);
+        let polarity = if sum > NEUTRAL_BAND {
             Polarity::Positive
-        } else if score < -NEUTRAL_BAND {
+        } else if sum < -NEUTRAL_BAND {
             Polarity::Negative
         } else {
             Polarity::Neutral
         };
 
-        let caps_letters = text.chars().filter(|c| c.is_uppercase()).count();
-        let letters = text.chars().filter(|c| c.is_alphabetic()).count();
-        let shouting = letters >= 8 && caps_letters * 10 >= letters * 7;
+        let has = |list: &[&str]| {
+            toks.iter()
+                .any(|t| t.kind == Kind::Word && list.contains(&t.norm.as_str()))
+        };
         let mut tones = Vec::new();
         if score < -0.2 && (angry_words > 0 || shouting || bangs >= 2) {
             tones.push("angry");
         }
-        if words
-            .iter()
-            .any(|w| lexicon::COMPLAINT.contains(&w.as_str()))
-            || score < -0.3
-        {
+        if has(lexicon::COMPLAINT) || score < -0.3 {
             tones.push("complaint");
         }
         if score > 0.3 {
@@ -192,7 +325,7 @@ impl Model for Lexicon {
         if text.contains('?') {
             tones.push("question");
         }
-        if words.iter().any(|w| lexicon::THANKS.contains(&w.as_str())) {
+        if has(lexicon::THANKS) {
             tones.push("thanks");
         }
         Assessment {
@@ -274,6 +407,43 @@ mod tests {
     fn emoji_count() {
         assert_eq!(p("ok 😡").polarity, Polarity::Negative);
         assert_eq!(p("ok 😍").polarity, Polarity::Positive);
+    }
+
+    #[test]
+    fn emoticons_hashtags_and_mentions() {
+        assert_eq!(p("see you tomorrow :)").polarity, Polarity::Positive);
+        assert_eq!(p("see you tomorrow :(((").polarity, Polarity::Negative);
+        assert_eq!(p("ci vediamo domani :-(").polarity, Polarity::Negative);
+        assert_eq!(p("again #fail").polarity, Polarity::Negative);
+        // A mention is a name, not a word: @awesome_shop says nothing about the mood.
+        assert_eq!(p("@awesome order 55 shipped").polarity, Polarity::Neutral);
+        assert_eq!(p("❤️❤️").polarity, Polarity::Positive);
+        assert_eq!(p("so funny :D").polarity, Polarity::Positive);
+        // Brackets do not eat the word they open.
+        assert_eq!(p("(terrible)").polarity, Polarity::Negative);
+    }
+
+    #[test]
+    fn phrases_stems_and_contrast() {
+        assert_eq!(
+            p("I have been on hold for an hour").polarity,
+            Polarity::Negative
+        );
+        // Italian inflections through stems: ottimo, ottima, ottimi, ottime.
+        for w in ["ottimo", "ottima", "ottimi", "ottime"] {
+            assert_eq!(p(&format!("servizio {w}")).polarity, Polarity::Positive);
+        }
+        // What follows "but" / "ma" weighs more than what precedes it.
+        assert_eq!(
+            p("the staff was nice but the flight was a disaster").polarity,
+            Polarity::Negative
+        );
+        assert_eq!(
+            p("il ritardo è stato fastidioso ma il personale è stato bravissimo").polarity,
+            Polarity::Positive
+        );
+        // Punctuation ends the reach of a negation.
+        assert_eq!(p("not today. Great service").polarity, Polarity::Positive);
     }
 
     #[test]

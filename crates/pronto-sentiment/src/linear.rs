@@ -1,12 +1,18 @@
-//! The trainable model: hashed word (1-2 gram) and character (2-5 gram) features weighted by
-//! TF-IDF and L2-normalised, fed to a three-class logistic regression trained with AdaGrad.
-//! Training is deterministic for a given seed, so the same data gives the same model file.
+//! The trainable model: hashed word 1-2-grams and character 1-5-grams (see `features`) plus
+//! the lexicon's verdict, weighted by IDF and L2-normalised, fed to a three-class logistic
+//! regression trained with AdaGrad. Training is deterministic for a given seed, so the same
+//! data gives the same model file.
+//!
+//! Parameters are stored per bucket as `[w_negative, w_neutral, w_positive, idf]`, so scoring
+//! one feature touches one cache line.
 
-use crate::{Assessment, Lexicon, Model, normalise, tokens};
+use crate::features::{Scratch, extract};
+use crate::{Assessment, Lexicon, Model};
 use pronto_domain::Polarity;
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 
-const MAGIC: &[u8; 8] = b"PRNTLIN1";
+const MAGIC: &[u8; 8] = b"PRNTLIN2";
 
 /// Training settings.
 #[derive(Debug, Clone)]
@@ -21,17 +27,22 @@ pub struct TrainConfig {
     /// Weigh each class inversely to its frequency, so that rare classes count as much as
     /// common ones (what macro-F1 rewards).
     pub balanced: bool,
+    /// Scale each feature, per class, by its naive-Bayes log-count ratio (how much more often
+    /// it occurs in that class than in the others), as in NBSVM; 0 turns this off, and values
+    /// between 0 and 1 blend the ratio with 1.
+    pub nb: f32,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
-            bits: 20,
+            bits: 19,
             epochs: 10,
             learning_rate: 0.05,
             l2: 0.0,
             seed: 42,
             balanced: true,
+            nb: 0.5,
         }
     }
 }
@@ -40,9 +51,9 @@ impl Default for TrainConfig {
 #[derive(Debug, Clone)]
 pub struct LinearModel {
     bits: u32,
-    idf: Vec<f32>,
-    /// `weights[class * dims + feature]`, classes in [`crate::eval::CLASSES`] order.
-    weights: Vec<f32>,
+    /// `params[4 * bucket + k]`: k in 0..3 the weight of class k (in [`crate::eval::CLASSES`]
+    /// order), k = 3 the bucket's IDF.
+    params: Vec<f32>,
     bias: [f32; 3],
     name: String,
     version: String,
@@ -50,91 +61,94 @@ pub struct LinearModel {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelFileError {
-    #[error("not a Pronto linear sentiment model (bad magic)")]
+    #[error("not a Pronto linear sentiment model (bad magic; retrain with this version)")]
     Magic,
     #[error("model file is truncated or has a bad size")]
     Size,
 }
 
-fn fnv(seed: u8, bytes: &[u8]) -> u64 {
-    fnv_more(0xcbf2_9ce4_8422_2325 ^ u64::from(seed), bytes)
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-fn fnv_more(mut h: u64, bytes: &[u8]) -> u64 {
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+/// The lexicon's verdict as extra features: its polarity and its score in fifths.
+fn lexicon_hints(lex: &Assessment) -> [u64; 2] {
+    let p = match lex.polarity {
+        Polarity::Negative => 1,
+        Polarity::Neutral => 2,
+        Polarity::Positive => 3,
+    };
+    let bucket = (lex.score * 5.0).round() as i64 + 100;
+    [p, 1000 + bucket as u64]
 }
 
-/// Feature buckets of a text with their counts (unsorted, may repeat).
-fn raw_features(text: &str, bits: u32) -> Vec<u32> {
-    let mask = (1u64 << bits) - 1;
-    let words: Vec<String> = tokens(text)
-        .iter()
-        .map(|t| {
-            let w = normalise(t);
-            if w.starts_with("http") {
-                "<url>".to_string()
-            } else if w.starts_with('@') {
-                "<user>".to_string()
+/// One text's features for training: (bucket, value) with the value as scoring computes it:
+/// character grams and words each weighted by count times IDF and divided by the root of the
+/// sum over their occurrences of IDF squared; hints with value 1.
+fn training_vector(text: &str, bits: u32, idf: impl Fn(u32) -> f32) -> Vec<(u32, f32)> {
+    let hints = lexicon_hints(&Lexicon.assess(text));
+    SCRATCH.with_borrow_mut(|s| {
+        extract(text, bits, &hints, s);
+        let [chars, words, hints] = s.groups();
+        let mut out: Vec<(u32, f32)> = Vec::with_capacity(s.features.len());
+        for group in [chars, words] {
+            let norm2: f32 = group.iter().map(|f| idf(*f) * idf(*f)).sum();
+            let inv = if norm2 > 0.0 {
+                norm2.sqrt().recip()
             } else {
-                w
+                0.0
+            };
+            let mut sorted = group.to_vec();
+            sorted.sort_unstable();
+            let from = out.len();
+            for f in sorted {
+                match out[from..].last_mut() {
+                    Some((last, v)) if *last == f => *v += idf(f) * inv,
+                    _ => out.push((f, idf(f) * inv)),
+                }
             }
-        })
-        .collect();
-    let mut out = Vec::with_capacity(words.len() * 2 + text.len() * 4);
-    for (i, w) in words.iter().enumerate() {
-        out.push((fnv(1, w.as_bytes()) & mask) as u32);
-        if let Some(next) = words.get(i + 1) {
-            let h = fnv_more(fnv(2, w.as_bytes()), b" ");
-            out.push((fnv_more(h, next.as_bytes()) & mask) as u32);
+        }
+        out.extend(hints.iter().map(|f| (*f, 1.0)));
+        out
+    })
+}
+
+/// The buckets a text touches, for document frequencies.
+fn buckets(text: &str, bits: u32) -> Vec<u32> {
+    let hints = lexicon_hints(&Lexicon.assess(text));
+    SCRATCH.with_borrow_mut(|s| {
+        extract(text, bits, &hints, s);
+        let mut all = s.features.clone();
+        all.sort_unstable();
+        all.dedup();
+        all
+    })
+}
+
+/// Per bucket and class, the smoothed log ratio of the bucket's share among the class's
+/// documents to its share among the other classes' documents, blended towards 1 by `blend`.
+fn nb_ratios(class_df: &[f32], blend: f32) -> Vec<f32> {
+    const ALPHA: f32 = 1.0;
+    let mut totals = [0f32; 3];
+    for chunk in class_df.chunks_exact(3) {
+        for c in 0..3 {
+            totals[c] += chunk[c] + ALPHA;
         }
     }
-    let joined = format!(" {} ", words.join(" "));
-    let bounds: Vec<usize> = joined
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain(std::iter::once(joined.len()))
-        .collect();
-    let bytes = joined.as_bytes();
-    for n in 2..=5usize {
-        for start in 0..bounds.len().saturating_sub(n) {
-            let gram = &bytes[bounds[start]..bounds[start + n]];
-            out.push((fnv(3 + n as u8, gram) & mask) as u32);
+    let all: f32 = totals.iter().sum();
+    let mut out = vec![1f32; class_df.len()];
+    if blend == 0.0 {
+        return out;
+    }
+    for (chunk, r) in class_df.chunks_exact(3).zip(out.chunks_exact_mut(3)) {
+        let sum: f32 = chunk.iter().sum();
+        for c in 0..3 {
+            let p = (chunk[c] + ALPHA) / totals[c];
+            let q = (sum - chunk[c] + 2.0 * ALPHA) / (all - totals[c]);
+            r[c] = (1.0 - blend) + blend * (p / q).ln().abs();
         }
     }
     out
-}
-
-/// Sorted, merged (bucket, count) pairs.
-fn counts(text: &str, bits: u32) -> Vec<(u32, f32)> {
-    let mut raw = raw_features(text, bits);
-    raw.sort_unstable();
-    let mut out: Vec<(u32, f32)> = Vec::with_capacity(raw.len());
-    for f in raw {
-        match out.last_mut() {
-            Some((last, c)) if *last == f => *c += 1.0,
-            _ => out.push((f, 1.0)),
-        }
-    }
-    out
-}
-
-/// TF-IDF with sublinear term frequency, L2-normalised.
-fn weighted(counts: &[(u32, f32)], idf: &[f32]) -> Vec<(u32, f32)> {
-    let mut v: Vec<(u32, f32)> = counts
-        .iter()
-        .map(|(f, c)| (*f, (1.0 + c.ln()) * idf[*f as usize]))
-        .collect();
-    let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        for (_, x) in &mut v {
-            *x /= norm;
-        }
-    }
-    v
 }
 
 fn class_index(p: Polarity) -> usize {
@@ -156,20 +170,26 @@ impl LinearModel {
     /// Fits a model to labelled texts.
     pub fn train(examples: &[(String, Polarity)], cfg: &TrainConfig, name: &str) -> Self {
         let dims = 1usize << cfg.bits;
-        let docs: Vec<Vec<(u32, f32)>> =
-            examples.iter().map(|(t, _)| counts(t, cfg.bits)).collect();
         let mut df = vec![0u32; dims];
-        for d in &docs {
-            for (f, _) in d {
-                df[*f as usize] += 1;
+        // Documents of each class that hold each bucket.
+        let mut class_df = vec![0f32; 3 * dims];
+        for (t, y) in examples {
+            let c = class_index(*y);
+            for f in buckets(t, cfg.bits) {
+                df[f as usize] += 1;
+                class_df[3 * f as usize + c] += 1.0;
             }
         }
-        let n = docs.len() as f32;
+        let ratio = nb_ratios(&class_df, cfg.nb);
+        let n = examples.len() as f32;
         let idf: Vec<f32> = df
             .iter()
             .map(|d| ((1.0 + n) / (1.0 + *d as f32)).ln() + 1.0)
             .collect();
-        let xs: Vec<Vec<(u32, f32)>> = docs.iter().map(|d| weighted(d, &idf)).collect();
+        let xs: Vec<Vec<(u32, f32)>> = examples
+            .iter()
+            .map(|(t, _)| training_vector(t, cfg.bits, |f| idf[f as usize]))
+            .collect();
         let ys: Vec<usize> = examples.iter().map(|(_, y)| class_index(*y)).collect();
 
         let mut per_class = [0usize; 3];
@@ -189,6 +209,9 @@ impl LinearModel {
         let mut bg2 = [1e-8f32; 3];
         let mut order: Vec<usize> = (0..xs.len()).collect();
         let mut state = cfg.seed.max(1);
+        // Weights averaged over the ends of the epochs, which generalise better than the last.
+        let mut w_sum = vec![0f32; 3 * dims];
+        let mut b_sum = [0f32; 3];
         for _ in 0..cfg.epochs {
             // Fisher-Yates with xorshift: deterministic for a seed.
             for i in (1..order.len()).rev() {
@@ -200,32 +223,51 @@ impl LinearModel {
             for &i in &order {
                 let x = &xs[i];
                 let mut z = b;
-                for (c, zc) in z.iter_mut().enumerate() {
-                    let base = c * dims;
-                    *zc += x
-                        .iter()
-                        .map(|(f, v)| w[base + *f as usize] * v)
-                        .sum::<f32>();
+                for (f, v) in x {
+                    let k = 3 * *f as usize;
+                    for (c, zc) in z.iter_mut().enumerate() {
+                        *zc += w[k + c] * ratio[k + c] * v;
+                    }
                 }
                 let p = softmax(z);
-                for c in 0..3 {
-                    let err = (p[c] - if ys[i] == c { 1.0 } else { 0.0 }) * class_weight[ys[i]];
-                    let base = c * dims;
-                    for (f, v) in x {
-                        let k = base + *f as usize;
-                        let g = err * v + cfg.l2 * w[k];
-                        g2[k] += g * g;
-                        w[k] -= cfg.learning_rate * g / g2[k].sqrt();
+                let err: [f32; 3] = std::array::from_fn(|c| {
+                    (p[c] - if ys[i] == c { 1.0 } else { 0.0 }) * class_weight[ys[i]]
+                });
+                for (f, v) in x {
+                    let k = 3 * *f as usize;
+                    for c in 0..3 {
+                        let g = err[c] * ratio[k + c] * v + cfg.l2 * w[k + c];
+                        g2[k + c] += g * g;
+                        w[k + c] -= cfg.learning_rate * g / g2[k + c].sqrt();
                     }
-                    bg2[c] += err * err;
-                    b[c] -= cfg.learning_rate * err / bg2[c].sqrt();
+                }
+                for c in 0..3 {
+                    bg2[c] += err[c] * err[c];
+                    b[c] -= cfg.learning_rate * err[c] / bg2[c].sqrt();
                 }
             }
+            for (s, x) in w_sum.iter_mut().zip(&w) {
+                *s += x;
+            }
+            for c in 0..3 {
+                b_sum[c] += b[c];
+            }
+        }
+        if cfg.epochs > 0 {
+            let k = cfg.epochs as f32;
+            w = w_sum.into_iter().map(|x| x / k).collect();
+            b = b_sum.map(|x| x / k);
+        }
+        let mut params = vec![0f32; 4 * dims];
+        for f in 0..dims {
+            for c in 0..3 {
+                params[4 * f + c] = w[3 * f + c] * ratio[3 * f + c];
+            }
+            params[4 * f + 3] = idf[f];
         }
         let mut m = Self {
             bits: cfg.bits,
-            idf,
-            weights: w,
+            params,
             bias: b,
             name: name.to_string(),
             version: String::new(),
@@ -241,9 +283,9 @@ impl LinearModel {
     }
 
     fn body(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(4 * (self.idf.len() + self.weights.len() + 3) + 8);
+        let mut out = Vec::with_capacity(4 * (self.params.len() + 3) + 4);
         out.extend_from_slice(&self.bits.to_le_bytes());
-        for x in self.idf.iter().chain(&self.weights).chain(&self.bias) {
+        for x in self.params.iter().chain(&self.bias) {
             out.extend_from_slice(&x.to_le_bytes());
         }
         out
@@ -285,8 +327,7 @@ impl LinearModel {
             .collect();
         let mut m = Self {
             bits,
-            idf: all[..dims].to_vec(),
-            weights: all[dims..4 * dims].to_vec(),
+            params: all[..4 * dims].to_vec(),
             bias: [all[4 * dims], all[4 * dims + 1], all[4 * dims + 2]],
             name: String::from_utf8_lossy(name).into_owned(),
             version: String::new(),
@@ -295,19 +336,44 @@ impl LinearModel {
         Ok(m)
     }
 
+    /// Class probabilities, in [`crate::eval::CLASSES`] order, given the lexicon's verdict on
+    /// the same text.
+    fn probabilities_with(&self, text: &str, lex: &Assessment) -> [f32; 3] {
+        let hints = lexicon_hints(lex);
+        SCRATCH.with_borrow_mut(|s| {
+            extract(text, self.bits, &hints, s);
+            let [chars, words, hints] = s.groups();
+            let mut total = self.bias;
+            for (group, normalised) in [(chars, true), (words, true), (hints, false)] {
+                let mut z = [0f32; 3];
+                let mut norm2 = 0f32;
+                for f in group {
+                    let k = 4 * *f as usize;
+                    let p = &self.params[k..k + 4];
+                    let v = if normalised { p[3] } else { 1.0 };
+                    z[0] += p[0] * v;
+                    z[1] += p[1] * v;
+                    z[2] += p[2] * v;
+                    norm2 += v * v;
+                }
+                let inv = if !normalised {
+                    1.0
+                } else if norm2 > 0.0 {
+                    norm2.sqrt().recip()
+                } else {
+                    0.0
+                };
+                for c in 0..3 {
+                    total[c] += z[c] * inv;
+                }
+            }
+            softmax(total)
+        })
+    }
+
     /// Class probabilities, in [`crate::eval::CLASSES`] order.
     pub fn probabilities(&self, text: &str) -> [f32; 3] {
-        let dims = 1usize << self.bits;
-        let x = weighted(&counts(text, self.bits), &self.idf);
-        let mut z = self.bias;
-        for (c, zc) in z.iter_mut().enumerate() {
-            let base = c * dims;
-            *zc += x
-                .iter()
-                .map(|(f, v)| self.weights[base + *f as usize] * v)
-                .sum::<f32>();
-        }
-        softmax(z)
+        self.probabilities_with(text, &Lexicon.assess(text))
     }
 }
 
@@ -321,12 +387,11 @@ impl Model for LinearModel {
     }
 
     fn assess(&self, text: &str) -> Assessment {
-        let p = self.probabilities(text);
-        let best = (0..3).max_by(|a, b| p[*a].total_cmp(&p[*b])).unwrap_or(1);
-        let polarity = crate::eval::CLASSES[best];
         // Language and tones come from the lexicon; polarity and score from the model.
         let mut a = Lexicon.assess(text);
-        a.polarity = polarity;
+        let p = self.probabilities_with(text, &a);
+        let best = (0..3).max_by(|a, b| p[*a].total_cmp(&p[*b])).unwrap_or(1);
+        a.polarity = crate::eval::CLASSES[best];
         a.score = f64::from(p[2] - p[0]);
         a
     }
