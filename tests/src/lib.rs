@@ -44,6 +44,10 @@ impl Proc {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills with SIGKILL: no drain, no commit; what a crash looks like.
     pub fn crash(mut self) {
         let _ = self.child.kill();

@@ -181,3 +181,106 @@ fn sentiment_train_and_eval_on_a_labelled_file() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("row 3") && err.contains("'happy'"), "{err}");
 }
+
+fn train(data: &std::path::Path, out: &std::path::Path, name: &str) {
+    let (code, _, err) = run(&[
+        "sentiment",
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--name",
+        name,
+        "--bits",
+        "12",
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// `pronto sentiment model-server` answers over gRPC with the model file it was given, and
+/// SIGHUP re-reads the file: a broken file leaves the last good model serving, a new file
+/// takes over. SIGTERM stops it cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_model_server_serves_and_reloads_its_model_file() {
+    use pronto_proto::v1 as pb;
+    use pronto_proto::v1::sentiment_model_client::SentimentModelClient;
+    let dir = tempfile::tempdir().unwrap();
+    let data = labelled_fixture(dir.path());
+    let model = dir.path().join("model.bin");
+    train(&data, &model, "first");
+    let port = pronto_e2e::free_ports(1)[0];
+    let addr = format!("127.0.0.1:{port}");
+    let mut cmd = Command::new(pronto_bin());
+    cmd.args(["sentiment", "model-server", "--grpc-addr", &addr])
+        .arg("--sentiment-model")
+        .arg(&model);
+    let server = pronto_e2e::Proc::spawn("model-server", cmd, dir.path());
+    let url = format!("http://{addr}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut client = loop {
+        match SentimentModelClient::connect(url.clone()).await {
+            Ok(c) => break c,
+            Err(e) if std::time::Instant::now() > deadline => {
+                panic!("model server never listened: {e}\n{}", server.log_text())
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    };
+    let mut ask = async || {
+        client
+            .assess(pb::AssessRequest {
+                text: "Servizio pessimo, che vergogna".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let a = ask().await;
+    assert_eq!(a.model_name, "first");
+    assert_eq!(a.polarity, pb::Polarity::Negative as i32);
+    let first_version = a.model_version.clone();
+
+    let hup = |log_has: &str| {
+        let before = server.log_text().matches(log_has).count();
+        Command::new("kill")
+            .args(["-HUP", &server_pid(&server)])
+            .status()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while server.log_text().matches(log_has).count() == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no '{log_has}' in the log:\n{}",
+                server.log_text()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    std::fs::write(&model, b"garbage").unwrap();
+    hup("reload failed");
+    let a = ask().await;
+    assert_eq!(
+        (a.model_name.as_str(), a.model_version.as_str()),
+        ("first", first_version.as_str())
+    );
+
+    train(&data, &model, "second");
+    hup("model reloaded");
+    let a = ask().await;
+    assert_eq!(a.model_name, "second");
+    // A server drains its open connections before it exits; the client's side of the
+    // connection closes on this runtime's other worker while this one waits.
+    drop(client);
+    let log = server.log.clone();
+    assert!(
+        server.terminate(std::time::Duration::from_secs(20)),
+        "exits cleanly on SIGTERM:\n{}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+fn server_pid(p: &pronto_e2e::Proc) -> String {
+    p.pid().to_string()
+}

@@ -403,6 +403,7 @@ async fn conversations_in_report_out_through_five_processes() {
     // Wait until the report holds every verdict.
     let total_clocks: u64 = want.values().map(|x| x.met + x.breached).sum();
     let total_msgs: u64 = want.values().map(|x| x.messages).sum();
+    let total_replies: u64 = want.values().map(|x| x.human_replies).sum();
     let report_url = s.url("reporting-http", "/v1/report?group_by=channel");
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut quiet_polls = 0;
@@ -427,6 +428,7 @@ async fn conversations_in_report_out_through_five_processes() {
         .sum::<u64>();
         let done = t["customer_messages"].as_u64() == Some(total_msgs)
             && tagged == total_msgs
+            && t["tagged_replies"].as_u64() == Some(total_replies)
             && t["sla_met"].as_u64().unwrap_or(0) + t["sla_breached"].as_u64().unwrap_or(0)
                 == total_clocks;
         // Complete, and no new fact for 3 s: late escalations and any duplicate would show.
@@ -480,6 +482,11 @@ async fn conversations_in_report_out_through_five_processes() {
             row["signed_replies"].as_u64(),
             Some(x.signed),
             "{channel} signed"
+        );
+        assert_eq!(
+            row["tagged_replies"].as_u64(),
+            Some(x.human_replies),
+            "{channel} reply tags"
         );
         assert_eq!(
             row["sla_breached"].as_u64(),

@@ -89,17 +89,28 @@ struct SentimentCmd {
 #[derive(Debug, Clone, Args)]
 struct ModelArgs {
     /// Sentiment model file written by `pronto sentiment train`; the built-in lexicon when
-    /// not given.
+    /// not given. SIGHUP re-reads it; a file that does not load leaves the model in use.
     #[arg(long, env = "PRONTO_SENTIMENT_MODEL")]
     sentiment_model: Option<std::path::PathBuf>,
+    /// An external model serving `pronto.v1.SentimentModel` (e.g. "http://10.0.0.7:50054"),
+    /// asked first for every message; the model above tags when it fails or is late.
+    #[arg(long, env = "PRONTO_SENTIMENT_EXTERNAL")]
+    external_model: Option<String>,
+    /// How long to wait for the external model's answer, e.g. "250ms".
+    #[arg(long, env = "PRONTO_SENTIMENT_EXTERNAL_TIMEOUT", default_value = "250ms", value_parser = humantime::parse_duration)]
+    external_timeout: Duration,
 }
 
-fn sentiment_model(a: &ModelArgs) -> Result<Arc<dyn pronto_sentiment::Model>, String> {
-    match &a.sentiment_model {
-        None => Ok(Arc::new(pronto_sentiment::Lexicon)),
-        Some(p) => {
-            sentiment::load_model(p).map(|m| Arc::new(m) as Arc<dyn pronto_sentiment::Model>)
+impl ModelArgs {
+    fn tagger(&self) -> Result<Arc<pronto_sentiment_service::Tagger>, String> {
+        let mut t = pronto_sentiment_service::Tagger::from_file(self.sentiment_model.clone())?;
+        if let Some(url) = &self.external_model {
+            t = t.with_external(pronto_sentiment_service::ExternalModel::new(
+                url,
+                self.external_timeout,
+            )?);
         }
+        Ok(Arc::new(t))
     }
 }
 
@@ -202,12 +213,13 @@ struct ReportArgs {
     #[arg(long)]
     json: bool,
     /// First wait, at most this long (e.g. "90s"), until the pipeline has settled: every
-    /// customer message tagged, and no new fact for 5 seconds.
+    /// customer message and human reply tagged, and no new fact for 5 seconds.
     #[arg(long, value_parser = humantime::parse_duration)]
     wait_settled: Option<Duration>,
 }
 
-/// Polls the report until every customer message carries a sentiment tag and the number of
+/// Polls the report until every customer message and human reply carries a sentiment tag and
+/// the number of
 /// facts has not moved for five seconds, showing progress on stderr.
 async fn wait_settled(url: &str, limit: Duration) -> anyhow::Result<()> {
     let url = format!("{}/v1/report", url.trim_end_matches('/'));
@@ -224,13 +236,17 @@ async fn wait_settled(url: &str, limit: Duration) -> anyhow::Result<()> {
         let facts = v["facts_seen"].as_u64().unwrap_or(0);
         let tagged = n("sentiment_positive") + n("sentiment_neutral") + n("sentiment_negative");
         eprint!(
-            "\rsettling: {facts} facts, {tagged}/{} messages tagged, {} verdicts   ",
+            "\rsettling: {facts} facts, {tagged}/{} messages and {}/{} replies tagged, {} verdicts   ",
             n("customer_messages"),
+            n("tagged_replies"),
+            n("human_replies"),
             n("sla_met") + n("sla_breached")
         );
         still = if facts == last { still + 1 } else { 0 };
         last = facts;
-        if still >= 5 && tagged == n("customer_messages") && facts > 0 {
+        let all_tagged =
+            tagged == n("customer_messages") && n("tagged_replies") == n("human_replies");
+        if still >= 5 && all_tagged && facts > 0 {
             eprintln!();
             return Ok(());
         }
@@ -351,18 +367,48 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await?;
         }
         Command::Sentiment(SentimentCmd {
-            action: Some(action),
+            action: Some(sentiment::SentimentAction::ModelServer(a)),
             ..
-        }) => return Ok(sentiment::run(action)),
+        }) => {
+            let _t = init_telemetry("pronto-sentiment-model", a.log_json);
+            let Some(tagger) = config("sentiment model-server", "model", a.model.tagger()) else {
+                return Ok(ExitCode::from(EXIT_CONFIG));
+            };
+            let listener = tokio::net::TcpListener::bind(a.grpc_addr)
+                .await
+                .with_context(|| format!("binding {}", a.grpc_addr))?;
+            let m = tagger.local();
+            tracing::info!(
+                model = m.name(),
+                version = m.version(),
+                "serving pronto.v1.SentimentModel"
+            );
+            let shutdown = pronto_runtime::shutdown_token();
+            pronto_sentiment_service::serve_model(
+                listener,
+                tagger,
+                pronto_runtime::Metrics::default(),
+                shutdown,
+            )
+            .await?;
+        }
+        Command::Sentiment(SentimentCmd {
+            action: Some(sentiment::SentimentAction::Eval(a)),
+            ..
+        }) => return Ok(sentiment::eval(a)),
+        Command::Sentiment(SentimentCmd {
+            action: Some(sentiment::SentimentAction::Train(a)),
+            ..
+        }) => return Ok(sentiment::train(a)),
         Command::Sentiment(SentimentCmd { service: a, .. }) => {
             let _t = init_telemetry("pronto-sentiment", a.common.log_json);
-            let Some(model) = config("sentiment", "model", sentiment_model(&a.service)) else {
+            let Some(tagger) = config("sentiment", "model", a.service.tagger()) else {
                 return Ok(ExitCode::from(EXIT_CONFIG));
             };
             let rt = with_admin(&a.common, "127.0.0.1:9102", &["sentiment"]).await?;
             pronto_sentiment_service::run(
                 a.common.kafka,
-                model,
+                tagger,
                 rt.health,
                 rt.metrics,
                 rt.shutdown,
@@ -397,7 +443,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let Some(settings) = config("up", "policy", sla_settings(&a.sla)) else {
                 return Ok(ExitCode::from(EXIT_CONFIG));
             };
-            let Some(model) = config("up", "model", sentiment_model(&a.sentiment)) else {
+            let Some(tagger) = config("up", "model", a.sentiment.tagger()) else {
                 return Ok(ExitCode::from(EXIT_CONFIG));
             };
             let rt = with_admin(
@@ -418,7 +464,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ));
             tasks.spawn(pronto_sentiment_service::run(
                 k.clone(),
-                model,
+                tagger,
                 h.clone(),
                 m.clone(),
                 s.clone(),

@@ -14,6 +14,25 @@ pub(crate) enum SentimentAction {
     Eval(EvalArgs),
     /// Fit the trainable model to a labelled CSV file and write the model file.
     Train(TrainArgs),
+    /// Serve the built-in or a trained model as `pronto.v1.SentimentModel` over gRPC, the
+    /// interface the sentiment service asks with --external-model. SIGHUP re-reads the model.
+    ModelServer(ModelServerArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ModelServerArgs {
+    /// Address for gRPC.
+    #[arg(
+        long,
+        env = "PRONTO_SENTIMENT_MODEL_ADDR",
+        default_value = "127.0.0.1:50054"
+    )]
+    pub(crate) grpc_addr: std::net::SocketAddr,
+    #[command(flatten)]
+    pub(crate) model: crate::ModelArgs,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "PRONTO_LOG_JSON")]
+    pub(crate) log_json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -147,78 +166,76 @@ fn fail(msg: String) -> ExitCode {
     ExitCode::from(2)
 }
 
-pub(crate) fn run(action: SentimentAction) -> ExitCode {
-    match action {
-        SentimentAction::Eval(a) => {
-            let data = match load(&a.data) {
-                Ok(d) => d,
-                Err(e) => return fail(e),
-            };
-            println!("data: {} ({} messages)", a.data.data.display(), data.len());
-            if a.trainable {
-                if a.folds < 2 || a.folds > data.len() {
-                    return fail(format!("--folds must be between 2 and {}", data.len()));
+/// `pronto sentiment eval`.
+pub(crate) fn eval(a: EvalArgs) -> ExitCode {
+    let data = match load(&a.data) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    println!("data: {} ({} messages)", a.data.data.display(), data.len());
+    if a.trainable {
+        if a.folds < 2 || a.folds > data.len() {
+            return fail(format!("--folds must be between 2 and {}", data.len()));
+        }
+        let started = Instant::now();
+        let cfg = a.training.config();
+        let cm = cross_validate(&data, a.folds, &cfg);
+        println!(
+            "model: trainable linear, stratified {}-fold cross-validation ({:.1} s)",
+            a.folds,
+            started.elapsed().as_secs_f64()
+        );
+        let model = LinearModel::train(&data, &cfg, "linear");
+        let (_, rate) = measure(&model, &data);
+        print!("{cm}");
+        println!("\nspeed: {rate:.0} messages/s (one core, scoring only)");
+    } else {
+        let loaded;
+        let model: &dyn Model = match &a.model {
+            Some(p) => match load_model(p) {
+                Ok(m) => {
+                    loaded = m;
+                    &loaded
                 }
-                let started = Instant::now();
-                let cfg = a.training.config();
-                let cm = cross_validate(&data, a.folds, &cfg);
-                println!(
-                    "model: trainable linear, stratified {}-fold cross-validation ({:.1} s)",
-                    a.folds,
-                    started.elapsed().as_secs_f64()
-                );
-                let model = LinearModel::train(&data, &cfg, "linear");
-                let (_, rate) = measure(&model, &data);
-                print!("{cm}");
-                println!("\nspeed: {rate:.0} messages/s (one core, scoring only)");
-            } else {
-                let loaded;
-                let model: &dyn Model = match &a.model {
-                    Some(p) => match load_model(p) {
-                        Ok(m) => {
-                            loaded = m;
-                            &loaded
-                        }
-                        Err(e) => return fail(e),
-                    },
-                    None => &Lexicon,
-                };
-                let (cm, rate) = measure(model, &data);
-                println!("model: {} {}", model.name(), model.version());
-                print!("{cm}");
-                println!("\nspeed: {rate:.0} messages/s (one core)");
-            }
-            ExitCode::SUCCESS
-        }
-        SentimentAction::Train(a) => {
-            let data = match load(&a.data) {
-                Ok(d) => d,
                 Err(e) => return fail(e),
-            };
-            let cfg = a.training.config();
-            let started = Instant::now();
-            eprintln!(
-                "training on {} messages ({} epochs)...",
-                data.len(),
-                cfg.epochs
-            );
-            let model = LinearModel::train(&data, &cfg, &a.name);
-            if let Err(e) = std::fs::write(&a.out, model.to_bytes()) {
-                return fail(format!("{}: {e}", a.out.display()));
-            }
-            println!(
-                "wrote {} ({} {}), trained in {:.1} s",
-                a.out.display(),
-                model.name(),
-                model.version(),
-                started.elapsed().as_secs_f64()
-            );
-            ExitCode::SUCCESS
-        }
+            },
+            None => &Lexicon,
+        };
+        let (cm, rate) = measure(model, &data);
+        println!("model: {} {}", model.name(), model.version());
+        print!("{cm}");
+        println!("\nspeed: {rate:.0} messages/s (one core)");
     }
+    ExitCode::SUCCESS
+}
+
+/// `pronto sentiment train`.
+pub(crate) fn train(a: TrainArgs) -> ExitCode {
+    let data = match load(&a.data) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    let cfg = a.training.config();
+    let started = Instant::now();
+    eprintln!(
+        "training on {} messages ({} epochs)...",
+        data.len(),
+        cfg.epochs
+    );
+    let model = LinearModel::train(&data, &cfg, &a.name);
+    if let Err(e) = std::fs::write(&a.out, model.to_bytes()) {
+        return fail(format!("{}: {e}", a.out.display()));
+    }
+    println!(
+        "wrote {} ({} {}), trained in {:.1} s",
+        a.out.display(),
+        model.name(),
+        model.version(),
+        started.elapsed().as_secs_f64()
+    );
+    ExitCode::SUCCESS
 }
 
 pub(crate) fn load_model(path: &Path) -> Result<LinearModel, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    LinearModel::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    pronto_sentiment_service::load_model(path)
 }

@@ -51,6 +51,10 @@ pub struct SentimentTag {
     pub tones: Vec<String>,
     pub model_name: String,
     pub model_version: String,
+    /// The tagged event is an agent's reply, not a customer message.
+    pub reply: bool,
+    /// A reply signed by its agent.
+    pub signed: bool,
 }
 
 /// Where a conversation stood when a verdict was reached.

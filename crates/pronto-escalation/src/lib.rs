@@ -106,6 +106,10 @@ impl Escalator {
 
     /// A sentiment tag: a very negative or angry customer message escalates.
     pub fn on_tag(&mut self, tag: &SentimentTag) -> Option<EscalationRaised> {
+        // An agent's tone is for quality review, not for escalation.
+        if tag.reply {
+            return None;
+        }
         let angry = self.rules.escalate_angry && tag.tones.iter().any(|t| t == "angry");
         let negative =
             tag.polarity == Polarity::Negative && tag.score <= self.rules.negative_threshold;
@@ -181,6 +185,8 @@ mod tests {
             tones: tones.iter().map(|t| t.to_string()).collect(),
             model_name: "lexicon".into(),
             model_version: "1".into(),
+            reply: false,
+            signed: false,
         }
     }
 
@@ -220,6 +226,12 @@ mod tests {
                 .unwrap()
                 .rule,
             "angry-message"
+        );
+        let mut agent = tag(-0.9, Polarity::Negative, &["angry"]);
+        agent.reply = true;
+        assert!(
+            e.on_tag(&agent).is_none(),
+            "an agent's reply never escalates"
         );
     }
 

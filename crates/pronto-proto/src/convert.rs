@@ -76,7 +76,7 @@ pub(crate) fn channel_from_pb(c: pb::Channel) -> Option<Channel> {
     })
 }
 
-pub(crate) fn channel_to_pb(c: Channel) -> pb::Channel {
+pub fn channel_to_pb(c: Channel) -> pb::Channel {
     use pb::Channel as C;
     match c {
         Channel::Phone => C::Phone,
@@ -304,7 +304,16 @@ pub fn event_to_pb(e: &Event) -> pb::Event {
     }
 }
 
-fn polarity_to_pb(p: Polarity) -> pb::Polarity {
+pub fn polarity_from_pb(p: pb::Polarity) -> Option<Polarity> {
+    match p {
+        pb::Polarity::Positive => Some(Polarity::Positive),
+        pb::Polarity::Neutral => Some(Polarity::Neutral),
+        pb::Polarity::Negative => Some(Polarity::Negative),
+        pb::Polarity::Unspecified => None,
+    }
+}
+
+pub fn polarity_to_pb(p: Polarity) -> pb::Polarity {
     match p {
         Polarity::Positive => pb::Polarity::Positive,
         Polarity::Neutral => pb::Polarity::Neutral,
@@ -333,18 +342,15 @@ pub fn tag_to_pb(t: &SentimentTag) -> pb::SentimentTag {
         tones: t.tones.clone(),
         model_name: t.model_name.clone(),
         model_version: t.model_version.clone(),
+        reply: t.reply,
+        signed: t.signed,
     }
 }
 
 pub fn tag_from_pb(t: pb::SentimentTag) -> Result<SentimentTag, DecodeError> {
     const M: &str = "pronto.v1.SentimentTag";
     let channel = channel_from_pb(t.channel()).ok_or_else(|| invalid(M, "channel is unset"))?;
-    let polarity = match t.polarity() {
-        pb::Polarity::Positive => Polarity::Positive,
-        pb::Polarity::Neutral => Polarity::Neutral,
-        pb::Polarity::Negative => Polarity::Negative,
-        pb::Polarity::Unspecified => return Err(invalid(M, "polarity is unset")),
-    };
+    let polarity = polarity_from_pb(t.polarity()).ok_or_else(|| invalid(M, "polarity is unset"))?;
     Ok(SentimentTag {
         occurred_at: from_ts(M, "occurred_at", t.occurred_at)?,
         fact_id: t.fact_id,
@@ -358,6 +364,8 @@ pub fn tag_from_pb(t: pb::SentimentTag) -> Result<SentimentTag, DecodeError> {
         tones: t.tones,
         model_name: t.model_name,
         model_version: t.model_version,
+        reply: t.reply,
+        signed: t.signed,
     })
 }
 

@@ -12,7 +12,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("pron
 mod convert;
 
 pub use convert::{
-    DecodeError, context_to_pb, decode, decode_event, escalation_from_pb, escalation_to_pb,
-    event_from_pb, event_to_pb, raw_from_pb, sla_fact_from_pb, sla_fact_to_pb, tag_from_pb,
-    tag_to_pb, timestamp,
+    DecodeError, channel_to_pb, context_to_pb, decode, decode_event, escalation_from_pb,
+    escalation_to_pb, event_from_pb, event_to_pb, polarity_from_pb, polarity_to_pb, raw_from_pb,
+    sla_fact_from_pb, sla_fact_to_pb, tag_from_pb, tag_to_pb, timestamp,
 };

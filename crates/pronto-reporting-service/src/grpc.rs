@@ -39,6 +39,7 @@ fn row(r: &Row) -> pb::ReportRow {
         sentiment_negative: r.sentiment_negative,
         escalations: r.escalations,
         signed_replies: r.signed_replies,
+        tagged_replies: r.tagged_replies,
         signed_reply_rate: r.signed_reply_rate,
     }
 }

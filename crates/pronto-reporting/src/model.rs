@@ -22,7 +22,8 @@ pub(crate) struct MessageRec {
 
 #[derive(Debug, Clone)]
 pub(crate) struct ReplyRec {
-    pub(crate) signed: bool,
+    /// From the reply's sentiment tag, once it came.
+    pub(crate) signed: Option<bool>,
     pub(crate) tenant: String,
     pub(crate) channel: Channel,
     pub(crate) queue: String,
@@ -75,7 +76,11 @@ pub struct ReadModel {
     seen: HashSet<String>,
     conversations: HashMap<(String, String), ConversationRec>,
     pub(crate) messages: BTreeMap<String, MessageRec>,
-    pub(crate) replies: Vec<ReplyRec>,
+    /// Public human replies, by "tenant/event id".
+    pub(crate) replies: BTreeMap<String, ReplyRec>,
+    /// Whether each reply tagged so far is signed, by "tenant/event id"; a tag may come
+    /// before its reply.
+    reply_signed: HashMap<String, bool>,
     pub(crate) clocks: BTreeMap<String, ClockRec>,
     pub(crate) tags: BTreeMap<String, TagRec>,
     pub(crate) escalations: BTreeMap<String, EscalationRec>,
@@ -141,11 +146,10 @@ impl ReadModel {
                 );
             }
             Payload::ReplySent {
-                text,
                 author,
                 visibility,
                 agent_id,
-                agent_display_name,
+                ..
             } => {
                 if *visibility != Visibility::Public {
                     return;
@@ -161,17 +165,19 @@ impl ReadModel {
                     }
                 }
                 if *author == AuthorKind::Human {
-                    self.replies.push(ReplyRec {
-                        signed: pronto_sentiment::is_signed(
-                            text.as_str(),
-                            agent_display_name.as_deref(),
-                        ),
-                        tenant,
-                        channel: env.channel,
-                        queue: or_none(&conv.queue),
-                        agent: or_none(&agent),
-                        at: env.occurred_at,
-                    });
+                    let id = format!("{tenant}/{}", env.event_id);
+                    let signed = self.reply_signed.get(&id).copied();
+                    self.replies.insert(
+                        id,
+                        ReplyRec {
+                            signed,
+                            tenant,
+                            channel: env.channel,
+                            queue: or_none(&conv.queue),
+                            agent: or_none(&agent),
+                            at: env.occurred_at,
+                        },
+                    );
                 }
             }
             Payload::AssignmentChanged { queue, agent_id } => {
@@ -221,12 +227,22 @@ impl ReadModel {
         }
     }
 
+    /// Folds a sentiment tag. A message has one tag in a report: a later tag of the same
+    /// message (a re-scoring with another model) replaces the earlier one.
     pub fn apply_tag(&mut self, t: &SentimentTag) {
         if !self.first_time(t.fact_id.clone()) {
             return;
         }
+        let id = format!("{}/{}", t.tenant, t.event_id);
+        if t.reply {
+            if let Some(r) = self.replies.get_mut(&id) {
+                r.signed = Some(t.signed);
+            }
+            self.reply_signed.insert(id, t.signed);
+            return;
+        }
         self.tags.insert(
-            t.fact_id.clone(),
+            id,
             TagRec {
                 conv: (t.tenant.clone(), t.conversation_id.clone()),
                 channel: t.channel,

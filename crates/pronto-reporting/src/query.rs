@@ -80,10 +80,13 @@ pub struct Row {
     pub answered_messages: u64,
     /// answered / customer messages; 0 when there were none.
     pub response_rate: f64,
+    /// Public replies written by people (not bots).
     pub human_replies: u64,
+    /// Human replies the sentiment service has read (and so knows whether they are signed).
+    pub tagged_replies: u64,
     /// Human replies signed with the agent's name or initials.
     pub signed_replies: u64,
-    /// signed / human replies; 0 when there were none.
+    /// signed / tagged replies; 0 when there were none.
     pub signed_reply_rate: f64,
     pub first_reply_calendar: LatencyStats,
     pub first_reply_business: LatencyStats,
@@ -121,7 +124,7 @@ impl Acc {
         let r = &mut self.row;
         r.keys = keys;
         r.response_rate = ratio(r.answered_messages, r.customer_messages);
-        r.signed_reply_rate = ratio(r.signed_replies, r.human_replies);
+        r.signed_reply_rate = ratio(r.signed_replies, r.tagged_replies);
         r.sla_compliance = ratio(r.sla_met, r.sla_met + r.sla_breached);
         r.first_reply_calendar = LatencyStats::of(self.first_cal);
         r.first_reply_business = LatencyStats::of(self.first_bus);
@@ -211,12 +214,13 @@ impl ReadModel {
                 },
             );
         }
-        for r in &self.replies {
+        for r in self.replies.values() {
             add(
                 keyer.keys(&r.tenant, r.channel, &r.queue, &r.agent, r.at),
                 &mut |a| {
                     a.row.human_replies += 1;
-                    a.row.signed_replies += u64::from(r.signed);
+                    a.row.tagged_replies += u64::from(r.signed.is_some());
+                    a.row.signed_replies += u64::from(r.signed == Some(true));
                 },
             );
         }
@@ -368,7 +372,7 @@ mod tests {
     use crate::stats::percentile;
     use pronto_domain::{
         AuthorKind, BoundedText, ConversationContext, Envelope, Event, Id, Payload, Priority,
-        ReplyLatency, SlaBreach, SlaFact, Visibility,
+        ReplyLatency, SentimentTag, SlaBreach, SlaFact, Visibility,
     };
 
     const T0: i64 = 1_772_442_000_000; // 2026-03-02T09:00:00Z, a Monday
@@ -482,6 +486,24 @@ mod tests {
             };
             e
         };
+        let reply_tag = |id: &str, signed: bool| SentimentTag {
+            fact_id: format!("snt-{id}"),
+            event_id: id.into(),
+            tenant: "acme".into(),
+            conversation_id: "c1".into(),
+            channel: Channel::Twitter,
+            occurred_at: EventTime(T0 + 60_000),
+            polarity: Polarity::Neutral,
+            score: 0.0,
+            language: "en".into(),
+            tones: vec![],
+            model_name: "lexicon".into(),
+            model_version: "2".into(),
+            reply: true,
+            signed,
+        };
+        // A tag may arrive before the reply it describes.
+        m.apply_tag(&reply_tag("r1", true));
         m.apply_event(&msg("m1", "c1", Channel::Twitter, T0));
         m.apply_event(&reply(
             "r1",
@@ -508,8 +530,23 @@ mod tests {
             Visibility::Public,
         ));
         let t = m.report(&Query::default()).total;
-        assert_eq!((t.human_replies, t.signed_replies), (2, 1));
+        assert_eq!(
+            (t.human_replies, t.tagged_replies, t.signed_replies),
+            (2, 1, 1)
+        );
+        assert_eq!(t.signed_reply_rate, 1.0);
+        m.apply_tag(&reply_tag("r2", false));
+        // Tags of private notes and bot replies count for nothing.
+        m.apply_tag(&reply_tag("r3", true));
+        m.apply_tag(&reply_tag("r4", true));
+        let t = m.report(&Query::default()).total;
+        assert_eq!(
+            (t.human_replies, t.tagged_replies, t.signed_replies),
+            (2, 2, 1)
+        );
         assert_eq!(t.signed_reply_rate, 0.5);
+        // Reply tags are not customer sentiment.
+        assert_eq!(t.sentiment_neutral, 0);
     }
 
     #[test]

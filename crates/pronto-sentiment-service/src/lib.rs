@@ -1,55 +1,88 @@
-//! The sentiment service: reads interaction events, tags each inbound customer message with
-//! polarity, score, language and tone, and publishes the tags. A tag's id is derived from the
-//! message and the model version, so re-processing publishes nothing new.
+//! The sentiment service: reads interaction events, tags each customer message with polarity,
+//! score, language and tone, and each human agent's reply with its tone and whether it is
+//! signed, and publishes the tags. A tag's id is derived from the event and the model version,
+//! so re-processing publishes nothing new.
 
-use pronto_domain::{Event, Payload, SentimentTag, fact_id};
 use pronto_kafka::rdkafka::consumer::{CommitMode, Consumer};
 use pronto_kafka::rdkafka::message::Message;
 use pronto_kafka::{DeadLetters, KafkaArgs, Publisher, Record, group_consumer, record_span};
 use pronto_runtime::{CancellationToken, Health, Metrics};
-use pronto_sentiment::Model;
 use prost::Message as _;
 use std::sync::atomic::Ordering;
 use tracing::Instrument as _;
 
+mod external;
+mod tagger;
+
+pub use external::{ExternalModel, MAX_TEXT_BYTES, ModelServer};
+pub use tagger::{Fallback, Reading, Tagger, load_model, open_model, tag};
+
 /// Consumer group of the sentiment service.
 pub const GROUP: &str = "pronto-sentiment";
 
-/// Tags one event; `None` for anything but a customer message.
-pub fn tag(model: &dyn Model, e: &Event) -> Option<SentimentTag> {
-    let Payload::CustomerMessage { text, .. } = &e.payload else {
-        return None;
+/// Waits for SIGHUP, the signal that asks to re-read the model file.
+pub async fn reload_signal() -> std::io::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+}
+
+/// Reloads the tagger's model, logging the outcome; the model in use stays on failure.
+pub fn reload(tagger: &Tagger, metrics: &Metrics) {
+    match tagger.reload() {
+        Ok(m) => {
+            metrics
+                .counter("pronto_sentiment_model_reloads_total")
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::info!(
+                model = m.name(),
+                version = m.version(),
+                "sentiment model reloaded"
+            );
+        }
+        Err(e) => {
+            metrics
+                .counter("pronto_sentiment_model_reload_failures_total")
+                .fetch_add(1, Ordering::Relaxed);
+            let m = tagger.local();
+            tracing::error!(error = %e, model = m.name(), version = m.version(), "sentiment model reload failed; keeping the model in use");
+        }
+    }
+}
+
+/// Serves the tagger's local model as `pronto.v1.SentimentModel` until `shutdown`, re-reading
+/// the model file on SIGHUP.
+pub async fn serve_model(
+    listener: tokio::net::TcpListener,
+    tagger: std::sync::Arc<Tagger>,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut hup = reload_signal().await?;
+    let reloader = {
+        let (tagger, shutdown) = (tagger.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = hup.recv() => reload(&tagger, &metrics),
+                }
+            }
+        })
     };
-    let a = model.assess(text.as_str());
-    let env = &e.envelope;
-    Some(SentimentTag {
-        fact_id: fact_id(
-            "snt",
-            &[
-                env.tenant.as_str(),
-                env.event_id.as_str(),
-                model.name(),
-                model.version(),
-            ],
-        ),
-        event_id: env.event_id.to_string(),
-        tenant: env.tenant.to_string(),
-        conversation_id: env.conversation_id.to_string(),
-        channel: env.channel,
-        occurred_at: env.occurred_at,
-        polarity: a.polarity,
-        score: a.score,
-        language: a.language.to_string(),
-        tones: a.tones.iter().map(|t| t.to_string()).collect(),
-        model_name: model.name().to_string(),
-        model_version: model.version().to_string(),
-    })
+    pronto_runtime::serve_grpc(
+        listener,
+        tonic::service::Routes::new(ModelServer(tagger).into_service()),
+        "pronto.v1.SentimentModel",
+        shutdown,
+    )
+    .await?;
+    reloader.await.ok();
+    Ok(())
 }
 
 /// Runs until `shutdown`, then commits and returns.
 pub async fn run(
     kafka: KafkaArgs,
-    model: std::sync::Arc<dyn Model>,
+    tagger: std::sync::Arc<Tagger>,
     health: Health,
     metrics: Metrics,
     shutdown: CancellationToken,
@@ -61,11 +94,24 @@ pub async fn run(
     let consumer = group_consumer(&kafka.brokers, GROUP, &kafka.instance_id, &[&topics.events])?;
     let tagged = metrics.counter("pronto_sentiment_tags_total");
     let parked = metrics.counter("pronto_sentiment_dead_letters_total");
+    let fallbacks = metrics.counter("pronto_sentiment_external_fallbacks_total");
+    let mut hup = reload_signal().await?;
     ready.store(true, Ordering::Relaxed);
-    tracing::info!(topic = %topics.events, model = model.name(), version = model.version(), "sentiment service consuming");
+    let model = tagger.local();
+    tracing::info!(
+        topic = %topics.events,
+        model = model.name(),
+        version = model.version(),
+        external = tagger.external().map(|x| x.url()),
+        "sentiment service consuming"
+    );
     loop {
         let m = tokio::select! {
             _ = shutdown.cancelled() => break,
+            _ = hup.recv() => {
+                reload(&tagger, &metrics);
+                continue;
+            }
             m = consumer.recv() => m?,
         };
         let span = record_span("sentiment", &m);
@@ -76,7 +122,11 @@ pub async fn run(
                     parked.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok(event) => {
-                    if let Some(t) = tag(model.as_ref(), &event) {
+                    if let Some((t, fallback)) = tagger.tag(&event).await {
+                        if let Some(why) = fallback {
+                            fallbacks.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(record = %Record::of(&m), reason = %why, "external sentiment model not used");
+                        }
                         let bytes = pronto_proto::tag_to_pb(&t).encode_to_vec();
                         publisher
                             .publish(

@@ -57,7 +57,9 @@ async fn tags_messages_and_parks_garbage() {
     let health = Health::default();
     let service = tokio::spawn(pronto_sentiment_service::run(
         kafka.clone(),
-        std::sync::Arc::new(pronto_sentiment::Lexicon),
+        std::sync::Arc::new(pronto_sentiment_service::Tagger::new(std::sync::Arc::new(
+            pronto_sentiment::Lexicon,
+        ))),
         health.clone(),
         Metrics::default(),
         shutdown.clone(),
