@@ -393,6 +393,50 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await?;
         }
         Command::Sentiment(SentimentCmd {
+            action: Some(sentiment::SentimentAction::Rescore(a)),
+            ..
+        }) => {
+            let Some(tagger) = config("sentiment rescore", "model", a.model.tagger()) else {
+                return Ok(ExitCode::from(EXIT_CONFIG));
+            };
+            if let (Some(from), Some(to)) = (a.from, a.to)
+                && from >= to
+            {
+                eprintln!("pronto sentiment rescore: --from must be before --to");
+                return Ok(ExitCode::from(2));
+            }
+            let m = tagger.local();
+            eprintln!(
+                "re-scoring {} with {} {}{}",
+                a.kafka.events_topic,
+                m.name(),
+                m.version(),
+                tagger
+                    .external()
+                    .map(|x| format!(" (external model {} first)", x.url()))
+                    .unwrap_or_default()
+            );
+            let started = std::time::Instant::now();
+            let summary = pronto_sentiment_service::rescore(
+                &a.kafka,
+                &tagger,
+                a.from,
+                a.to,
+                |done, total| eprint!("\rrescoring: {done}/{total} records"),
+            )
+            .await?;
+            eprintln!();
+            println!(
+                "re-scored {} records in {:.1} s: {} tags published to {}, {} fallbacks to the local model, {} records not events",
+                summary.records,
+                started.elapsed().as_secs_f64(),
+                summary.tags,
+                a.kafka.sentiment_topic,
+                summary.fallbacks,
+                summary.undecodable
+            );
+        }
+        Command::Sentiment(SentimentCmd {
             action: Some(sentiment::SentimentAction::Eval(a)),
             ..
         }) => return Ok(sentiment::eval(a)),

@@ -17,6 +17,30 @@ pub(crate) enum SentimentAction {
     /// Serve the built-in or a trained model as `pronto.v1.SentimentModel` over gRPC, the
     /// interface the sentiment service asks with --external-model. SIGHUP re-reads the model.
     ModelServer(ModelServerArgs),
+    /// Score history again with another model: tag every message and reply of the events
+    /// published in [--from, --to) and publish the tags, marked as re-scored. Reports then
+    /// show the new model's view; escalation ignores re-scored tags.
+    Rescore(RescoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RescoreArgs {
+    #[command(flatten)]
+    pub(crate) kafka: pronto_kafka::KafkaArgs,
+    #[command(flatten)]
+    pub(crate) model: crate::ModelArgs,
+    /// First publication time to include (RFC 3339); the beginning of the topic when absent.
+    #[arg(long, value_parser = parse_time)]
+    pub(crate) from: Option<i64>,
+    /// Publication time to stop before (RFC 3339); the end of the topic now when absent.
+    #[arg(long, value_parser = parse_time)]
+    pub(crate) to: Option<i64>,
+}
+
+fn parse_time(s: &str) -> Result<i64, String> {
+    pronto_domain::EventTime::parse_rfc3339(s)
+        .map(|t| t.millis())
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Args)]

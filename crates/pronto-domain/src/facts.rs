@@ -55,6 +55,8 @@ pub struct SentimentTag {
     pub reply: bool,
     /// A reply signed by its agent.
     pub signed: bool,
+    /// Published by a re-scoring of history, not by the live service.
+    pub rescored: bool,
 }
 
 /// Where a conversation stood when a verdict was reached.

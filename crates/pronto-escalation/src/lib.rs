@@ -106,8 +106,9 @@ impl Escalator {
 
     /// A sentiment tag: a very negative or angry customer message escalates.
     pub fn on_tag(&mut self, tag: &SentimentTag) -> Option<EscalationRaised> {
-        // An agent's tone is for quality review, not for escalation.
-        if tag.reply {
+        // An agent's tone is for quality review, and a re-scored old message is history:
+        // neither escalates.
+        if tag.reply || tag.rescored {
             return None;
         }
         let angry = self.rules.escalate_angry && tag.tones.iter().any(|t| t == "angry");
@@ -187,6 +188,7 @@ mod tests {
             model_version: "1".into(),
             reply: false,
             signed: false,
+            rescored: false,
         }
     }
 
@@ -232,6 +234,12 @@ mod tests {
         assert!(
             e.on_tag(&agent).is_none(),
             "an agent's reply never escalates"
+        );
+        let mut history = tag(-0.9, Polarity::Negative, &["angry"]);
+        history.rescored = true;
+        assert!(
+            e.on_tag(&history).is_none(),
+            "a re-scored tag never escalates"
         );
     }
 

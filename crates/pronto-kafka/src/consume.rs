@@ -73,6 +73,122 @@ pub fn assign_from_beginning(consumer: &StreamConsumer, topics: &[&str]) -> Resu
     Ok(())
 }
 
+/// The records of one partition that a bounded read covers: offsets `start..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionRange {
+    pub partition: i32,
+    pub start: i64,
+    pub end: i64,
+}
+
+impl PartitionRange {
+    pub fn len(&self) -> u64 {
+        (self.end - self.start).max(0) as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Assigns every partition of `topic` to `consumer` from the first record whose timestamp is
+/// at or after `from_ms` (the beginning when `None`), and returns each partition's range up to
+/// the first record at or after `to_ms` (the end as it stands now when `None`). Offsets are
+/// found by timestamp, so the same times give the same range however often it is read.
+pub async fn assign_range(
+    consumer: &StreamConsumer,
+    topic: &str,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+) -> Result<Vec<PartitionRange>> {
+    let timeout = Duration::from_secs(10);
+    let md = consumer.fetch_metadata(Some(topic), timeout)?;
+    let partitions: Vec<i32> = md
+        .topics()
+        .iter()
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    let mut ranges = Vec::with_capacity(partitions.len());
+    for p in &partitions {
+        let (low, high) = consumer.fetch_watermarks(topic, *p, timeout)?;
+        ranges.push(PartitionRange {
+            partition: *p,
+            start: low,
+            end: high,
+        });
+    }
+    let ends = match to_ms {
+        Some(to) => first_at(consumer, topic, &ranges, to).await?,
+        None => ranges.iter().map(|r| r.end).collect(),
+    };
+    let starts = match from_ms {
+        Some(from) => first_at(consumer, topic, &ranges, from).await?,
+        None => ranges.iter().map(|r| r.start).collect(),
+    };
+    for ((r, start), end) in ranges.iter_mut().zip(starts).zip(ends) {
+        r.start = start;
+        r.end = end.max(start);
+    }
+    let mut tpl = TopicPartitionList::new();
+    for r in &ranges {
+        tpl.add_partition_offset(topic, r.partition, Offset::Offset(r.start))?;
+    }
+    consumer.assign(&tpl)?;
+    Ok(ranges)
+}
+
+/// The first offset of each partition whose record's timestamp is at or after `at_ms`, the
+/// partition's end when there is none. The broker's answer is checked by reading the record it
+/// names: some brokers name the first offset, not "none", for an instant past the last record.
+async fn first_at(
+    consumer: &StreamConsumer,
+    topic: &str,
+    ranges: &[PartitionRange],
+    at_ms: i64,
+) -> Result<Vec<i64>> {
+    let timeout = Duration::from_secs(10);
+    let mut tpl = TopicPartitionList::new();
+    for r in ranges {
+        tpl.add_partition_offset(topic, r.partition, Offset::Offset(at_ms))?;
+    }
+    let found = consumer.offsets_for_times(tpl, timeout)?;
+    let mut out = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        let offset = match found.find_partition(topic, r.partition).map(|e| e.offset()) {
+            Some(Offset::Offset(o)) if o < r.end => o.max(r.start),
+            _ => r.end,
+        };
+        if offset < r.end && timestamp_of(consumer, topic, r.partition, offset).await? < at_ms {
+            out.push(r.end);
+        } else {
+            out.push(offset);
+        }
+    }
+    Ok(out)
+}
+
+/// The timestamp of the record at `offset`, read by assigning the consumer there.
+async fn timestamp_of(
+    consumer: &StreamConsumer,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+) -> Result<i64> {
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Offset(offset))?;
+    consumer.assign(&tpl)?;
+    let unreadable = |reason: &str| crate::Error::Topic {
+        topic: topic.to_string(),
+        reason: format!("partition {partition} offset {offset}: {reason}"),
+    };
+    let m = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
+        .await
+        .map_err(|_| unreadable("no record within 30 s"))??;
+    m.timestamp()
+        .to_millis()
+        .ok_or_else(|| unreadable("record has no timestamp"))
+}
+
 /// Where a record came from, for logs and dead letters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {

@@ -10,7 +10,10 @@ mod produce;
 mod topics;
 
 pub use config::{KafkaArgs, Topics};
-pub use consume::{DeadLetters, Record, assign_from_beginning, group_consumer, reader};
+pub use consume::{
+    DeadLetters, PartitionRange, Record, assign_from_beginning, assign_range, group_consumer,
+    reader,
+};
 pub use headers::{TYPE_HEADER, extract_context, header_str, record_span};
 pub use produce::Publisher;
 pub use topics::ensure_topics;

@@ -344,6 +344,7 @@ pub fn tag_to_pb(t: &SentimentTag) -> pb::SentimentTag {
         model_version: t.model_version.clone(),
         reply: t.reply,
         signed: t.signed,
+        rescored: t.rescored,
     }
 }
 
@@ -366,6 +367,7 @@ pub fn tag_from_pb(t: pb::SentimentTag) -> Result<SentimentTag, DecodeError> {
         model_version: t.model_version,
         reply: t.reply,
         signed: t.signed,
+        rescored: t.rescored,
     })
 }
 

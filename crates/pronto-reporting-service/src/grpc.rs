@@ -37,6 +37,11 @@ fn row(r: &Row) -> pb::ReportRow {
         sentiment_positive: r.sentiment_positive,
         sentiment_neutral: r.sentiment_neutral,
         sentiment_negative: r.sentiment_negative,
+        sentiment_models: r
+            .sentiment_models
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect(),
         escalations: r.escalations,
         signed_replies: r.signed_replies,
         tagged_replies: r.tagged_replies,

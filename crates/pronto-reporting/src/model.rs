@@ -51,6 +51,8 @@ pub(crate) struct TagRec {
     pub(crate) channel: Channel,
     pub(crate) at: EventTime,
     pub(crate) polarity: Polarity,
+    /// The model that produced the tag: "name version".
+    pub(crate) model: String,
 }
 
 #[derive(Debug, Clone)]
@@ -248,6 +250,7 @@ impl ReadModel {
                 channel: t.channel,
                 at: t.occurred_at,
                 polarity: t.polarity,
+                model: format!("{} {}", t.model_name, t.model_version),
             },
         );
     }

@@ -99,6 +99,8 @@ pub struct Row {
     pub sentiment_positive: u64,
     pub sentiment_neutral: u64,
     pub sentiment_negative: u64,
+    /// Customer-message tags counted above, by the model that produced them ("name version").
+    pub sentiment_models: BTreeMap<String, u64>,
     pub escalations: u64,
 }
 
@@ -248,10 +250,13 @@ impl ReadModel {
             let queue = self.queue_of(&t.conv);
             add(
                 keyer.keys(&t.conv.0, t.channel, &queue, NONE, t.at),
-                &mut |a| match t.polarity {
-                    Polarity::Positive => a.row.sentiment_positive += 1,
-                    Polarity::Neutral => a.row.sentiment_neutral += 1,
-                    Polarity::Negative => a.row.sentiment_negative += 1,
+                &mut |a| {
+                    match t.polarity {
+                        Polarity::Positive => a.row.sentiment_positive += 1,
+                        Polarity::Neutral => a.row.sentiment_neutral += 1,
+                        Polarity::Negative => a.row.sentiment_negative += 1,
+                    }
+                    *a.row.sentiment_models.entry(t.model.clone()).or_default() += 1;
                 },
             );
         }
@@ -361,6 +366,15 @@ impl Report {
                 out.push_str(&"-".repeat(widths.iter().sum::<usize>() + cols - 1));
                 out.push('\n');
             }
+        }
+        if !self.total.sentiment_models.is_empty() {
+            let models: Vec<String> = self
+                .total
+                .sentiment_models
+                .iter()
+                .map(|(m, n)| format!("{m} ({n})"))
+                .collect();
+            let _ = writeln!(out, "sentiment by model: {}", models.join(", "));
         }
         out
     }
@@ -501,6 +515,7 @@ mod tests {
             model_version: "2".into(),
             reply: true,
             signed,
+            rescored: false,
         };
         // A tag may arrive before the reply it describes.
         m.apply_tag(&reply_tag("r1", true));
@@ -547,6 +562,53 @@ mod tests {
         assert_eq!(t.signed_reply_rate, 0.5);
         // Reply tags are not customer sentiment.
         assert_eq!(t.sentiment_neutral, 0);
+    }
+
+    #[test]
+    fn a_rescored_tag_replaces_the_earlier_one_and_names_its_model() {
+        let mut m = ReadModel::new();
+        m.apply_event(&msg("m1", "c1", Channel::Chat, T0));
+        m.apply_event(&msg("m2", "c2", Channel::Chat, T0));
+        let tag = |id: &str, polarity: Polarity, model: &str, version: &str| SentimentTag {
+            fact_id: format!("snt-{id}-{model}-{version}"),
+            event_id: id.into(),
+            tenant: "acme".into(),
+            conversation_id: "c1".into(),
+            channel: Channel::Chat,
+            occurred_at: EventTime(T0),
+            polarity,
+            score: 0.0,
+            language: "en".into(),
+            tones: vec![],
+            model_name: model.into(),
+            model_version: version.into(),
+            reply: false,
+            signed: false,
+            rescored: model != "lexicon",
+        };
+        m.apply_tag(&tag("m1", Polarity::Neutral, "lexicon", "2"));
+        m.apply_tag(&tag("m2", Polarity::Neutral, "lexicon", "2"));
+        let t = m.report(&Query::default()).total;
+        assert_eq!((t.sentiment_neutral, t.sentiment_negative), (2, 0));
+        assert_eq!(
+            t.sentiment_models,
+            BTreeMap::from([("lexicon 2".into(), 2)])
+        );
+
+        m.apply_tag(&tag("m1", Polarity::Negative, "linear", "acme-7"));
+        // The same tag again (a restart re-publishing it) changes nothing.
+        m.apply_tag(&tag("m1", Polarity::Negative, "linear", "acme-7"));
+        let r = m.report(&Query::default());
+        let t = &r.total;
+        assert_eq!((t.sentiment_neutral, t.sentiment_negative), (1, 1));
+        assert_eq!(
+            t.sentiment_models,
+            BTreeMap::from([("lexicon 2".into(), 1), ("linear acme-7".into(), 1)])
+        );
+        assert!(
+            r.to_table()
+                .contains("sentiment by model: lexicon 2 (1), linear acme-7 (1)")
+        );
     }
 
     #[test]

@@ -12,9 +12,11 @@ use std::sync::atomic::Ordering;
 use tracing::Instrument as _;
 
 mod external;
+mod rescore;
 mod tagger;
 
 pub use external::{ExternalModel, MAX_TEXT_BYTES, ModelServer};
+pub use rescore::{RescoreSummary, rescore};
 pub use tagger::{Fallback, Reading, Tagger, load_model, open_model, tag};
 
 /// Consumer group of the sentiment service.

@@ -86,6 +86,7 @@ fn build(e: &Event, r: Reading, reply: bool, signed: bool) -> SentimentTag {
         model_version: r.model_version,
         reply,
         signed,
+        rescored: false,
     }
 }
 

@@ -1,0 +1,106 @@
+//! Scoring history again: read a range of the events topic (offsets found by timestamp), tag
+//! every message and reply with the tagger's model, and publish the tags marked `rescored`.
+//! Reports then show the new model's view; escalation ignores re-scored tags.
+
+use crate::tagger::Tagger;
+use futures::future::try_join_all;
+use pronto_kafka::rdkafka::message::Message;
+use pronto_kafka::{KafkaArgs, Publisher, assign_range, reader};
+use prost::Message as _;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// What a re-scoring did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RescoreSummary {
+    /// Records of the range read.
+    pub records: u64,
+    /// Tags published.
+    pub tags: u64,
+    /// Tags that came from the local model because the external one failed.
+    pub fallbacks: u64,
+    /// Records that are not events (the live service parked them as dead letters).
+    pub undecodable: u64,
+}
+
+/// Tags published per round trip to the broker.
+const BATCH: usize = 500;
+
+/// Re-scores the events published in `[from_ms, to_ms)` (the whole topic when both are
+/// `None`). `progress(done, total)` is called as records are read.
+pub async fn rescore(
+    kafka: &KafkaArgs,
+    tagger: &Tagger,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+    mut progress: impl FnMut(u64, u64),
+) -> anyhow::Result<RescoreSummary> {
+    let topics = kafka.topics();
+    let consumer = reader(&kafka.brokers)?;
+    let ranges = assign_range(&consumer, &topics.events, from_ms, to_ms).await?;
+    let total: u64 = ranges.iter().map(|r| r.len()).sum();
+    let mut ends: HashMap<i32, (i64, i64)> = ranges
+        .iter()
+        .filter(|r| !r.is_empty())
+        .map(|r| (r.partition, (r.start, r.end)))
+        .collect();
+    let publisher = Publisher::new(&kafka.brokers)?;
+    let mut summary = RescoreSummary::default();
+    let mut batch: Vec<(String, Vec<u8>)> = Vec::with_capacity(BATCH);
+    progress(0, total);
+    while !ends.is_empty() {
+        let m = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
+            .await
+            .map_err(|_| anyhow::anyhow!("no record from the broker for 30 s"))??;
+        let Some((start, end)) = ends.get(&m.partition()).copied() else {
+            continue;
+        };
+        if m.offset() < start {
+            continue;
+        }
+        if m.offset() >= end {
+            ends.remove(&m.partition());
+            continue;
+        }
+        if m.offset() + 1 >= end {
+            ends.remove(&m.partition());
+        }
+        summary.records += 1;
+        match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
+            Err(_) => summary.undecodable += 1,
+            Ok(event) => {
+                if let Some((mut t, fallback)) = tagger.tag(&event).await {
+                    t.rescored = true;
+                    summary.fallbacks += u64::from(fallback.is_some());
+                    let bytes = pronto_proto::tag_to_pb(&t).encode_to_vec();
+                    batch.push((event.key().as_str().to_string(), bytes));
+                }
+            }
+        }
+        if batch.len() >= BATCH || ends.is_empty() {
+            summary.tags += publish(&publisher, &topics.sentiment, &mut batch).await?;
+        }
+        if summary.records.is_multiple_of(1000) || ends.is_empty() {
+            progress(summary.records, total);
+        }
+    }
+    summary.tags += publish(&publisher, &topics.sentiment, &mut batch).await?;
+    Ok(summary)
+}
+
+/// Publishes a batch, waiting for the broker to acknowledge every record.
+async fn publish(
+    publisher: &Publisher,
+    topic: &str,
+    batch: &mut Vec<(String, Vec<u8>)>,
+) -> anyhow::Result<u64> {
+    let n = batch.len() as u64;
+    try_join_all(
+        batch
+            .iter()
+            .map(|(key, bytes)| publisher.publish(topic, key, bytes, "pronto.v1.SentimentTag")),
+    )
+    .await?;
+    batch.clear();
+    Ok(n)
+}
