@@ -5,6 +5,7 @@
 //! instant; each fires at most once per clock. The engine never reads the wall clock: live
 //! services move time forward with [`Engine::advance`], replay moves it with the events.
 
+use crate::PolicyVersions;
 use crate::policy::{Basis, Policy, Target};
 use pronto_domain::{
     AuthorKind, ConversationContext, ConversationStatus, Event, EventTime, Payload, ReplyKind,
@@ -25,6 +26,8 @@ struct Clock {
     kind: ReplyKind,
     customer_event_id: String,
     customer_at: EventTime,
+    /// The policy version in force when the clock started; it rules the clock to the end.
+    policy: Arc<Policy>,
     target: Target,
     /// Counted time before `running_since`.
     acc_calendar_ms: i64,
@@ -58,7 +61,7 @@ pub struct EngineStats {
 /// The SLA engine for one stream of events (one Kafka partition, or one replay).
 #[derive(Debug)]
 pub struct Engine {
-    policy: Arc<Policy>,
+    policies: PolicyVersions,
     conversations: HashMap<String, Conversation>,
     timers: BTreeSet<(EventTime, String, TimerSlot)>,
     /// Events taken but not yet applied, in the order they will be applied.
@@ -78,9 +81,20 @@ fn id_hash(id: &str) -> u64 {
 }
 
 impl Engine {
+    /// An engine under one policy for all time.
     pub fn new(policy: Arc<Policy>, allowed_lateness_ms: i64) -> Self {
+        Self::with_versions(PolicyVersions::single(policy), allowed_lateness_ms)
+    }
+
+    /// An engine under policy versions that take over at given instants: each clock follows
+    /// the version in force when it started.
+    ///
+    /// # Panics
+    /// When `policies` is empty.
+    pub fn with_versions(policies: PolicyVersions, allowed_lateness_ms: i64) -> Self {
+        assert!(!policies.is_empty(), "an engine needs a policy");
         Self {
-            policy,
+            policies,
             conversations: HashMap::new(),
             timers: BTreeSet::new(),
             pending: BTreeMap::new(),
@@ -90,8 +104,15 @@ impl Engine {
         }
     }
 
-    pub fn policy(&self) -> &Policy {
-        &self.policy
+    /// The policy versions the engine knows.
+    pub fn policies(&self) -> &PolicyVersions {
+        &self.policies
+    }
+
+    /// Adds a policy version taking over at `from`; clocks that start from then on follow it.
+    /// Returns whether it was new.
+    pub fn add_policy(&mut self, from: EventTime, policy: Arc<Policy>) -> bool {
+        self.policies.add(from, policy)
     }
 
     pub fn stats(&self) -> EngineStats {
@@ -178,7 +199,8 @@ impl Engine {
             self.duplicates_ignored += 1;
             return;
         }
-        let policy = Arc::clone(&self.policy);
+        // The version in force now rules what has no clock yet; a running clock keeps its own.
+        let policy = Arc::clone(self.policies.in_force(at));
         match &event.payload {
             Payload::CustomerMessage { customer_tier, .. } => {
                 if let Some(tier) = customer_tier {
@@ -196,7 +218,7 @@ impl Engine {
                 match &mut conv.clock {
                     Some(clock) if clock.running_since.is_none() => {
                         clock.running_since = Some(at);
-                        Self::schedule(&policy, &mut self.timers, &key, clock);
+                        Self::schedule(&mut self.timers, &key, clock);
                     }
                     Some(_) => {}
                     None => {
@@ -217,6 +239,7 @@ impl Engine {
                             kind,
                             customer_event_id: event.id().to_string(),
                             customer_at: at,
+                            policy: Arc::clone(&policy),
                             target,
                             acc_calendar_ms: 0,
                             acc_business_ms: 0,
@@ -224,7 +247,7 @@ impl Engine {
                             fired: BTreeSet::new(),
                             scheduled: Vec::new(),
                         };
-                        Self::schedule(&policy, &mut self.timers, &key, &mut clock);
+                        Self::schedule(&mut self.timers, &key, &mut clock);
                         conv.clock = Some(clock);
                     }
                 }
@@ -235,12 +258,14 @@ impl Engine {
                 agent_id,
                 ..
             } => {
-                let counts = (*author == AuthorKind::Human || policy.count_bot_replies)
-                    && (*visibility == Visibility::Public || policy.count_private_notes);
+                // What counts as a reply is the running clock's policy's call.
+                let rules = conv.clock.as_ref().map_or(&policy, |c| &c.policy);
+                let counts = (*author == AuthorKind::Human || rules.count_bot_replies)
+                    && (*visibility == Visibility::Public || rules.count_private_notes);
                 if counts {
                     if let Some(mut clock) = conv.clock.take() {
                         Self::unschedule(&mut self.timers, &key, &mut clock);
-                        let (calendar_ms, business_ms) = Self::counted(&policy, &clock, at);
+                        let (calendar_ms, business_ms) = Self::counted(&clock, at);
                         let counted = match clock.target.basis {
                             Basis::Calendar => calendar_ms,
                             Basis::Business => business_ms,
@@ -259,7 +284,7 @@ impl Engine {
                             business_ms,
                             target_ms: clock.target.ms,
                             met: counted <= clock.target.ms,
-                            policy_version: policy.version.clone(),
+                            policy_version: clock.policy.version.clone(),
                         }));
                     }
                     conv.replied_before = true;
@@ -269,10 +294,10 @@ impl Engine {
                 let status = *status;
                 conv.status = status;
                 if let Some(clock) = &mut conv.clock {
-                    if policy.pauses(status) {
+                    if clock.policy.pauses(status) {
                         if let Some(since) = clock.running_since.take() {
                             clock.acc_calendar_ms += (at.millis() - since.millis()).max(0);
-                            clock.acc_business_ms += policy.calendar.business_ms(since, at);
+                            clock.acc_business_ms += clock.policy.calendar.business_ms(since, at);
                             Self::unschedule(&mut self.timers, &key, clock);
                         }
                     } else if matches!(
@@ -284,7 +309,7 @@ impl Engine {
                         conv.clock = None;
                     } else if clock.running_since.is_none() {
                         clock.running_since = Some(at);
-                        Self::schedule(&policy, &mut self.timers, &key, clock);
+                        Self::schedule(&mut self.timers, &key, clock);
                     }
                 }
             }
@@ -298,11 +323,11 @@ impl Engine {
     }
 
     /// Calendar and business time counted by a clock up to `at`.
-    fn counted(policy: &Policy, clock: &Clock, at: EventTime) -> (i64, i64) {
+    fn counted(clock: &Clock, at: EventTime) -> (i64, i64) {
         match clock.running_since {
             Some(since) => (
                 clock.acc_calendar_ms + (at.millis() - since.millis()).max(0),
-                clock.acc_business_ms + policy.calendar.business_ms(since, at),
+                clock.acc_business_ms + clock.policy.calendar.business_ms(since, at),
             ),
             None => (clock.acc_calendar_ms, clock.acc_business_ms),
         }
@@ -310,7 +335,6 @@ impl Engine {
 
     /// Schedules the clock's outstanding timers from its running start.
     fn schedule(
-        policy: &Policy,
         timers: &mut BTreeSet<(EventTime, String, TimerSlot)>,
         key: &str,
         clock: &mut Clock,
@@ -318,6 +342,7 @@ impl Engine {
         let Some(since) = clock.running_since else {
             return;
         };
+        let policy = Arc::clone(&clock.policy);
         let fractions = policy
             .warn_at
             .iter()
@@ -369,7 +394,7 @@ impl Engine {
             if !clock.fired.insert(slot) {
                 continue;
             }
-            let version = self.policy.version.clone();
+            let version = clock.policy.version.clone();
             if slot == BREACH {
                 out.push(SlaFact::Breach(SlaBreach {
                     fact_id: fact_id("brk", &[&clock.id]),
@@ -383,7 +408,7 @@ impl Engine {
                     policy_version: version,
                 }));
             } else {
-                let fraction = self.policy.warn_at[slot as usize];
+                let fraction = clock.policy.warn_at[slot as usize];
                 out.push(SlaFact::Warning(SlaWarning {
                     fact_id: fact_id("wrn", &[&clock.id, &slot.to_string()]),
                     clock_id: clock.id.clone(),

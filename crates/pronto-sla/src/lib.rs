@@ -4,10 +4,12 @@
 pub mod calendar;
 mod engine;
 pub mod policy;
+mod versions;
 
 pub use calendar::Calendar;
 pub use engine::{Engine, EngineStats};
 pub use policy::{Basis, Policy, PolicyError, Target};
+pub use versions::PolicyVersions;
 
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 
 use crate::calendar::{Calendar, CalendarError, Slot, parse_slot, weekday_index};
 use chrono::NaiveDate;
-use pronto_domain::{Channel, ConversationContext, ConversationStatus, Priority};
+use pronto_domain::{Channel, ConversationContext, ConversationStatus, EventTime, Priority};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -97,6 +97,9 @@ struct CalendarSpec {
 #[serde(deny_unknown_fields)]
 struct PolicySpec {
     name: String,
+    /// When this version takes over (RFC 3339); when it is published, if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    effective_from: Option<String>,
     #[serde(default)]
     warn_at: Vec<f64>,
     #[serde(default = "default_pauses")]
@@ -184,6 +187,10 @@ pub struct Policy {
     pub warn_at: Vec<f64>,
     pub count_bot_replies: bool,
     pub count_private_notes: bool,
+    /// The instant the file says this version takes over, if it says one.
+    pub effective_from: Option<EventTime>,
+    /// The file's text, as published with the version so a replay can rebuild it.
+    pub source: String,
 }
 
 impl Policy {
@@ -376,6 +383,18 @@ impl Policy {
                 })?
             }
         };
+        let effective_from = spec
+            .effective_from
+            .as_deref()
+            .map(|s| {
+                EventTime::parse_rfc3339(s).map_err(|e| {
+                    invalid(
+                        "effective_from",
+                        format!("'{s}' is not an RFC 3339 instant: {e}"),
+                    )
+                })
+            })
+            .transpose()?;
         let canonical = serde_json::to_string(&spec).expect("a policy spec serializes");
         let hash = hex::encode(&Sha256::digest(canonical.as_bytes())[..6]);
         Ok(Self {
@@ -388,6 +407,8 @@ impl Policy {
             warn_at,
             count_bot_replies: spec.count_bot_replies,
             count_private_notes: spec.count_private_notes,
+            effective_from,
+            source: text.to_string(),
         })
     }
 

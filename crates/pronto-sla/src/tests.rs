@@ -1,6 +1,6 @@
 //! Engine behaviour, tested on hand-made conversations.
 
-use crate::{Engine, Policy};
+use crate::{Engine, Policy, PolicyVersions};
 use pronto_domain::{
     AuthorKind, BoundedText, Channel, ConversationStatus, Envelope, Event, EventTime, Id, Payload,
     ReplyKind, SlaFact, Visibility,
@@ -50,6 +50,31 @@ fn human() -> Payload {
 
 fn engine() -> Engine {
     Engine::new(Arc::new(Policy::builtin()), 0)
+}
+
+/// A stricter second version: chat answered in 20 minutes, bot replies count, no pauses
+/// for pending-on-customer.
+fn stricter() -> Arc<Policy> {
+    let text = crate::policy::DEFAULT_POLICY_TOML
+        .replacen("name = \"default\"", "name = \"strict\"", 1)
+        .replacen("count_bot_replies = false", "count_bot_replies = true", 1)
+        .replacen(
+            "pause_statuses = [\"pending_customer\", \"on_hold\"]",
+            "pause_statuses = [\"on_hold\"]",
+            1,
+        )
+        .replace(
+            "[targets.chat]\nfirst_reply = \"1h\"\nnext_reply = \"1h\"",
+            "[targets.chat]\nfirst_reply = \"20m\"\nnext_reply = \"20m\"",
+        );
+    Arc::new(Policy::from_toml("strict", &text).unwrap())
+}
+
+/// The built-in policy until `T0 + change_min`, the stricter one from then on.
+fn versions(change_min: i64) -> PolicyVersions {
+    let mut v = PolicyVersions::single(Arc::new(Policy::builtin()));
+    v.add(EventTime(T0 + change_min * MIN), stricter());
+    v
 }
 
 fn run(events: &[Event]) -> Vec<SlaFact> {
@@ -252,6 +277,79 @@ fn lateness_lets_an_out_of_order_reply_win() {
     assert_eq!(e.buffered(), 0);
 }
 
+#[test]
+fn a_clock_follows_the_version_in_force_when_it_started() {
+    let mut e = Engine::with_versions(versions(30), 0);
+    let events = [
+        ev("m1", "c1", Channel::Chat, 0, customer()),
+        // Under the built-in policy a bot reply does not count, and pending pauses.
+        ev(
+            "b1",
+            "c1",
+            Channel::Chat,
+            40,
+            reply(AuthorKind::Bot, Visibility::Public),
+        ),
+        ev(
+            "p1",
+            "c1",
+            Channel::Chat,
+            41,
+            Payload::StatusChanged(ConversationStatus::PendingCustomer),
+        ),
+        ev(
+            "o1",
+            "c1",
+            Channel::Chat,
+            61,
+            Payload::StatusChanged(ConversationStatus::Open),
+        ),
+        ev("r1", "c1", Channel::Chat, 70, human()),
+        // Started after the change: the stricter version's 20-minute target, and a bot
+        // reply stops the clock.
+        ev("m2", "c2", Channel::Chat, 31, customer()),
+        ev(
+            "b2",
+            "c2",
+            Channel::Chat,
+            45,
+            reply(AuthorKind::Bot, Visibility::Public),
+        ),
+    ];
+    let mut sorted = events.to_vec();
+    sorted.sort_by_key(|e| e.at());
+    let facts: Vec<SlaFact> = sorted.iter().flat_map(|ev| e.apply(ev)).collect();
+    let lat: Vec<(&str, i64, i64, bool, &str)> = facts
+        .iter()
+        .filter_map(|f| match f {
+            SlaFact::Latency(l) => Some((
+                l.reply_event_id.as_str(),
+                l.calendar_ms / MIN,
+                l.target_ms / MIN,
+                l.met,
+                l.policy_version.split('@').next().unwrap(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        lat,
+        [
+            ("b2", 14, 20, true, "strict"),
+            ("r1", 50, 60, true, "default")
+        ]
+    );
+    // Every fact names the version its clock started under.
+    for f in &facts {
+        let (clock_start, version) = match f {
+            SlaFact::Latency(l) => (l.customer_at, &l.policy_version),
+            SlaFact::Warning(w) => (w.customer_at, &w.policy_version),
+            SlaFact::Breach(b) => (b.customer_at, &b.policy_version),
+        };
+        assert_eq!(&e.policies().in_force(clock_start).version, version);
+    }
+}
+
 fn arb_conversations() -> impl Strategy<Value = Vec<Event>> {
     let step = (0usize..4, 0i64..40, 0u8..6);
     prop::collection::vec(step, 1..60).prop_map(|steps| {
@@ -305,7 +403,7 @@ proptest! {
     #[test]
     fn shuffling_within_the_lateness_changes_nothing((ordered, shuffled) in arb_arrivals()) {
         let run = |events: &[Event]| {
-            let mut e = Engine::new(Arc::new(Policy::builtin()), 10 * MIN);
+            let mut e = Engine::with_versions(versions(200), 10 * MIN);
             let mut out: Vec<SlaFact> = events.iter().flat_map(|ev| e.apply(ev)).collect();
             out.extend(e.advance(EventTime(i64::MAX / 2)));
             out
@@ -315,8 +413,9 @@ proptest! {
 
     /// Live mode ticks the clock between events; replay does not. Both give the same facts.
     #[test]
-    fn live_ticks_and_replay_give_identical_facts(events in arb_conversations(), tick in 1i64..30) {
+    fn live_ticks_and_replay_give_identical_facts(events in arb_conversations(), tick in 1i64..30, change in 0i64..600) {
         let end = EventTime(events.last().unwrap().at().millis() + 48 * 60 * MIN);
+        let engine = || Engine::with_versions(versions(change), 0);
         let mut replay = engine();
         let mut a: Vec<SlaFact> = events.iter().flat_map(|e| replay.apply(e)).collect();
         a.extend(replay.advance(end));
@@ -338,8 +437,8 @@ proptest! {
     /// Every warning precedes its breach; every clock breaches at most once; business time
     /// never exceeds calendar time.
     #[test]
-    fn verdict_invariants(events in arb_conversations()) {
-        let mut e = engine();
+    fn verdict_invariants(events in arb_conversations(), change in 0i64..600) {
+        let mut e = Engine::with_versions(versions(change), 0);
         let mut facts: Vec<SlaFact> = events.iter().flat_map(|ev| e.apply(ev)).collect();
         facts.extend(e.advance(EventTime(i64::MAX / 2)));
         let mut breached = std::collections::HashSet::new();
@@ -352,6 +451,12 @@ proptest! {
                     prop_assert!(l.calendar_ms >= 0);
                 }
             }
+            let (start, version) = match f {
+                SlaFact::Latency(l) => (l.customer_at, &l.policy_version),
+                SlaFact::Warning(w) => (w.customer_at, &w.policy_version),
+                SlaFact::Breach(b) => (b.customer_at, &b.policy_version),
+            };
+            prop_assert_eq!(&e.policies().in_force(start).version, version);
         }
     }
 }
