@@ -134,7 +134,8 @@ struct IngestArgs {
 
 #[derive(Debug, Clone, Args)]
 struct SlaArgs {
-    /// SLA policy file (TOML); the built-in policy when not given.
+    /// SLA policy file (TOML); the built-in policy when not given. Published on the policies
+    /// topic unless that version is there already; SIGHUP re-reads it.
     #[arg(long, env = "PRONTO_SLA_POLICY")]
     policy: Option<std::path::PathBuf>,
     /// How far out of order events may arrive and still count before a verdict, e.g. "5s".
@@ -352,6 +353,7 @@ async fn with_admin(
 fn sla_settings(a: &SlaArgs) -> Result<pronto_sla_service::SlaSettings, String> {
     Ok(pronto_sla_service::SlaSettings {
         policy: load_policy(a.policy.as_deref())?,
+        policy_file: a.policy.clone(),
         allowed_lateness: a.allowed_lateness,
         idle_advance: a.idle_advance,
     })
@@ -550,11 +552,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Simulate(a) => return simulate::run(a).await,
         Command::CheckPolicy(a) => match load_policy(a.file.as_deref()) {
             Ok(p) => println!(
-                "{}: valid; {} channel targets, {} rules, warnings at {:?}",
+                "{}: valid; {} channel targets, {} rules, warnings at {:?}; takes over {}",
                 p.version,
                 p.targets.len(),
                 p.rules.len(),
-                p.warn_at
+                p.warn_at,
+                p.effective_from
+                    .map_or("5 s after it is published".to_string(), |t| {
+                        format!("at {t}")
+                    })
             ),
             Err(e) => {
                 eprintln!("pronto check-policy: {e}");

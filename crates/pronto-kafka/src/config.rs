@@ -41,6 +41,13 @@ pub struct KafkaArgs {
         default_value = "pronto.deadletter.v1"
     )]
     pub dead_letter_topic: String,
+    /// Topic of SLA policy versions: which version is in force from when.
+    #[arg(
+        long,
+        env = "PRONTO_POLICIES_TOPIC",
+        default_value = "pronto.policies.v1"
+    )]
+    pub policies_topic: String,
 }
 
 /// The topic names in force.
@@ -51,6 +58,7 @@ pub struct Topics {
     pub sla: String,
     pub escalations: String,
     pub dead_letter: String,
+    pub policies: String,
 }
 
 impl KafkaArgs {
@@ -61,18 +69,20 @@ impl KafkaArgs {
             sla: self.sla_topic.clone(),
             escalations: self.escalations_topic.clone(),
             dead_letter: self.dead_letter_topic.clone(),
+            policies: self.policies_topic.clone(),
         }
     }
 }
 
 impl Topics {
-    pub fn all(&self) -> [&str; 5] {
+    pub fn all(&self) -> [&str; 6] {
         [
             &self.events,
             &self.sentiment,
             &self.sla,
             &self.escalations,
             &self.dead_letter,
+            &self.policies,
         ]
     }
 }
@@ -97,6 +107,7 @@ impl KafkaArgs {
             sla_topic: "pronto.sla.v1".into(),
             escalations_topic: "pronto.escalations.v1".into(),
             dead_letter_topic: "pronto.deadletter.v1".into(),
+            policies_topic: "pronto.policies.v1".into(),
         }
     }
 }

@@ -566,6 +566,15 @@ pub fn timestamp(t: EventTime) -> prost_types::Timestamp {
     ts(t)
 }
 
+/// The instant of a required timestamp field; `message` and `field` name it in the error.
+pub fn time_from_pb(
+    message: &'static str,
+    field: &str,
+    t: Option<prost_types::Timestamp>,
+) -> Result<EventTime, DecodeError> {
+    from_ts(message, field, t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,9 @@
 //! was committed). Verdicts carry deterministic ids, so the few re-published after a crash
 //! are dropped by consumers.
 //!
+//! Policy versions come from the policies topic (see [`policies`]): each clock follows the
+//! version in force when it started, in live runs, restores and replays alike.
+//!
 //! Live mode: when a partition has been idle for `idle_advance`, event time moves to the
 //! wall clock, so breaches fire with no new event. The breach carries its deadline as event
 //! time, so replay emits the identical fact.
@@ -18,7 +21,7 @@ use pronto_kafka::{
     DeadLetters, KafkaArgs, Publisher, Topics, group_consumer, reader, record_span,
 };
 use pronto_runtime::{CancellationToken, Health, Metrics};
-use pronto_sla::{Engine, Policy};
+use pronto_sla::{Engine, Policy, PolicyVersions};
 use prost::Message as _;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,13 +29,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tracing::Instrument as _;
 
+pub mod policies;
+
 /// Consumer group of the SLA service.
 pub const GROUP: &str = "pronto-sla";
 
 /// Settings of the SLA service.
 #[derive(Debug, Clone)]
 pub struct SlaSettings {
+    /// The policy this replica offers: published on the policies topic unless its version
+    /// is there already.
     pub policy: Arc<Policy>,
+    /// Where it came from; re-read on SIGHUP. `None` for the built-in policy.
+    pub policy_file: Option<std::path::PathBuf>,
     /// How far out of order events may arrive and still be applied before a verdict.
     pub allowed_lateness: Duration,
     /// After this long with no record on a partition, event time follows the wall clock.
@@ -75,9 +84,10 @@ async fn restore(
     partition: i32,
     until: i64,
     settings: &SlaSettings,
+    versions: &PolicyVersions,
 ) -> anyhow::Result<Engine> {
-    let mut engine = Engine::new(
-        Arc::clone(&settings.policy),
+    let mut engine = Engine::with_versions(
+        versions.clone(),
         settings.allowed_lateness.as_millis() as i64,
     );
     if until <= 0 {
@@ -112,6 +122,23 @@ async fn restore(
     Ok(engine)
 }
 
+/// Re-reads the policy file: the policy to publish and when it takes over, `None` when its
+/// version is published already, or why it cannot be used.
+fn reload(
+    file: Option<&std::path::Path>,
+    versions: &PolicyVersions,
+) -> Result<Option<(Policy, pronto_domain::EventTime)>, String> {
+    let Some(file) = file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let policy =
+        Policy::from_toml(&file.display().to_string(), &text).map_err(|e| e.to_string())?;
+    let from = policies::activation(versions, &policy, pronto_runtime::wall_clock())?;
+    tracing::info!(version = %policy.version, new = from.is_some(), "SLA policy file re-read");
+    Ok(from.map(|f| (policy, f)))
+}
+
 /// Runs until `shutdown`, then commits and returns.
 pub async fn run(
     kafka: KafkaArgs,
@@ -130,14 +157,91 @@ pub async fn run(
         published: metrics.counter("pronto_sla_facts_total"),
     };
     let restores = metrics.counter("pronto_sla_restores_total");
+    let file_name = |f: &Option<std::path::PathBuf>| {
+        f.as_ref()
+            .map_or("built-in policy".to_string(), |p| p.display().to_string())
+    };
+    let (log, mut versions) =
+        policies::PolicyLog::open(&kafka.brokers, &topics.policies, &dead).await?;
+    let offered = &settings.policy;
+    match policies::activation(&versions, offered, pronto_runtime::wall_clock())
+        .map_err(anyhow::Error::msg)?
+    {
+        None => {}
+        Some(from) => {
+            policies::publish(
+                &publisher,
+                &topics.policies,
+                offered,
+                &file_name(&settings.policy_file),
+                from,
+                &kafka.instance_id,
+            )
+            .await?;
+            // Engines take versions from the topic only: wait to read ours back.
+            while versions.get(&offered.version).is_none() {
+                let next = tokio::time::timeout(Duration::from_secs(30), log.next(&dead))
+                    .await
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "the published policy did not come back from {} within 30 s",
+                            topics.policies
+                        )
+                    })??;
+                if let Some((from, p)) = next {
+                    versions.add(from, p);
+                }
+            }
+        }
+    }
+    let versions_read = metrics.counter("pronto_sla_policy_versions_read_total");
+    versions_read.store(versions.len() as u64, Ordering::Relaxed);
+    let reloads = metrics.counter("pronto_sla_policy_reloads_total");
+    let reload_failures = metrics.counter("pronto_sla_policy_reload_failures_total");
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let consumer = group_consumer(&kafka.brokers, GROUP, &kafka.instance_id, &[&topics.events])?;
     let mut engines: HashMap<i32, PartitionEngine> = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     ready.store(true, Ordering::Relaxed);
-    tracing::info!(policy = %settings.policy.version, topic = %topics.events, "SLA service consuming");
+    tracing::info!(
+        policy = %versions.in_force(pronto_runtime::wall_clock()).version,
+        versions = versions.len(),
+        topic = %topics.events,
+        "SLA service consuming"
+    );
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
+            next = log.next(&dead) => {
+                if let Some((from, policy)) = next?
+                    && versions.add(from, Arc::clone(&policy))
+                {
+                    for pe in engines.values_mut() {
+                        pe.engine.add_policy(from, Arc::clone(&policy));
+                    }
+                    versions_read.store(versions.len() as u64, Ordering::Relaxed);
+                    tracing::info!(version = %policy.version, effective_from = %from, "SLA policy version read");
+                }
+            }
+            _ = hup.recv() => {
+                let outcome = reload(settings.policy_file.as_deref(), &versions).map(|offer| async {
+                    if let Some((policy, from)) = offer {
+                        policies::publish(&publisher, &topics.policies, &policy, &file_name(&settings.policy_file), from, &kafka.instance_id).await?;
+                    }
+                    anyhow::Ok(())
+                });
+                let outcome = match outcome {
+                    Ok(publish) => publish.await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                };
+                match outcome {
+                    Ok(()) => { reloads.fetch_add(1, Ordering::Relaxed); }
+                    Err(e) => {
+                        reload_failures.fetch_add(1, Ordering::Relaxed);
+                        tracing::error!(error = %e, "SLA policy reload failed; the versions in force stay");
+                    }
+                }
+            }
             _ = tick.tick() => {
                 // Partitions moved to another replica in a rebalance are dropped here; if
                 // they come back, their engine is rebuilt from the log.
@@ -162,7 +266,7 @@ pub async fn run(
                 let p = m.partition();
                 let stale = engines.get(&p).is_none_or(|pe| pe.next_offset != m.offset());
                 if stale {
-                    let engine = restore(&kafka.brokers, &topics, p, m.offset(), &settings).await?;
+                    let engine = restore(&kafka.brokers, &topics, p, m.offset(), &settings, &versions).await?;
                     restores.fetch_add(1, Ordering::Relaxed);
                     engines.insert(p, PartitionEngine { engine, next_offset: m.offset(), last_record: Instant::now() });
                 }
