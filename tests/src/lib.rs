@@ -155,3 +155,16 @@ pub async fn wait_ready(url: &str, timeout: Duration) -> bool {
     }
     false
 }
+
+/// Runs `pronto` with `args` to completion; returns its exit code, stdout and stderr.
+pub fn run_pronto(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(pronto_bin())
+        .args(args)
+        .output()
+        .expect("pronto runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

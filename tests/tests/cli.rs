@@ -1,20 +1,8 @@
 //! The `pronto` command's own errors: bad flags exit 2, an invalid policy file exits 64, each
 //! with a one-line message naming what is wrong, and `--help` documents every setting.
 
-use pronto_e2e::pronto_bin;
+use pronto_e2e::{pronto_bin, run_pronto as run};
 use std::process::Command;
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(pronto_bin())
-        .args(args)
-        .output()
-        .expect("pronto runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn unknown_flags_and_bad_values_exit_2() {

@@ -32,7 +32,7 @@ enum Command {
     /// Tag every inbound customer message with sentiment and tone.
     Sentiment(SentimentCmd),
     /// Measure reply latencies against the SLA policy; emit warnings and breaches.
-    Sla(ServiceArgs<SlaArgs>),
+    Sla(SlaCmd),
     /// Raise escalations on breaches and unhappy customers; stream them over gRPC.
     Escalation(ServiceArgs<EscalationArgs>),
     /// Serve reports over HTTP/JSON and gRPC from every topic.
@@ -84,6 +84,35 @@ struct SentimentCmd {
     action: Option<sentiment::SentimentAction>,
     #[command(flatten)]
     service: ServiceArgs<ModelArgs>,
+}
+
+/// `pronto sla` runs the service; `explain` tells one conversation's clocks.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct SlaCmd {
+    #[command(subcommand)]
+    action: Option<SlaAction>,
+    #[command(flatten)]
+    service: ServiceArgs<SlaArgs>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum SlaAction {
+    /// Print a conversation's timeline: each event, the clock's state after it, pauses,
+    /// closed hours, and why each verdict was emitted under which policy version. Reads the
+    /// policies and events topics.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    kafka: pronto_kafka::KafkaArgs,
+    /// The conversation, as TENANT/CONVERSATION_ID.
+    conversation: String,
+    /// Show the clocks as they stood at this instant (RFC 3339); now when absent.
+    #[arg(long, value_parser = sentiment::parse_time)]
+    at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -461,7 +490,65 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )
             .await?;
         }
-        Command::Sla(a) => {
+        Command::Sla(SlaCmd {
+            action: Some(SlaAction::Explain(a)),
+            ..
+        }) => {
+            let Some((tenant, conversation)) = a.conversation.split_once('/') else {
+                eprintln!(
+                    "pronto sla explain: '{}' is not TENANT/CONVERSATION_ID",
+                    a.conversation
+                );
+                return Ok(ExitCode::from(2));
+            };
+            for (what, id) in [("tenant", tenant), ("conversation id", conversation)] {
+                if let Err(e) = pronto_domain::Id::parse(id) {
+                    eprintln!("pronto sla explain: the {what} {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            }
+            let (_log, mut versions) = pronto_sla_service::policies::PolicyLog::open(
+                &a.kafka.brokers,
+                &a.kafka.policies_topic,
+                None,
+            )
+            .await?;
+            if versions.is_empty() {
+                eprintln!(
+                    "no policy version on {}; explaining under the built-in policy",
+                    a.kafka.policies_topic
+                );
+                versions = pronto_sla::PolicyVersions::single(std::sync::Arc::new(
+                    pronto_sla::Policy::builtin(),
+                ));
+            }
+            let (events, undecodable) = pronto_sla_service::explain::conversation_events(
+                &a.kafka,
+                &a.conversation,
+                |done, total| eprint!("\rreading {}: {done}/{total} records", a.kafka.events_topic),
+            )
+            .await?;
+            eprintln!();
+            if events.is_empty() {
+                eprintln!(
+                    "pronto sla explain: no events of {} on {}",
+                    a.conversation, a.kafka.events_topic
+                );
+                return Ok(ExitCode::from(1));
+            }
+            if undecodable > 0 {
+                eprintln!(
+                    "{undecodable} records of this conversation are not events (see the dead-letter topic)"
+                );
+            }
+            let until =
+                a.at.map_or_else(pronto_runtime::wall_clock, pronto_domain::EventTime);
+            print!(
+                "{}",
+                pronto_sla::explain(&versions, &a.conversation, &events, until)
+            );
+        }
+        Command::Sla(SlaCmd { service: a, .. }) => {
             let _t = init_telemetry("pronto-sla", a.common.log_json);
             let Some(settings) = config("sla", "policy", sla_settings(&a.service)) else {
                 return Ok(ExitCode::from(EXIT_CONFIG));

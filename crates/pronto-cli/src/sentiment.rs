@@ -37,7 +37,7 @@ pub(crate) struct RescoreArgs {
     pub(crate) to: Option<i64>,
 }
 
-fn parse_time(s: &str) -> Result<i64, String> {
+pub(crate) fn parse_time(s: &str) -> Result<i64, String> {
     pronto_domain::EventTime::parse_rfc3339(s)
         .map(|t| t.millis())
         .map_err(|e| e.to_string())

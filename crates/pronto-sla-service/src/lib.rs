@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tracing::Instrument as _;
 
+pub mod explain;
 pub mod policies;
 
 /// Consumer group of the SLA service.
@@ -162,7 +163,7 @@ pub async fn run(
             .map_or("built-in policy".to_string(), |p| p.display().to_string())
     };
     let (log, mut versions) =
-        policies::PolicyLog::open(&kafka.brokers, &topics.policies, &dead).await?;
+        policies::PolicyLog::open(&kafka.brokers, &topics.policies, Some(&dead)).await?;
     let offered = &settings.policy;
     match policies::activation(&versions, offered, pronto_runtime::wall_clock())
         .map_err(anyhow::Error::msg)?

@@ -104,11 +104,12 @@ pub struct PolicyLog {
 }
 
 impl PolicyLog {
-    /// Reads the whole topic as it stands into `versions`, then follows it.
+    /// Reads the whole topic as it stands into `versions`, then follows it. Records that are
+    /// not policies are parked in `dead`, or skipped with a warning when it is `None`.
     pub async fn open(
         brokers: &str,
         topic: &str,
-        dead: &DeadLetters,
+        dead: Option<&DeadLetters>,
     ) -> anyhow::Result<(Self, PolicyVersions)> {
         let consumer = reader(brokers)?;
         let ranges = assign_range(&consumer, topic, None, None).await?;
@@ -143,18 +144,25 @@ impl PolicyLog {
         dead: &DeadLetters,
     ) -> anyhow::Result<Option<(EventTime, Arc<Policy>)>> {
         let m = self.consumer.recv().await?;
-        fold(&m, dead).await
+        fold(&m, Some(dead)).await
     }
 }
 
 async fn fold(
     m: &BorrowedMessage<'_>,
-    dead: &DeadLetters,
+    dead: Option<&DeadLetters>,
 ) -> anyhow::Result<Option<(EventTime, Arc<Policy>)>> {
     match decode(m.payload().unwrap_or_default()) {
         Ok(v) => Ok(Some(v)),
         Err(reason) => {
-            dead.park(m, &reason).await?;
+            match dead {
+                Some(dead) => dead.park(m, &reason).await?,
+                None => tracing::warn!(
+                    offset = m.offset(),
+                    reason,
+                    "skipping a record of the policies topic"
+                ),
+            }
             Ok(None)
         }
     }

@@ -163,6 +163,44 @@ impl Calendar {
         total
     }
 
+    /// The closed stretches (outside opening hours, or holidays) within `[from, to)`, in order.
+    pub fn closed_within(&self, from: EventTime, to: EventTime) -> Vec<(EventTime, EventTime)> {
+        if self.always_open || to <= from {
+            return Vec::new();
+        }
+        let (a, b) = (from.millis(), to.millis());
+        let mut open: Vec<(i64, i64)> = Vec::new();
+        let mut date = self.local_date(from) - Duration::days(1);
+        let last = self.local_date(to);
+        while date <= last {
+            for (s, e) in self.intervals_on(date) {
+                let (s, e) = (s.max(a), e.min(b));
+                if e > s {
+                    open.push((s, e));
+                }
+            }
+            date += Duration::days(1);
+        }
+        open.sort_unstable();
+        let mut closed = Vec::new();
+        let mut cursor = a;
+        for (s, e) in open {
+            if s > cursor {
+                closed.push((EventTime(cursor), EventTime(s)));
+            }
+            cursor = cursor.max(e);
+        }
+        if cursor < b {
+            closed.push((EventTime(cursor), EventTime(b)));
+        }
+        closed
+    }
+
+    /// The time zone business hours are read in.
+    pub fn time_zone(&self) -> Tz {
+        self.tz
+    }
+
     /// The instant at which `ms` business milliseconds will have passed since `from`, or
     /// `None` if the calendar has no opening within three years.
     pub fn add_business(&self, from: EventTime, ms: i64) -> Option<EventTime> {

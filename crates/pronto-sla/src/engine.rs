@@ -49,6 +49,26 @@ struct Conversation {
     seen: HashSet<u64>,
 }
 
+/// A clock as it stands, for explanations and audits.
+#[derive(Debug, Clone)]
+pub struct ClockView {
+    pub id: String,
+    pub kind: ReplyKind,
+    pub customer_event_id: String,
+    pub customer_at: EventTime,
+    pub policy: Arc<Policy>,
+    pub target: Target,
+    /// Counted so far (up to the instant asked about).
+    pub calendar_ms: i64,
+    pub business_ms: i64,
+    /// `Some(since)` while the clock runs; `None` while paused.
+    pub running_since: Option<EventTime>,
+    /// Timers still to fire: the instant, and the fraction of the target (1.0 for the breach).
+    pub due: Vec<(EventTime, f64)>,
+    /// Fractions of the target already reached (1.0 once breached).
+    pub fired: Vec<f64>,
+}
+
 /// Counts of what the engine holds, for metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EngineStats {
@@ -126,6 +146,44 @@ impl Engine {
             timers: self.timers.len(),
             duplicates_ignored: self.duplicates_ignored,
         }
+    }
+
+    /// The open clock of conversation `key` (`tenant/conversation_id`) as it stands at `at`,
+    /// if it has one.
+    pub fn clock(&self, key: &str, at: EventTime) -> Option<ClockView> {
+        let clock = self.conversations.get(key)?.clock.as_ref()?;
+        let fraction = |slot: TimerSlot| {
+            if slot == BREACH {
+                1.0
+            } else {
+                clock.policy.warn_at[slot as usize]
+            }
+        };
+        let (calendar_ms, business_ms) = Self::counted(clock, at);
+        let mut due: Vec<(EventTime, f64)> = clock
+            .scheduled
+            .iter()
+            .map(|(t, s)| (*t, fraction(*s)))
+            .collect();
+        due.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        Some(ClockView {
+            id: clock.id.clone(),
+            kind: clock.kind,
+            customer_event_id: clock.customer_event_id.clone(),
+            customer_at: clock.customer_at,
+            policy: Arc::clone(&clock.policy),
+            target: clock.target,
+            calendar_ms,
+            business_ms,
+            running_since: clock.running_since,
+            due,
+            fired: clock.fired.iter().map(|s| fraction(*s)).collect(),
+        })
+    }
+
+    /// The conversation's context as the engine knows it (channel, queue, priority, tier).
+    pub fn context(&self, key: &str) -> Option<&ConversationContext> {
+        self.conversations.get(key).map(|c| &c.context)
     }
 
     /// The earliest pending timer, if any.

@@ -3,11 +3,13 @@
 
 pub mod calendar;
 mod engine;
+pub mod explain;
 pub mod policy;
 mod versions;
 
 pub use calendar::Calendar;
-pub use engine::{Engine, EngineStats};
+pub use engine::{ClockView, Engine, EngineStats};
+pub use explain::{Explanation, explain};
 pub use policy::{Basis, Policy, PolicyError, Target};
 pub use versions::PolicyVersions;
 

@@ -483,3 +483,150 @@ fn a_rule_for_urgent_conversations_tightens_the_target() {
         .expect("urgent target breached");
     assert_eq!(breach.at(), EventTime(T0 + 30_000));
 }
+
+// Explanations.
+
+fn evc(id: &str, conv: &str, at_min: i64, payload: Payload) -> Event {
+    ev(id, conv, Channel::Chat, at_min, payload)
+}
+
+fn conversation() -> Vec<Event> {
+    vec![
+        evc("m1", "c1", 0, customer()),
+        evc("b1", "c1", 10, reply(AuthorKind::Bot, Visibility::Public)),
+        evc(
+            "p1",
+            "c1",
+            20,
+            Payload::StatusChanged(ConversationStatus::PendingCustomer),
+        ),
+        evc(
+            "o1",
+            "c1",
+            40,
+            Payload::StatusChanged(ConversationStatus::Open),
+        ),
+        evc("r1", "c1", 75, human()),
+        // Another conversation: not part of c1's story.
+        evc("x1", "c2", 5, customer()),
+        // 18:00 in Rome, closing time; answered at 10:00 the next morning.
+        evc("m2", "c1", 8 * 60, customer()),
+        evc("r2", "c1", 24 * 60, human()),
+        evc("r2", "c1", 24 * 60, human()),
+    ]
+}
+
+#[test]
+fn the_timeline_tells_every_event_and_verdict_with_its_reason() {
+    let policy = Arc::new(Policy::builtin());
+    let versions = PolicyVersions::single(Arc::clone(&policy));
+    let mut events = conversation();
+    events.reverse(); // any order in
+    let x = crate::explain(&versions, "acme/c1", &events, EventTime(T0 + 30 * 60 * MIN));
+    let whats: Vec<(i64, &str)> = x
+        .entries
+        .iter()
+        .map(|e| ((e.at.millis() - T0) / MIN, e.what.as_str()))
+        .collect();
+    assert_eq!(
+        whats,
+        [
+            (0, "customer message m1"),
+            (10, "bot public reply b1 by a1"),
+            (20, "status pending_customer (p1)"),
+            (40, "status open (o1)"),
+            (50, "warning: 50% of the first reply target"),
+            (68, "warning: 80% of the first reply target"),
+            (75, "human public reply r1 by a1"),
+            (480, "customer message m2"),
+            (510, "warning: 50% of the next reply target"),
+            (528, "warning: 80% of the next reply target"),
+            (540, "breach of the next reply target"),
+            (1440, "human public reply r2 by a1"),
+            (1440, "human public reply r2 by a1"),
+        ]
+    );
+    let notes = |i: usize| x.entries[i].notes.join(" | ");
+    assert!(
+        notes(0).contains(&format!(
+            "first reply clock starts under {}: target 1h in calendar time",
+            policy.version
+        )),
+        "{}",
+        notes(0)
+    );
+    assert!(
+        notes(0).contains("breach at 2026-03-02T10:00:00"),
+        "{}",
+        notes(0)
+    );
+    assert!(
+        notes(1).contains("bot replies do not count"),
+        "{}",
+        notes(1)
+    );
+    assert!(
+        notes(2).contains("clock paused") && notes(2).contains("counted 20m calendar"),
+        "{}",
+        notes(2)
+    );
+    assert!(
+        notes(3).contains("clock resumes") && notes(3).contains("breach at 2026-03-02T10:20:00"),
+        "{}",
+        notes(3)
+    );
+    assert!(
+        notes(6).contains("waited 55m calendar") && notes(6).ends_with("met"),
+        "{}",
+        notes(6)
+    );
+    assert!(
+        notes(11).contains("waited 16h calendar, 1h business") && notes(11).contains("missed"),
+        "{}",
+        notes(11)
+    );
+    assert!(
+        notes(11).contains("outside business hours (Europe/Rome)")
+            && notes(11).contains("Mon 02 Mar 18:00 to Tue 03 Mar 09:00"),
+        "{}",
+        notes(11)
+    );
+    assert!(notes(12).contains("applied already"), "{}", notes(12));
+    assert!(x.open_clock.is_none());
+
+    // The verdicts are the engine's own, on the whole stream.
+    let mut engine = Engine::new(policy, 0);
+    let mut sorted = conversation();
+    sorted.sort_by_key(|e| e.at());
+    let mut all: Vec<SlaFact> = sorted.iter().flat_map(|e| engine.apply(e)).collect();
+    all.extend(engine.advance(EventTime(T0 + 30 * 60 * MIN)));
+    all.retain(|f| f.context().conversation_id == "c1");
+    assert_eq!(x.facts, all);
+    let text = x.to_string();
+    assert!(
+        text.starts_with("conversation acme/c1\npolicy default@"),
+        "{text}"
+    );
+    assert!(text.contains("no clock open"), "{text}");
+}
+
+#[test]
+fn an_instant_mid_clock_shows_the_clock_as_it_stood() {
+    let versions = PolicyVersions::single(Arc::new(Policy::builtin()));
+    let x = crate::explain(
+        &versions,
+        "acme/c1",
+        &conversation(),
+        EventTime(T0 + 30 * MIN),
+    );
+    let c = x.open_clock.as_ref().unwrap();
+    assert_eq!(c.kind, ReplyKind::First);
+    assert!(c.running_since.is_none());
+    assert_eq!((c.calendar_ms, c.business_ms), (20 * MIN, 20 * MIN));
+    assert_eq!(x.entries.len(), 3);
+    assert!(
+        x.to_string()
+            .contains("first reply clock open since 2026-03-02T09:00:00"),
+        "{x}"
+    );
+}

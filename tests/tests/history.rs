@@ -1,8 +1,9 @@
-//! Re-scoring history against a Tansu broker process: `pronto sentiment rescore` finds the
-//! range by publication time (offsets by timestamp), which the in-process mock cluster cannot.
+//! Commands that read history from a Tansu broker process: `pronto sentiment rescore` finds
+//! its range by publication time (offsets by timestamp, which the in-process mock cluster
+//! lacks), and `pronto sla explain` tells one conversation's clocks.
 
 use pronto_domain::EventTime;
-use pronto_e2e::{Proc, free_ports, pronto_bin, start_broker, wait_ready};
+use pronto_e2e::{Proc, free_ports, pronto_bin, run_pronto as pronto, start_broker, wait_ready};
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -31,22 +32,15 @@ fn reply(id: &str, conversation: &str, text: &str) -> Value {
     })
 }
 
-/// Runs `pronto sentiment rescore` with `extra` flags; returns exit code, stdout and stderr.
+/// Runs `pronto sentiment rescore` with `extra` flags.
 fn rescore(brokers: &str, extra: &[&str]) -> (i32, String, String) {
-    let out = Command::new(pronto_bin())
-        .args(["sentiment", "rescore", "--brokers", brokers])
-        .args(extra)
-        .output()
-        .expect("pronto runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut args = vec!["sentiment", "rescore", "--brokers", brokers];
+    args.extend(extra);
+    pronto(&args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rescoring_reads_the_range_published_between_two_instants() {
+async fn rescore_and_explain_read_history_from_the_broker() {
     let dir = tempfile::tempdir().unwrap();
     let (_broker, brokers) = start_broker(dir.path());
     let [admin, http] = free_ports(2)[..] else {
@@ -116,4 +110,67 @@ async fn rescoring_reads_the_range_published_between_two_instants() {
     let (code, _, err) = rescore(&brokers, &["--from", &mark, "--to", &mark]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--from must be before --to"), "{err}");
+
+    // The timeline of c1: its message, the clock under the built-in policy (no SLA service
+    // has published one), and the reply that met the target.
+    let (code, out, err) = pronto(&[
+        "sla",
+        "explain",
+        "--brokers",
+        &brokers,
+        "acme/c1",
+        "--at",
+        "2026-03-03T00:00:00Z",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("explaining under the built-in policy"),
+        "{err}"
+    );
+    assert!(
+        err.contains("reading pronto.events.v1: 5/5 records"),
+        "{err}"
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "conversation acme/c1", "{out}");
+    assert!(
+        out.contains("2026-03-02T09:00:00.000Z  customer message m1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("first reply clock starts under default@"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2026-03-02T09:05:00.000Z  human public reply r1 by a1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("first reply clock stops: waited 5m calendar"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("no clock open"), "{out}");
+    // Before the reply, the clock was open.
+    let (code, out, _) = pronto(&[
+        "sla",
+        "explain",
+        "--brokers",
+        &brokers,
+        "acme/c1",
+        "--at",
+        "2026-03-02T09:03:00Z",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("first reply clock open since 2026-03-02T09:00:00.000Z"),
+        "{out}"
+    );
+    assert!(!out.contains("r1"), "{out}");
+
+    let (code, _, err) = pronto(&["sla", "explain", "--brokers", &brokers, "acme/nobody"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no events of acme/nobody"), "{err}");
+    let (code, _, err) = pronto(&["sla", "explain", "--brokers", &brokers, "c1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is not TENANT/CONVERSATION_ID"), "{err}");
 }
