@@ -1,7 +1,7 @@
 //! SLA policies: targets per channel, the business calendar, what pauses the clock, what
 //! counts as a reply, and when to warn. Loaded from TOML; versioned by a hash of content.
 
-use crate::calendar::{Calendar, CalendarError, Slot, parse_slot, weekday_index};
+use crate::calendar::{Calendar, Slot, parse_slot, weekday_index};
 use chrono::NaiveDate;
 use pronto_domain::{Channel, ConversationContext, ConversationStatus, EventTime, Priority};
 use serde::{Deserialize, Serialize};
@@ -17,14 +17,43 @@ pub const DEFAULT_POLICY_TOML: &str = include_str!("default_policy.toml");
 pub enum PolicyError {
     #[error("{file}: {message}")]
     Syntax { file: String, message: String },
-    #[error("{file}: {field}: {reason}")]
+    #[error("{file}: {}{field}: {reason}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
     Invalid {
         file: String,
+        /// Where the field is written, when it is (a missing field has no line).
+        line: Option<usize>,
         field: String,
         reason: String,
     },
-    #[error("{file}: {source}")]
-    Calendar { file: String, source: CalendarError },
+}
+
+/// The line (1-based) where the value at `field` is written: a path such as
+/// `targets.chat.first_reply`, `warn_at[1]` or `rules[0] (gold).match.queue`. When only a
+/// prefix of the path is written, the line of the deepest part found.
+fn line_of(text: &str, field: &str) -> Option<usize> {
+    let root = toml::de::DeTable::parse(text).ok()?;
+    let mut found: Option<std::ops::Range<usize>> = None;
+    let mut table = Some(root.get_ref());
+    for part in field.split('.') {
+        // "rules[0] (gold)" is key "rules", index 0.
+        let part = part.split(" (").next().unwrap_or(part);
+        let (key, index) = match part.split_once('[') {
+            Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        let Some((_, mut value)) =
+            table.and_then(|t| t.iter().find(|(k, _)| k.get_ref().as_ref() == key))
+        else {
+            break;
+        };
+        if let Some(item) = index.and_then(|i| value.get_ref().as_array()?.get(i)) {
+            value = item;
+        }
+        found = Some(value.span());
+        table = value.get_ref().as_table();
+    }
+    let at = found?.start.min(text.len());
+    Some(text[..at].matches('\n').count() + 1)
 }
 
 /// How a target is counted.
@@ -161,7 +190,8 @@ pub struct Rule {
 
 /// A target duration such as `5m` or `1h 30m`, in milliseconds; positive.
 fn target_ms(text: &str) -> Result<i64, String> {
-    let d = humantime::parse_duration(text).map_err(|e| format!("'{text}': {e}"))?;
+    let d = humantime::parse_duration(text)
+        .map_err(|e| format!("'{text}' is not a duration such as \"30m\" or \"1h 30m\" ({e})"))?;
     if d.is_zero() {
         return Err("must be positive".into());
     }
@@ -220,6 +250,7 @@ impl Policy {
         })?;
         let invalid = |field: &str, reason: String| PolicyError::Invalid {
             file: file.into(),
+            line: line_of(text, field),
             field: field.into(),
             reason,
         };
@@ -355,11 +386,8 @@ impl Policy {
         let calendar = match &spec.calendar {
             None => Calendar::always_open(),
             Some(c) => {
-                let tz =
-                    Calendar::parse_tz(&c.time_zone).map_err(|source| PolicyError::Calendar {
-                        file: file.into(),
-                        source,
-                    })?;
+                let tz = Calendar::parse_tz(&c.time_zone)
+                    .map_err(|e| invalid("calendar.time_zone", e.to_string()))?;
                 let mut week: [Vec<Slot>; 7] = Default::default();
                 for (day, slots) in &c.hours {
                     let d = weekday_index(day).ok_or_else(|| {
@@ -368,19 +396,14 @@ impl Policy {
                             "expected mon, tue, wed, thu, fri, sat or sun".into(),
                         )
                     })?;
-                    for s in slots {
-                        week[d].push(parse_slot(s).map_err(|source| PolicyError::Calendar {
-                            file: file.into(),
-                            source,
+                    for (i, s) in slots.iter().enumerate() {
+                        week[d].push(parse_slot(s).map_err(|e| {
+                            invalid(&format!("calendar.hours.{day}[{i}]"), e.to_string())
                         })?);
                     }
                 }
-                Calendar::new(tz, week, c.holidays.iter().copied()).map_err(|source| {
-                    PolicyError::Calendar {
-                        file: file.into(),
-                        source,
-                    }
-                })?
+                Calendar::new(tz, week, c.holidays.iter().copied())
+                    .map_err(|e| invalid("calendar.hours", e.to_string()))?
             }
         };
         let effective_from = spec
@@ -599,7 +622,13 @@ next_reply = "30s"
     fn errors_name_the_file_and_field() {
         let bad = DEFAULT_POLICY_TOML.replacen("\"5m\"", "\"soon\"", 1);
         let e = Policy::from_toml("ops.toml", &bad).unwrap_err().to_string();
-        assert!(e.starts_with("ops.toml: targets.phone.first_reply"), "{e}");
+        let line = 1 + DEFAULT_POLICY_TOML[..DEFAULT_POLICY_TOML.find("\"5m\"").unwrap()]
+            .matches('\n')
+            .count();
+        assert!(
+            e.starts_with(&format!("ops.toml: line {line}: targets.phone.first_reply")),
+            "{e}"
+        );
         let e = Policy::from_toml("ops.toml", "name = 1")
             .unwrap_err()
             .to_string();
@@ -609,5 +638,64 @@ next_reply = "30s"
             .unwrap_err()
             .to_string();
         assert!(e.contains("targets.fax"), "{e}");
+    }
+
+    #[test]
+    fn semantic_errors_name_the_line() {
+        let e = |t: &str| Policy::from_toml("p.toml", t).unwrap_err().to_string();
+        // The 1-based line of the first line of `t` starting with `prefix`.
+        let line =
+            |t: &str, prefix: &str| t.lines().position(|l| l.starts_with(prefix)).unwrap() + 1;
+        let cases = [
+            (
+                "warn_at = [0.5, 0.8]",
+                "warn_at = [0.5, 1.5]",
+                "warn_at",
+                "warn_at[1]: 1.5",
+            ),
+            (
+                "time_zone = \"Europe/Rome\"",
+                "time_zone = \"Europe/Roma\"",
+                "time_zone",
+                "calendar.time_zone: unknown time zone",
+            ),
+            (
+                "mon = [\"09:00-13:00\", \"14:00-18:00\"]",
+                "mon = [\"09:00-13:00\",\n  \"14:00-25:00\"]",
+                "  \"14:00-25:00",
+                "calendar.hours.mon[1]: slot '14:00-25:00'",
+            ),
+            (
+                "[targets.chat]\nfirst_reply = \"1h\"",
+                "[targets.chat]\nfirst_reply = \"1 fortnight\"",
+                "first_reply = \"1 fortnight",
+                "targets.chat.first_reply",
+            ),
+        ];
+        for (from, to, at, want) in cases {
+            let text = DEFAULT_POLICY_TOML.replacen(from, to, 1);
+            assert_ne!(text, DEFAULT_POLICY_TOML, "{from}");
+            let want = format!("p.toml: line {}: {want}", line(&text, at));
+            assert!(e(&text).starts_with(&want), "{} / {want}", e(&text));
+        }
+        let rules = format!(
+            "{DEFAULT_POLICY_TOML}\n[[rules]]\nname = \"gold\"\nmatch = {{ channel = \"fax\" }}\nfirst_reply = \"1m\"\nnext_reply = \"1m\"\n"
+        );
+        let want = format!(
+            "p.toml: line {}: rules[0] (gold).match.channel",
+            line(&rules, "match")
+        );
+        assert!(e(&rules).starts_with(&want), "{}", e(&rules));
+        // A missing channel: the error points at the targets.
+        let missing = DEFAULT_POLICY_TOML.replacen(
+            "[targets.email]\nfirst_reply = \"24h\"\nnext_reply = \"24h\"",
+            "",
+            1,
+        );
+        let want = format!(
+            "p.toml: line {}: targets: no target for channel 'email'",
+            line(&missing, "[targets.")
+        );
+        assert!(e(&missing).starts_with(&want), "{} / {want}", e(&missing));
     }
 }
