@@ -331,12 +331,7 @@ const EXIT_CONFIG: u8 = 64;
 fn load_policy(path: Option<&std::path::Path>) -> Result<Arc<Policy>, String> {
     match path {
         None => Ok(Arc::new(Policy::builtin())),
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            Policy::from_toml(&p.display().to_string(), &text)
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
-        }
+        Some(p) => Policy::load(p).map(Arc::new).map_err(|e| e.to_string()),
     }
 }
 

@@ -132,9 +132,7 @@ fn reload(
     let Some(file) = file else {
         return Ok(None);
     };
-    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let policy =
-        Policy::from_toml(&file.display().to_string(), &text).map_err(|e| e.to_string())?;
+    let policy = Policy::load(file).map_err(|e| e.to_string())?;
     let from = policies::activation(versions, &policy, pronto_runtime::wall_clock())?;
     tracing::info!(version = %policy.version, new = from.is_some(), "SLA policy file re-read");
     Ok(from.map(|f| (policy, f)))

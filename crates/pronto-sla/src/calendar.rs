@@ -196,6 +196,11 @@ impl Calendar {
         closed
     }
 
+    /// The holidays, in date order.
+    pub fn holidays(&self) -> impl Iterator<Item = NaiveDate> + '_ {
+        self.holidays.iter().copied()
+    }
+
     /// The time zone business hours are read in.
     pub fn time_zone(&self) -> Tz {
         self.tz
@@ -226,6 +231,93 @@ impl Calendar {
         }
         None
     }
+}
+
+/// The last year a yearly recurrence without an end is expanded to.
+const LAST_RECURRING_YEAR: i32 = 2099;
+
+/// The days an iCalendar file (RFC 5545) marks as holidays: every day each event covers, from
+/// its start date up to its end date (exclusive; one day without an end). Yearly recurrences
+/// (`RRULE:FREQ=YEARLY`, with `INTERVAL`, `COUNT` or `UNTIL`) are expanded, up to 2099 when
+/// they have no end; any other recurrence is refused, as it would be guessed at.
+pub fn holidays_from_ical(text: &str) -> Result<Vec<NaiveDate>, String> {
+    use icalendar::{Component, DatePerhapsTime};
+    let cal: icalendar::Calendar = text.parse()?;
+    let date = |d: DatePerhapsTime| match d {
+        DatePerhapsTime::Date(d) => d,
+        DatePerhapsTime::DateTime(dt) => match dt {
+            icalendar::CalendarDateTime::Floating(t) => t.date(),
+            icalendar::CalendarDateTime::Utc(t) => t.date_naive(),
+            icalendar::CalendarDateTime::WithTimezone { date_time, .. } => date_time.date(),
+        },
+    };
+    let mut days = Vec::new();
+    for (n, event) in cal.events().enumerate() {
+        let name = event
+            .get_summary()
+            .map_or_else(|| format!("event {}", n + 1), |s| format!("event '{s}'"));
+        let start = event
+            .get_start()
+            .map(date)
+            .ok_or_else(|| format!("{name} has no DTSTART"))?;
+        let end = event
+            .get_end()
+            .map(date)
+            .unwrap_or(start + Duration::days(1));
+        let length = (end - start).num_days().max(1);
+        let mut starts = vec![start];
+        if let Some(rule) = event.property_value("RRULE") {
+            starts = yearly(start, rule).map_err(|e| format!("{name}: {e}"))?;
+        }
+        for s in starts {
+            for i in 0..length {
+                days.push(s + Duration::days(i));
+            }
+        }
+    }
+    days.sort_unstable();
+    days.dedup();
+    Ok(days)
+}
+
+/// The start dates of a yearly recurrence rule from `start`.
+fn yearly(start: NaiveDate, rule: &str) -> Result<Vec<NaiveDate>, String> {
+    let (mut freq, mut interval, mut count, mut until) = (None, 1, None, None);
+    for part in rule.split(';') {
+        let (k, v) = part.split_once('=').ok_or(format!("RRULE part '{part}'"))?;
+        match k.to_ascii_uppercase().as_str() {
+            "FREQ" => freq = Some(v.to_ascii_uppercase()),
+            "INTERVAL" => interval = v.parse::<i32>().map_err(|_| format!("INTERVAL '{v}'"))?,
+            "COUNT" => count = Some(v.parse::<usize>().map_err(|_| format!("COUNT '{v}'"))?),
+            "UNTIL" => {
+                let d = v.get(..8).unwrap_or(v);
+                until = Some(
+                    NaiveDate::parse_from_str(d, "%Y%m%d").map_err(|_| format!("UNTIL '{v}'"))?,
+                );
+            }
+            // The month and day of the start date already say when a yearly holiday falls.
+            "BYMONTH" | "BYMONTHDAY" | "WKST" => {}
+            other => return Err(format!("unsupported recurrence part {other} in '{rule}'")),
+        }
+    }
+    if freq.as_deref() != Some("YEARLY") || interval < 1 {
+        return Err(format!(
+            "unsupported recurrence '{rule}'; only FREQ=YEARLY is read"
+        ));
+    }
+    let mut out = Vec::new();
+    let mut year = start.year();
+    while year <= LAST_RECURRING_YEAR && count.is_none_or(|c| out.len() < c) {
+        // 29 February recurs only in leap years.
+        if let Some(d) = start.with_year(year) {
+            if until.is_some_and(|u| d > u) {
+                break;
+            }
+            out.push(d);
+        }
+        year += interval;
+    }
+    Ok(out)
 }
 
 /// Parses `HH:MM-HH:MM`; an end at or before the start means the slot runs past midnight.

@@ -17,6 +17,8 @@ pub const DEFAULT_POLICY_TOML: &str = include_str!("default_policy.toml");
 pub enum PolicyError {
     #[error("{file}: {message}")]
     Syntax { file: String, message: String },
+    #[error("{file}: {reason}")]
+    Unreadable { file: String, reason: String },
     #[error("{file}: {}{field}: {reason}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
     Invalid {
         file: String,
@@ -120,6 +122,9 @@ struct CalendarSpec {
     hours: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     holidays: Vec<NaiveDate>,
+    /// An iCalendar file of holidays, relative to the policy file; read by [`Policy::load`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    holidays_ical: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -202,6 +207,26 @@ fn default_pauses() -> Vec<String> {
     vec!["pending_customer".into(), "on_hold".into()]
 }
 
+/// Parses a policy file's text; syntax errors name the line and column.
+fn parse_spec(file: &str, text: &str) -> Result<PolicySpec, PolicyError> {
+    toml::from_str(text).map_err(|e| {
+        let place = e.span().map(|r| {
+            let before = &text[..r.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: ")
+        });
+        PolicyError::Syntax {
+            file: file.into(),
+            message: format!(
+                "{}{}",
+                place.unwrap_or_default(),
+                e.message().trim_end().replace('\n', " ")
+            ),
+        }
+    })
+}
+
 /// A loaded, validated policy.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -232,28 +257,81 @@ impl Policy {
 
     /// Parses and validates a policy; `file` names it in error messages.
     pub fn from_toml(file: &str, text: &str) -> Result<Self, PolicyError> {
-        let spec: PolicySpec = toml::from_str(text).map_err(|e| {
-            let place = e.span().map(|r| {
-                let before = &text[..r.start.min(text.len())];
-                let line = before.matches('\n').count() + 1;
-                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-                format!("line {line}, column {column}: ")
-            });
-            PolicyError::Syntax {
-                file: file.into(),
-                message: format!(
-                    "{}{}",
-                    place.unwrap_or_default(),
-                    e.message().trim_end().replace('\n', " ")
-                ),
-            }
-        })?;
+        Self::build(file, text, None)
+    }
+
+    /// Loads a policy file, with the holidays of the iCalendar file it names
+    /// (`calendar.holidays_ical`, relative to the policy file). The policy's `source` is then
+    /// a self-contained text with those holidays listed, so a replay needs no other file.
+    pub fn load(path: &std::path::Path) -> Result<Self, PolicyError> {
+        let file = path.display().to_string();
+        let unreadable = |file: &str, e: std::io::Error| PolicyError::Unreadable {
+            file: file.to_string(),
+            reason: e.to_string(),
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| unreadable(&file, e))?;
+        let spec = parse_spec(&file, &text)?;
+        let Some(ics) = spec.calendar.as_ref().and_then(|c| c.holidays_ical.clone()) else {
+            return Self::from_toml(&file, &text);
+        };
+        let ics_path = path
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join(&ics);
+        let invalid = |reason: String| PolicyError::Invalid {
+            file: file.clone(),
+            line: line_of(&text, "calendar.holidays_ical"),
+            field: "calendar.holidays_ical".into(),
+            reason,
+        };
+        let ics_text = std::fs::read_to_string(&ics_path)
+            .map_err(|e| invalid(format!("{}: {e}", ics_path.display())))?;
+        let days = crate::calendar::holidays_from_ical(&ics_text)
+            .map_err(|e| invalid(format!("{}: {e}", ics_path.display())))?;
+        let mut policy = Self::build(&file, &text, Some(days))?;
+        let mut resolved = spec;
+        if let Some(c) = resolved.calendar.as_mut() {
+            c.holidays = policy.calendar.holidays().collect();
+            c.holidays_ical = None;
+        }
+        policy.source = format!(
+            "# {file}, with the holidays of {ics} listed\n{}",
+            toml::to_string(&resolved).expect("a policy spec serializes")
+        );
+        Ok(policy)
+    }
+
+    /// Validates `text`; `imported` are holidays read from the file `holidays_ical` names.
+    fn build(
+        file: &str,
+        text: &str,
+        imported: Option<Vec<NaiveDate>>,
+    ) -> Result<Self, PolicyError> {
+        let mut spec = parse_spec(file, text)?;
         let invalid = |field: &str, reason: String| PolicyError::Invalid {
             file: file.into(),
             line: line_of(text, field),
             field: field.into(),
             reason,
         };
+        // Imported holidays join those listed; the version is computed over the result, the
+        // same whether the holidays came from the iCalendar file or the published text.
+        if let Some(c) = spec.calendar.as_mut() {
+            match (c.holidays_ical.take(), imported) {
+                (Some(_), Some(days)) => {
+                    c.holidays.extend(days);
+                    c.holidays.sort_unstable();
+                    c.holidays.dedup();
+                }
+                (Some(_), None) => {
+                    return Err(invalid(
+                        "calendar.holidays_ical",
+                        "is read only when the policy is loaded from its file".into(),
+                    ));
+                }
+                (None, _) => {}
+            }
+        }
         let mut targets = BTreeMap::new();
         for (name, t) in &spec.targets {
             let channel = Channel::parse(name).ok_or_else(|| {
@@ -697,5 +775,104 @@ next_reply = "30s"
             line(&missing, "[targets.")
         );
         assert!(e(&missing).starts_with(&want), "{} / {want}", e(&missing));
+    }
+
+    const ICS: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n\
+BEGIN:VEVENT\r\nUID:1\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Natale\r\nDTSTART;VALUE=DATE:20261225\r\nDTEND;VALUE=DATE:20261227\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:2\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Festa della Repubblica\r\nDTSTART;VALUE=DATE:20260602\r\nRRULE:FREQ=YEARLY;COUNT=3\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:3\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Inventory\r\nDTSTART:20260302T080000Z\r\nEND:VEVENT\r\n\
+END:VCALENDAR\r\n";
+
+    #[test]
+    fn holidays_come_from_an_icalendar_file() {
+        let days: Vec<String> = crate::calendar::holidays_from_ical(ICS)
+            .unwrap()
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert_eq!(
+            days,
+            [
+                "2026-03-02",
+                "2026-06-02",
+                "2026-12-25",
+                "2026-12-26",
+                "2027-06-02",
+                "2028-06-02"
+            ]
+        );
+        let weekly = ICS.replace("FREQ=YEARLY;COUNT=3", "FREQ=WEEKLY");
+        let e = crate::calendar::holidays_from_ical(&weekly).unwrap_err();
+        assert!(
+            e.contains("'Festa della Repubblica'") && e.contains("only FREQ=YEARLY"),
+            "{e}"
+        );
+        let until = ICS.replace("COUNT=3", "UNTIL=20270701");
+        assert_eq!(
+            crate::calendar::holidays_from_ical(&until).unwrap().len(),
+            5
+        );
+        assert!(crate::calendar::holidays_from_ical("not a calendar").is_err());
+    }
+
+    #[test]
+    fn a_policy_file_imports_its_holidays_and_publishes_them_inline() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("it.ics"), ICS).unwrap();
+        let text = DEFAULT_POLICY_TOML.replacen(
+            "holidays = []",
+            "holidays = [\"2026-08-15\"]\nholidays_ical = \"it.ics\"",
+            1,
+        );
+        let path = dir.path().join("policy.toml");
+        std::fs::write(&path, &text).unwrap();
+        let p = Policy::load(&path).unwrap();
+        let days: Vec<String> = p.calendar.holidays().map(|d| d.to_string()).collect();
+        assert_eq!(days.len(), 7, "{days:?}");
+        assert!(
+            days.contains(&"2026-08-15".to_string()) && days.contains(&"2026-12-26".to_string())
+        );
+        // Monday 2 March 2026 is a holiday now: no business time that day.
+        let t = |s: &str| EventTime::parse_rfc3339(s).unwrap();
+        assert_eq!(
+            p.calendar
+                .business_ms(t("2026-03-02T08:00:00Z"), t("2026-03-02T18:00:00Z")),
+            0
+        );
+        // The published text stands alone and gives the same version.
+        assert!(!p.source.contains("holidays_ical"), "{}", p.source);
+        let again = Policy::from_toml("published", &p.source).unwrap();
+        assert_eq!(again.version, p.version);
+        assert_eq!(again.calendar, p.calendar);
+        // Another holiday file, another version.
+        std::fs::write(
+            dir.path().join("it.ics"),
+            ICS.replace("20261225", "20261224"),
+        )
+        .unwrap();
+        assert_ne!(Policy::load(&path).unwrap().version, p.version);
+
+        // The iCalendar file missing: the field, its line and the file are named.
+        std::fs::remove_file(dir.path().join("it.ics")).unwrap();
+        let e = Policy::load(&path).unwrap_err().to_string();
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("holidays_ical"))
+            .unwrap()
+            + 1;
+        assert!(
+            e.contains(&format!("line {line}: calendar.holidays_ical:")) && e.contains("it.ics"),
+            "{e}"
+        );
+        // Without the file system, the reference cannot be followed.
+        let e = Policy::from_toml("p.toml", &text).unwrap_err().to_string();
+        assert!(
+            e.contains("calendar.holidays_ical: is read only when"),
+            "{e}"
+        );
+        let e = Policy::load(&dir.path().join("absent.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("absent.toml"), "{e}");
     }
 }
