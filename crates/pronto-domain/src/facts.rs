@@ -19,10 +19,12 @@ named_enum!(
 );
 
 named_enum!(
-    /// First reply in a conversation, or a later one.
+    /// What an SLA clock measures: the first reply in a conversation, a later one, or the
+    /// time to resolution (first customer message to solved, net of pauses).
     ReplyKind {
         First => "first",
         Next => "next",
+        Resolution => "resolution",
     }
 );
 

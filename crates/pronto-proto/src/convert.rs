@@ -402,6 +402,7 @@ fn kind_to_pb(k: ReplyKind) -> i32 {
     match k {
         ReplyKind::First => pb::ReplyKind::First as i32,
         ReplyKind::Next => pb::ReplyKind::Next as i32,
+        ReplyKind::Resolution => pb::ReplyKind::Resolution as i32,
     }
 }
 
@@ -409,6 +410,7 @@ fn kind_from_pb(m: &'static str, k: i32) -> Result<ReplyKind, DecodeError> {
     match pb::ReplyKind::try_from(k) {
         Ok(pb::ReplyKind::First) => Ok(ReplyKind::First),
         Ok(pb::ReplyKind::Next) => Ok(ReplyKind::Next),
+        Ok(pb::ReplyKind::Resolution) => Ok(ReplyKind::Resolution),
         _ => Err(invalid(m, format!("reply kind {k} is not first or next"))),
     }
 }

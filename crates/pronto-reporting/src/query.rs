@@ -92,10 +92,18 @@ pub struct Row {
     pub first_reply_business: LatencyStats,
     pub reply_calendar: LatencyStats,
     pub reply_business: LatencyStats,
+    /// Reply targets (first and next reply) met and breached.
     pub sla_met: u64,
     pub sla_breached: u64,
     /// met / (met + breached); 0 when nothing was due.
     pub sla_compliance: f64,
+    /// Resolution (first customer message to solved, net of pauses), where the policy sets a
+    /// resolution target.
+    pub resolution_calendar: LatencyStats,
+    pub resolution_business: LatencyStats,
+    pub resolution_met: u64,
+    pub resolution_breached: u64,
+    pub resolution_compliance: f64,
     pub sentiment_positive: u64,
     pub sentiment_neutral: u64,
     pub sentiment_negative: u64,
@@ -119,6 +127,8 @@ struct Acc {
     first_bus: Vec<i64>,
     all_cal: Vec<i64>,
     all_bus: Vec<i64>,
+    res_cal: Vec<i64>,
+    res_bus: Vec<i64>,
 }
 
 impl Acc {
@@ -132,6 +142,9 @@ impl Acc {
         r.first_reply_business = LatencyStats::of(self.first_bus);
         r.reply_calendar = LatencyStats::of(self.all_cal);
         r.reply_business = LatencyStats::of(self.all_bus);
+        r.resolution_compliance = ratio(r.resolution_met, r.resolution_met + r.resolution_breached);
+        r.resolution_calendar = LatencyStats::of(self.res_cal);
+        r.resolution_business = LatencyStats::of(self.res_bus);
         self.row
     }
 }
@@ -230,6 +243,17 @@ impl ReadModel {
             add(
                 keyer.keys(&c.tenant, c.channel, &c.queue, &c.agent, c.customer_at),
                 &mut |a| {
+                    let missed = c.breached || c.met == Some(false);
+                    let met = !missed && c.met == Some(true);
+                    if c.kind == ReplyKind::Resolution {
+                        if let Some((cal, bus)) = c.latency {
+                            a.res_cal.push(cal);
+                            a.res_bus.push(bus);
+                        }
+                        a.row.resolution_breached += u64::from(missed);
+                        a.row.resolution_met += u64::from(met);
+                        return;
+                    }
                     if let Some((cal, bus)) = c.latency {
                         if c.kind == ReplyKind::First {
                             a.first_cal.push(cal);
@@ -238,11 +262,8 @@ impl ReadModel {
                         a.all_cal.push(cal);
                         a.all_bus.push(bus);
                     }
-                    if c.breached || c.met == Some(false) {
-                        a.row.sla_breached += 1;
-                    } else if c.met == Some(true) {
-                        a.row.sla_met += 1;
-                    }
+                    a.row.sla_breached += u64::from(missed);
+                    a.row.sla_met += u64::from(met);
                 },
             );
         }
@@ -438,6 +459,28 @@ mod tests {
             met,
             policy_version: "p".into(),
         })
+    }
+
+    #[test]
+    fn resolution_has_its_own_figures_beside_the_reply_targets() {
+        let mut m = ReadModel::new();
+        m.apply_sla(&latency(1, Channel::Chat, 60_000, true));
+        for (i, ms, met) in [(2, 3_600_000, true), (3, 9_000_000, false)] {
+            let SlaFact::Latency(mut l) = latency(i, Channel::Chat, ms, met) else {
+                unreachable!()
+            };
+            l.kind = ReplyKind::Resolution;
+            l.clock_id = format!("res-{i}");
+            m.apply_sla(&SlaFact::Latency(l));
+        }
+        let t = m.report(&Query::default()).total;
+        assert_eq!((t.sla_met, t.sla_breached), (1, 0));
+        assert_eq!(t.reply_calendar.count, 1);
+        assert_eq!((t.resolution_met, t.resolution_breached), (1, 1));
+        assert_eq!(t.resolution_compliance, 0.5);
+        assert_eq!(t.resolution_calendar.count, 2);
+        assert_eq!(t.resolution_calendar.p50_ms, 3_600_000);
+        assert_eq!(t.resolution_business.p99_ms, 4_500_000);
     }
 
     #[test]

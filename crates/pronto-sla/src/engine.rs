@@ -17,8 +17,11 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// Which timer of a clock: a warning (index into `warn_at`) or the breach.
+/// The high bit marks the resolution clock's timers; the rest is the warning's index, or
+/// [`BREACH`].
 type TimerSlot = u8;
-const BREACH: TimerSlot = u8::MAX;
+const BREACH: TimerSlot = 0x7F;
+const RESOLUTION: TimerSlot = 0x80;
 
 #[derive(Debug, Clone)]
 struct Clock {
@@ -40,12 +43,34 @@ struct Clock {
     scheduled: Vec<(EventTime, TimerSlot)>,
 }
 
+impl Clock {
+    /// This clock's timer slot for a warning index or [`BREACH`].
+    fn slot(&self, index: TimerSlot) -> TimerSlot {
+        if self.kind == ReplyKind::Resolution {
+            index | RESOLUTION
+        } else {
+            index
+        }
+    }
+
+    /// The fraction of the target a timer slot stands for.
+    fn fraction(&self, slot: TimerSlot) -> f64 {
+        match slot & !RESOLUTION {
+            BREACH => 1.0,
+            i => self.policy.warn_at[i as usize],
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Conversation {
     context: ConversationContext,
     status: ConversationStatus,
     replied_before: bool,
+    /// The reply clock: first or next reply.
     clock: Option<Clock>,
+    /// The resolution clock, when the policy sets a resolution target.
+    resolution: Option<Clock>,
     seen: HashSet<u64>,
 }
 
@@ -141,29 +166,30 @@ impl Engine {
             open_clocks: self
                 .conversations
                 .values()
-                .filter(|c| c.clock.is_some())
-                .count(),
+                .map(|c| usize::from(c.clock.is_some()) + usize::from(c.resolution.is_some()))
+                .sum(),
             timers: self.timers.len(),
             duplicates_ignored: self.duplicates_ignored,
         }
     }
 
-    /// The open clock of conversation `key` (`tenant/conversation_id`) as it stands at `at`,
-    /// if it has one.
+    /// The open reply clock of conversation `key` (`tenant/conversation_id`) as it stands
+    /// at `at`, if it has one.
     pub fn clock(&self, key: &str, at: EventTime) -> Option<ClockView> {
-        let clock = self.conversations.get(key)?.clock.as_ref()?;
-        let fraction = |slot: TimerSlot| {
-            if slot == BREACH {
-                1.0
-            } else {
-                clock.policy.warn_at[slot as usize]
-            }
-        };
+        Self::view(self.conversations.get(key)?.clock.as_ref()?, at)
+    }
+
+    /// The open resolution clock of conversation `key` as it stands at `at`, if it has one.
+    pub fn resolution_clock(&self, key: &str, at: EventTime) -> Option<ClockView> {
+        Self::view(self.conversations.get(key)?.resolution.as_ref()?, at)
+    }
+
+    fn view(clock: &Clock, at: EventTime) -> Option<ClockView> {
         let (calendar_ms, business_ms) = Self::counted(clock, at);
         let mut due: Vec<(EventTime, f64)> = clock
             .scheduled
             .iter()
-            .map(|(t, s)| (*t, fraction(*s)))
+            .map(|(t, s)| (*t, clock.fraction(*s)))
             .collect();
         due.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
         Some(ClockView {
@@ -177,7 +203,7 @@ impl Engine {
             business_ms,
             running_since: clock.running_since,
             due,
-            fired: clock.fired.iter().map(|s| fraction(*s)).collect(),
+            fired: clock.fired.iter().map(|s| clock.fraction(*s)).collect(),
         })
     }
 
@@ -251,6 +277,7 @@ impl Engine {
                 status: ConversationStatus::Open,
                 replied_before: false,
                 clock: None,
+                resolution: None,
                 seen: HashSet::new(),
             });
         if !conv.seen.insert(id_hash(event.id())) {
@@ -259,6 +286,7 @@ impl Engine {
         }
         // The version in force now rules what has no clock yet; a running clock keeps its own.
         let policy = Arc::clone(self.policies.in_force(at));
+        let timers = &mut self.timers;
         match &event.payload {
             Payload::CustomerMessage { customer_tier, .. } => {
                 if let Some(tier) = customer_tier {
@@ -273,40 +301,29 @@ impl Engine {
                     // The customer wrote back: the conversation is open again.
                     conv.status = ConversationStatus::Open;
                 }
+                // Targets are chosen when a clock starts, from the conversation as it stands;
+                // a later priority or queue change applies to the next clock.
+                let targets = policy.targets_in(&conv.context).0;
                 match &mut conv.clock {
-                    Some(clock) if clock.running_since.is_none() => {
-                        clock.running_since = Some(at);
-                        Self::schedule(&mut self.timers, &key, clock);
-                    }
-                    Some(_) => {}
+                    Some(clock) => Self::resume(timers, &key, clock, at),
                     None => {
-                        let kind = if conv.replied_before {
-                            ReplyKind::Next
+                        let (kind, target) = if conv.replied_before {
+                            (ReplyKind::Next, targets.next_reply)
                         } else {
-                            ReplyKind::First
+                            (ReplyKind::First, targets.first_reply)
                         };
-                        // Targets are chosen when the clock starts, from the conversation as
-                        // it stands; a later priority or queue change applies to the next clock.
-                        let (targets, _rule) = policy.targets_in(&conv.context);
-                        let target = match kind {
-                            ReplyKind::First => targets.first_reply,
-                            ReplyKind::Next => targets.next_reply,
-                        };
-                        let mut clock = Clock {
-                            id: fact_id("clk", &[&key, event.id()]),
-                            kind,
-                            customer_event_id: event.id().to_string(),
-                            customer_at: at,
-                            policy: Arc::clone(&policy),
-                            target,
-                            acc_calendar_ms: 0,
-                            acc_business_ms: 0,
-                            running_since: Some(at),
-                            fired: BTreeSet::new(),
-                            scheduled: Vec::new(),
-                        };
-                        Self::schedule(&mut self.timers, &key, &mut clock);
-                        conv.clock = Some(clock);
+                        let id = fact_id("clk", &[&key, event.id()]);
+                        conv.clock =
+                            Some(Self::start(timers, &key, id, kind, event, &policy, target));
+                    }
+                }
+                match &mut conv.resolution {
+                    Some(clock) => Self::resume(timers, &key, clock, at),
+                    None => {
+                        if let Some(target) = targets.resolution {
+                            conv.resolution =
+                                Some(Self::start_resolution(timers, &key, event, &policy, target));
+                        }
                     }
                 }
             }
@@ -322,28 +339,15 @@ impl Engine {
                     && (*visibility == Visibility::Public || rules.count_private_notes);
                 if counts {
                     if let Some(mut clock) = conv.clock.take() {
-                        Self::unschedule(&mut self.timers, &key, &mut clock);
-                        let (calendar_ms, business_ms) = Self::counted(&clock, at);
-                        let counted = match clock.target.basis {
-                            Basis::Calendar => calendar_ms,
-                            Basis::Business => business_ms,
-                        };
-                        out.push(SlaFact::Latency(ReplyLatency {
-                            fact_id: fact_id("lat", &[&clock.id, event.id()]),
-                            clock_id: clock.id.clone(),
-                            context: conv.context.clone(),
-                            kind: clock.kind,
-                            customer_event_id: clock.customer_event_id.clone(),
-                            customer_at: clock.customer_at,
-                            reply_event_id: event.id().to_string(),
-                            replied_at: at,
-                            agent_id: agent_id.as_ref().map(|a| a.to_string()).unwrap_or_default(),
-                            calendar_ms,
-                            business_ms,
-                            target_ms: clock.target.ms,
-                            met: counted <= clock.target.ms,
-                            policy_version: clock.policy.version.clone(),
-                        }));
+                        let agent = agent_id.as_ref().map(|a| a.to_string()).unwrap_or_default();
+                        out.push(Self::stop(
+                            timers,
+                            &key,
+                            &mut clock,
+                            &conv.context,
+                            event,
+                            agent,
+                        ));
                     }
                     conv.replied_before = true;
                 }
@@ -351,23 +355,44 @@ impl Engine {
             Payload::StatusChanged(status) => {
                 let status = *status;
                 conv.status = status;
-                if let Some(clock) = &mut conv.clock {
-                    if clock.policy.pauses(status) {
-                        if let Some(since) = clock.running_since.take() {
-                            clock.acc_calendar_ms += (at.millis() - since.millis()).max(0);
-                            clock.acc_business_ms += clock.policy.calendar.business_ms(since, at);
-                            Self::unschedule(&mut self.timers, &key, clock);
+                let done = matches!(
+                    status,
+                    ConversationStatus::Solved | ConversationStatus::Closed
+                );
+                if done {
+                    // Solved without a reply: nothing is owed any more.
+                    if let Some(mut clock) = conv.clock.take() {
+                        Self::unschedule(timers, &key, &mut clock);
+                    }
+                    // Solved: the resolution time is measured.
+                    if let Some(mut clock) = conv.resolution.take() {
+                        out.push(Self::stop(
+                            timers,
+                            &key,
+                            &mut clock,
+                            &conv.context,
+                            event,
+                            String::new(),
+                        ));
+                    }
+                } else {
+                    for clock in [&mut conv.clock, &mut conv.resolution]
+                        .into_iter()
+                        .flatten()
+                    {
+                        if clock.policy.pauses(status) {
+                            Self::pause(timers, &key, clock, at);
+                        } else {
+                            Self::resume(timers, &key, clock, at);
                         }
-                    } else if matches!(
-                        status,
-                        ConversationStatus::Solved | ConversationStatus::Closed
-                    ) {
-                        // Solved without a reply: nothing is owed any more.
-                        Self::unschedule(&mut self.timers, &key, clock);
-                        conv.clock = None;
-                    } else if clock.running_since.is_none() {
-                        clock.running_since = Some(at);
-                        Self::schedule(&mut self.timers, &key, clock);
+                    }
+                    // Reopened with no clock: working on it again counts toward resolution.
+                    if status == ConversationStatus::Reopened
+                        && conv.resolution.is_none()
+                        && let Some(target) = policy.targets_in(&conv.context).0.resolution
+                    {
+                        conv.resolution =
+                            Some(Self::start_resolution(timers, &key, event, &policy, target));
                     }
                 }
             }
@@ -378,6 +403,115 @@ impl Engine {
             }
             Payload::PriorityChanged(p) => conv.context.priority = *p,
         }
+    }
+
+    /// A clock started by `event`, its timers scheduled.
+    fn start(
+        timers: &mut BTreeSet<(EventTime, String, TimerSlot)>,
+        key: &str,
+        id: String,
+        kind: ReplyKind,
+        event: &Event,
+        policy: &Arc<Policy>,
+        target: Target,
+    ) -> Clock {
+        let mut clock = Clock {
+            id,
+            kind,
+            customer_event_id: event.id().to_string(),
+            customer_at: event.at(),
+            policy: Arc::clone(policy),
+            target,
+            acc_calendar_ms: 0,
+            acc_business_ms: 0,
+            running_since: Some(event.at()),
+            fired: BTreeSet::new(),
+            scheduled: Vec::new(),
+        };
+        Self::schedule(timers, key, &mut clock);
+        clock
+    }
+
+    /// A resolution clock started by `event`.
+    fn start_resolution(
+        timers: &mut BTreeSet<(EventTime, String, TimerSlot)>,
+        key: &str,
+        event: &Event,
+        policy: &Arc<Policy>,
+        target: Target,
+    ) -> Clock {
+        let id = fact_id("res", &[key, event.id()]);
+        Self::start(
+            timers,
+            key,
+            id,
+            ReplyKind::Resolution,
+            event,
+            policy,
+            target,
+        )
+    }
+
+    /// Stops a running clock at `at`, keeping what it counted.
+    fn pause(
+        timers: &mut BTreeSet<(EventTime, String, TimerSlot)>,
+        key: &str,
+        clock: &mut Clock,
+        at: EventTime,
+    ) {
+        if let Some(since) = clock.running_since.take() {
+            clock.acc_calendar_ms += (at.millis() - since.millis()).max(0);
+            clock.acc_business_ms += clock.policy.calendar.business_ms(since, at);
+            Self::unschedule(timers, key, clock);
+        }
+    }
+
+    /// Runs a paused clock again from `at`.
+    fn resume(
+        timers: &mut BTreeSet<(EventTime, String, TimerSlot)>,
+        key: &str,
+        clock: &mut Clock,
+        at: EventTime,
+    ) {
+        if clock.running_since.is_none() {
+            clock.running_since = Some(at);
+            Self::schedule(timers, key, clock);
+        }
+    }
+
+    /// Ends a clock with `event` (the reply, or the status that solved the conversation) and
+    /// measures it.
+    fn stop(
+        timers: &mut BTreeSet<(EventTime, String, TimerSlot)>,
+        key: &str,
+        clock: &mut Clock,
+        context: &ConversationContext,
+        event: &Event,
+        agent_id: String,
+    ) -> SlaFact {
+        let at = event.at();
+        Self::unschedule(timers, key, clock);
+        let (calendar_ms, business_ms) = Self::counted(clock, at);
+        let counted = match clock.target.basis {
+            Basis::Calendar => calendar_ms,
+            Basis::Business => business_ms,
+        };
+        SlaFact::Latency(ReplyLatency {
+            fact_id: fact_id("lat", &[&clock.id, event.id()]),
+            clock_id: clock.id.clone(),
+            context: context.clone(),
+            kind: clock.kind,
+            customer_event_id: clock.customer_event_id.clone(),
+            customer_at: clock.customer_at,
+            reply_event_id: event.id().to_string(),
+            replied_at: at,
+            agent_id,
+            calendar_ms,
+            business_ms,
+            target_ms: clock.target.ms,
+            met: counted <= clock.target.ms,
+            policy_version: clock.policy.version.clone(),
+        })
     }
 
     /// Calendar and business time counted by a clock up to `at`.
@@ -407,7 +541,8 @@ impl Engine {
             .enumerate()
             .map(|(i, f)| (i as TimerSlot, *f))
             .chain(std::iter::once((BREACH, 1.0)));
-        for (slot, fraction) in fractions {
+        for (index, fraction) in fractions {
+            let slot = clock.slot(index);
             if clock.fired.contains(&slot) {
                 continue;
             }
@@ -445,7 +580,12 @@ impl Engine {
             let Some(conv) = self.conversations.get_mut(&key) else {
                 continue;
             };
-            let Some(clock) = conv.clock.as_mut() else {
+            let clock = if slot & RESOLUTION != 0 {
+                conv.resolution.as_mut()
+            } else {
+                conv.clock.as_mut()
+            };
+            let Some(clock) = clock else {
                 continue;
             };
             clock.scheduled.retain(|s| *s != (due, slot));
@@ -453,7 +593,7 @@ impl Engine {
                 continue;
             }
             let version = clock.policy.version.clone();
-            if slot == BREACH {
+            if slot & !RESOLUTION == BREACH {
                 out.push(SlaFact::Breach(SlaBreach {
                     fact_id: fact_id("brk", &[&clock.id]),
                     clock_id: clock.id.clone(),
@@ -466,7 +606,7 @@ impl Engine {
                     policy_version: version,
                 }));
             } else {
-                let fraction = clock.policy.warn_at[slot as usize];
+                let fraction = clock.fraction(slot);
                 out.push(SlaFact::Warning(SlaWarning {
                     fact_id: fact_id("wrn", &[&clock.id, &slot.to_string()]),
                     clock_id: clock.id.clone(),

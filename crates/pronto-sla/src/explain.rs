@@ -6,7 +6,7 @@
 
 use crate::engine::ClockView;
 use crate::{Basis, Engine, PolicyVersions, Target};
-use pronto_domain::{AuthorKind, Event, EventTime, Payload, SlaFact, Visibility};
+use pronto_domain::{AuthorKind, Event, EventTime, Payload, ReplyKind, SlaFact, Visibility};
 use std::fmt;
 
 /// One line of the timeline: an instant, what happened, and what it did to the clock.
@@ -27,8 +27,10 @@ pub struct Explanation {
     pub entries: Vec<Entry>,
     /// Every verdict, in the order the engine emitted them.
     pub facts: Vec<SlaFact>,
-    /// The open clock at the end, if any.
+    /// The open reply clock at the end, if any.
     pub open_clock: Option<ClockView>,
+    /// The open resolution clock at the end, if any.
+    pub open_resolution: Option<ClockView>,
     pub until: EventTime,
 }
 
@@ -54,9 +56,11 @@ pub fn explain(
             facts.push(f);
         }
         let before = engine.clock(key, e.at());
+        let before_res = engine.resolution_clock(key, e.at());
         let duplicates = engine.stats().duplicates_ignored;
         let out = engine.apply(e);
         let after = engine.clock(key, e.at());
+        let after_res = engine.resolution_clock(key, e.at());
         let mut notes = Vec::new();
         if engine.stats().duplicates_ignored > duplicates {
             notes.push("an event with this id was applied already: ignored".to_string());
@@ -68,6 +72,7 @@ pub fn explain(
                 after.as_ref(),
                 &out,
             ));
+            notes.extend(resolution(before_res.as_ref(), after_res.as_ref(), &out));
         }
         entries.push(Entry {
             at: e.at(),
@@ -89,6 +94,7 @@ pub fn explain(
         entries,
         facts,
         open_clock: engine.clock(key, until),
+        open_resolution: engine.resolution_clock(key, until),
         until,
     }
 }
@@ -171,17 +177,109 @@ fn counted(c: &ClockView) -> String {
     )
 }
 
+/// What a clock is called: "first reply clock", "resolution clock".
+fn clock_name(kind: ReplyKind) -> String {
+    match kind {
+        ReplyKind::Resolution => "resolution clock".into(),
+        k => format!("{k} reply clock"),
+    }
+}
+
+/// What a target is called: "first reply target", "resolution target".
+fn target_name(kind: ReplyKind) -> String {
+    match kind {
+        ReplyKind::Resolution => "resolution target".into(),
+        k => format!("{k} reply target"),
+    }
+}
+
 /// The notes for a clock that starts: its version, target and timers.
 fn starts(a: &ClockView) -> [String; 2] {
     [
         format!(
-            "{} reply clock starts under {}: target {}",
-            a.kind,
+            "{} starts under {}: target {}",
+            clock_name(a.kind),
             a.policy.version,
             target(&a.target)
         ),
         due_list(a),
     ]
+}
+
+/// The closed hours between a clock's start and its end, when there are any.
+fn closed_hours(c: &ClockView, from: EventTime, to: EventTime) -> Option<String> {
+    let closed = c.policy.calendar.closed_within(from, to);
+    if closed.is_empty() {
+        return None;
+    }
+    let tz = c.policy.calendar.time_zone();
+    let local = |t: EventTime| {
+        t.to_datetime()
+            .with_timezone(&tz)
+            .format("%a %d %b %H:%M")
+            .to_string()
+    };
+    let spans: Vec<String> = closed
+        .iter()
+        .map(|(a, b)| format!("{} to {}", local(*a), local(*b)))
+        .collect();
+    Some(format!(
+        "outside business hours ({tz}), not business time: {}",
+        spans.join("; ")
+    ))
+}
+
+/// The notes for a measurement: what was counted against which target, and the closed hours
+/// left out of business time.
+fn measurement(lead: &str, c: &ClockView, l: &pronto_domain::ReplyLatency) -> Vec<String> {
+    let mut notes = vec![format!(
+        "{lead} {} calendar, {} business; target {} under {}: {}",
+        duration(l.calendar_ms),
+        duration(l.business_ms),
+        target(&c.target),
+        l.policy_version,
+        if l.met { "met" } else { "missed" }
+    )];
+    notes.extend(closed_hours(c, l.customer_at, l.replied_at));
+    notes
+}
+
+/// What an event did to the conversation's resolution clock.
+fn resolution(
+    before: Option<&ClockView>,
+    after: Option<&ClockView>,
+    out: &[SlaFact],
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    let measured = out.iter().find_map(|f| match f {
+        SlaFact::Latency(l) if l.kind == ReplyKind::Resolution => Some(l),
+        _ => None,
+    });
+    match (before, after) {
+        (None, Some(a)) => notes.extend(starts(a)),
+        (Some(b), Some(a)) if b.id == a.id => match (b.running_since, a.running_since) {
+            (Some(_), None) => notes.push(format!(
+                "resolution clock paused: this status stops it under {}; {}",
+                a.policy.version,
+                counted(a)
+            )),
+            (None, Some(_)) => {
+                notes.push(format!("resolution clock resumes; {}", counted(a)));
+                notes.push(due_list(a));
+            }
+            _ => {}
+        },
+        (Some(b), _) => {
+            if let Some(l) = measured {
+                notes.extend(measurement("resolved: took", b, l));
+            }
+            if let Some(a) = after {
+                notes.extend(starts(a));
+            }
+        }
+        (None, None) => {}
+    }
+    notes
 }
 
 /// What an event did to the conversation's clock.
@@ -198,12 +296,13 @@ fn transition(
         (None, Some(a)) => notes.extend(starts(a)),
         (Some(b), Some(a)) if b.id == a.id => match (b.running_since, a.running_since) {
             (Some(_), None) => notes.push(format!(
-                "clock paused: this status stops it under {}; {}",
+                "{} paused: this status stops it under {}; {}",
+                clock_name(a.kind),
                 version(a),
                 counted(a)
             )),
             (None, Some(_)) => {
-                notes.push(format!("clock resumes; {}", counted(a)));
+                notes.push(format!("{} resumes; {}", clock_name(a.kind), counted(a)));
                 notes.push(due_list(a));
             }
             _ => match &e.payload {
@@ -233,35 +332,13 @@ fn transition(
             },
         },
         (Some(b), _) => {
-            if let Some(SlaFact::Latency(l)) = out.iter().find(|f| matches!(f, SlaFact::Latency(_)))
-            {
-                notes.push(format!(
-                    "{} reply clock stops: waited {} calendar, {} business; target {} under {}: {}",
-                    l.kind,
-                    duration(l.calendar_ms),
-                    duration(l.business_ms),
-                    target(&b.target),
-                    l.policy_version,
-                    if l.met { "met" } else { "missed" }
-                ));
-                let closed = b.policy.calendar.closed_within(l.customer_at, l.replied_at);
-                if !closed.is_empty() {
-                    let tz = b.policy.calendar.time_zone();
-                    let local = |t: EventTime| {
-                        t.to_datetime()
-                            .with_timezone(&tz)
-                            .format("%a %d %b %H:%M")
-                            .to_string()
-                    };
-                    let spans: Vec<String> = closed
-                        .iter()
-                        .map(|(a, b)| format!("{} to {}", local(*a), local(*b)))
-                        .collect();
-                    notes.push(format!(
-                        "outside business hours ({tz}), not business time: {}",
-                        spans.join("; ")
-                    ));
-                }
+            let measured = out.iter().find_map(|f| match f {
+                SlaFact::Latency(l) if l.kind != ReplyKind::Resolution => Some(l),
+                _ => None,
+            });
+            if let Some(l) = measured {
+                let lead = format!("{} stops: waited", clock_name(l.kind));
+                notes.extend(measurement(&lead, b, l));
             } else {
                 notes.push(format!(
                     "clock closed without a reply: the conversation is {}; nothing is owed",
@@ -295,9 +372,9 @@ fn timer_entry(f: &SlaFact) -> Entry {
     let (what, note) = match f {
         SlaFact::Warning(w) => (
             format!(
-                "warning: {:.0}% of the {} reply target",
+                "warning: {:.0}% of the {}",
                 w.fraction * 100.0,
-                w.kind
+                target_name(w.kind)
             ),
             format!(
                 "{} of {} reached without a reply, under {}",
@@ -307,7 +384,7 @@ fn timer_entry(f: &SlaFact) -> Entry {
             ),
         ),
         SlaFact::Breach(b) => (
-            format!("breach of the {} reply target", b.kind),
+            format!("breach of the {}", target_name(b.kind)),
             format!(
                 "the {} target ran out: waiting since {} ({}) with no reply, under {}",
                 duration(b.target_ms),
@@ -317,7 +394,7 @@ fn timer_entry(f: &SlaFact) -> Entry {
             ),
         ),
         SlaFact::Latency(l) => (
-            format!("{} reply measured", l.kind),
+            format!("{} measured", clock_name(l.kind)),
             format!("{} calendar", duration(l.calendar_ms)),
         ),
     };
@@ -346,13 +423,18 @@ impl fmt::Display for Explanation {
             }
         }
         writeln!(f)?;
-        match &self.open_clock {
-            None => writeln!(f, "at {}: no clock open", self.until),
-            Some(c) => writeln!(
+        if self.open_clock.is_none() && self.open_resolution.is_none() {
+            return writeln!(f, "at {}: no clock open", self.until);
+        }
+        for c in [&self.open_clock, &self.open_resolution]
+            .into_iter()
+            .flatten()
+        {
+            writeln!(
                 f,
-                "at {}: {} reply clock open since {} under {}, {}; {}; target {}",
+                "at {}: {} open since {} under {}, {}; {}; target {}",
                 self.until,
-                c.kind,
+                clock_name(c.kind),
                 c.customer_at,
                 c.policy.version,
                 if c.running_since.is_some() {
@@ -362,7 +444,8 @@ impl fmt::Display for Explanation {
                 },
                 counted(c),
                 target(&c.target)
-            ),
+            )?;
         }
+        Ok(())
     }
 }

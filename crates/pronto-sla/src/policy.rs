@@ -78,6 +78,8 @@ pub struct Target {
 pub struct ChannelTargets {
     pub first_reply: Target,
     pub next_reply: Target,
+    /// From the first customer message to solved; not measured when absent.
+    pub resolution: Option<Target>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,6 +87,8 @@ pub struct ChannelTargets {
 struct TargetSpec {
     first_reply: String,
     next_reply: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resolution: Option<String>,
     #[serde(default = "calendar_basis")]
     basis: Basis,
 }
@@ -110,6 +114,8 @@ struct RuleSpec {
     matches: MatchSpec,
     first_reply: String,
     next_reply: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resolution: Option<String>,
     #[serde(default = "calendar_basis")]
     basis: Basis,
 }
@@ -191,6 +197,8 @@ pub struct Rule {
     pub matches: Match,
     pub first_reply: Target,
     pub next_reply: Target,
+    /// The rule's resolution target; the channel's when the rule sets none.
+    pub resolution: Option<Target>,
 }
 
 /// A target duration such as `5m` or `1h 30m`, in milliseconds; positive.
@@ -355,6 +363,16 @@ impl Policy {
                         ms: ms("next_reply", &t.next_reply)?,
                         basis: t.basis,
                     },
+                    resolution: t
+                        .resolution
+                        .as_deref()
+                        .map(|r| {
+                            Ok::<_, PolicyError>(Target {
+                                ms: ms("resolution", r)?,
+                                basis: t.basis,
+                            })
+                        })
+                        .transpose()?,
                 },
             );
         }
@@ -429,6 +447,16 @@ impl Policy {
                     ms: ms("next_reply", &r.next_reply)?,
                     basis: r.basis,
                 },
+                resolution: r
+                    .resolution
+                    .as_deref()
+                    .map(|text| {
+                        Ok::<_, PolicyError>(Target {
+                            ms: ms("resolution", text)?,
+                            basis: r.basis,
+                        })
+                    })
+                    .transpose()?,
                 matches,
             });
         }
@@ -442,6 +470,12 @@ impl Policy {
                     format!("{f} is not between 0 and 1"),
                 ));
             }
+        }
+        if spec.warn_at.len() > 16 {
+            return Err(invalid(
+                "warn_at",
+                format!("{} warnings; at most 16 are allowed", spec.warn_at.len()),
+            ));
         }
         let mut warn_at = spec.warn_at.clone();
         warn_at.sort_by(f64::total_cmp);
@@ -525,6 +559,7 @@ impl Policy {
                 ChannelTargets {
                     first_reply: r.first_reply,
                     next_reply: r.next_reply,
+                    resolution: r.resolution.or(self.targets_for(ctx.channel).resolution),
                 },
                 r.name.clone(),
             ),

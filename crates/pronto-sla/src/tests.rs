@@ -65,7 +65,11 @@ fn stricter() -> Arc<Policy> {
         )
         .replace(
             "[targets.chat]\nfirst_reply = \"1h\"\nnext_reply = \"1h\"",
-            "[targets.chat]\nfirst_reply = \"20m\"\nnext_reply = \"20m\"",
+            "[targets.chat]\nfirst_reply = \"20m\"\nnext_reply = \"20m\"\nresolution = \"2h\"",
+        )
+        .replace(
+            "[targets.email]\nfirst_reply = \"24h\"\nnext_reply = \"24h\"",
+            "[targets.email]\nfirst_reply = \"24h\"\nnext_reply = \"24h\"\nresolution = \"8h\"\nbasis = \"business\"",
         );
     Arc::new(Policy::from_toml("strict", &text).unwrap())
 }
@@ -351,7 +355,7 @@ fn a_clock_follows_the_version_in_force_when_it_started() {
 }
 
 fn arb_conversations() -> impl Strategy<Value = Vec<Event>> {
-    let step = (0usize..4, 0i64..40, 0u8..6);
+    let step = (0usize..4, 0i64..40, 0u8..8);
     prop::collection::vec(step, 1..60).prop_map(|steps| {
         let mut t = 0;
         steps
@@ -370,7 +374,9 @@ fn arb_conversations() -> impl Strategy<Value = Vec<Event>> {
                     2 => human(),
                     3 => reply(AuthorKind::Bot, Visibility::Public),
                     4 => Payload::StatusChanged(ConversationStatus::PendingCustomer),
-                    _ => Payload::StatusChanged(ConversationStatus::Open),
+                    5 => Payload::StatusChanged(ConversationStatus::Open),
+                    6 => Payload::StatusChanged(ConversationStatus::Solved),
+                    _ => Payload::StatusChanged(ConversationStatus::Reopened),
                 };
                 ev(&format!("e{i}"), &format!("c{conv}"), channel, t, payload)
             })
@@ -628,5 +634,174 @@ fn an_instant_mid_clock_shows_the_clock_as_it_stood() {
         x.to_string()
             .contains("first reply clock open since 2026-03-02T09:00:00"),
         "{x}"
+    );
+}
+
+#[test]
+fn resolution_is_measured_to_solved_net_of_pauses_and_again_after_a_reopen() {
+    let policy = stricter(); // chat: resolution within 2h; pauses only on hold
+    let mut e = Engine::new(Arc::clone(&policy), 0);
+    let events = [
+        evc("m1", "c1", 0, customer()),
+        evc("r1", "c1", 10, human()),
+        evc(
+            "h1",
+            "c1",
+            20,
+            Payload::StatusChanged(ConversationStatus::OnHold),
+        ),
+        evc("m2", "c1", 60, customer()),
+        evc("r2", "c1", 70, human()),
+        evc(
+            "s1",
+            "c1",
+            120,
+            Payload::StatusChanged(ConversationStatus::Solved),
+        ),
+        // The customer writes again: a new episode, solved too late.
+        evc("m3", "c1", 200, customer()),
+        evc("r3", "c1", 205, human()),
+        evc(
+            "s2",
+            "c1",
+            400,
+            Payload::StatusChanged(ConversationStatus::Solved),
+        ),
+        // Reopened by an agent: the resolution clock runs with no reply owed.
+        evc(
+            "o1",
+            "c1",
+            500,
+            Payload::StatusChanged(ConversationStatus::Reopened),
+        ),
+        evc(
+            "s3",
+            "c1",
+            530,
+            Payload::StatusChanged(ConversationStatus::Closed),
+        ),
+    ];
+    let mut facts: Vec<SlaFact> = events.iter().flat_map(|ev| e.apply(ev)).collect();
+    facts.extend(e.advance(EventTime(T0 + 1000 * MIN)));
+    let resolutions: Vec<(&str, &str, i64, bool, &str)> = facts
+        .iter()
+        .filter_map(|f| match f {
+            SlaFact::Latency(l) if l.kind == ReplyKind::Resolution => Some((
+                l.customer_event_id.as_str(),
+                l.reply_event_id.as_str(),
+                l.calendar_ms / MIN,
+                l.met,
+                l.policy_version.as_str(),
+            )),
+            _ => None,
+        })
+        .collect();
+    let v = policy.version.as_str();
+    assert_eq!(
+        resolutions,
+        [
+            ("m1", "s1", 80, true, v),
+            ("m3", "s2", 200, false, v),
+            ("o1", "s3", 30, true, v)
+        ]
+    );
+    let timers: Vec<(ReplyKind, &str, i64)> = facts
+        .iter()
+        .filter_map(|f| match f {
+            SlaFact::Breach(b) => Some((b.kind, "breach", (b.deadline.millis() - T0) / MIN)),
+            SlaFact::Warning(w) => Some((w.kind, "warning", (w.due_at.millis() - T0) / MIN)),
+            SlaFact::Latency(_) => None,
+        })
+        .collect();
+    // 50% of 2h after 20 minutes counted and the hold; then the second episode's warnings
+    // and breach. The replies all came within 20 minutes' half: no reply timer fired.
+    assert_eq!(
+        timers,
+        [
+            (ReplyKind::Resolution, "warning", 100),
+            (ReplyKind::Resolution, "warning", 260),
+            (ReplyKind::Resolution, "warning", 296),
+            (ReplyKind::Resolution, "breach", 320),
+        ]
+    );
+    assert_eq!(e.stats().open_clocks, 0);
+}
+
+#[test]
+fn without_a_resolution_target_nothing_is_measured_to_solved() {
+    let facts = run(&[
+        evc("m1", "c1", 0, customer()),
+        evc("r1", "c1", 10, human()),
+        evc(
+            "s1",
+            "c1",
+            20,
+            Payload::StatusChanged(ConversationStatus::Solved),
+        ),
+    ]);
+    assert_eq!(latencies(&facts), [(ReplyKind::First, 10 * MIN, true)]);
+    assert_eq!(facts.len(), 1);
+}
+
+#[test]
+fn the_timeline_tells_the_resolution_clock_too() {
+    let versions = PolicyVersions::single(stricter());
+    let events = [
+        evc("m1", "c1", 0, customer()),
+        evc(
+            "h1",
+            "c1",
+            20,
+            Payload::StatusChanged(ConversationStatus::OnHold),
+        ),
+        evc("m2", "c1", 60, customer()),
+        evc("r2", "c1", 70, human()),
+        evc(
+            "s1",
+            "c1",
+            120,
+            Payload::StatusChanged(ConversationStatus::Solved),
+        ),
+        evc("m3", "c1", 200, customer()),
+    ];
+    let x = crate::explain(&versions, "acme/c1", &events, EventTime(T0 + 210 * MIN));
+    let text = x.to_string();
+    let notes = |what: &str| {
+        x.entries
+            .iter()
+            .find(|e| e.what.starts_with(what))
+            .map(|e| e.notes.join(" | "))
+            .unwrap_or_default()
+    };
+    let m1 = notes("customer message m1");
+    assert!(
+        m1.contains("resolution clock starts under strict@") && m1.contains("target 2h"),
+        "{text}"
+    );
+    let hold = notes("status on_hold");
+    assert!(hold.contains("first reply clock paused"), "{text}");
+    assert!(
+        hold.contains("resolution clock paused: this status stops it under strict@"),
+        "{text}"
+    );
+    assert!(
+        notes("customer message m2").contains("resolution clock resumes; counted 20m calendar"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning: 50% of the resolution target"),
+        "{text}"
+    );
+    assert!(notes("status solved").contains("resolved: took 1h 20m calendar, 1h 20m business; target 2h in calendar time under strict@"), "{text}");
+    assert!(notes("status solved").ends_with("met"), "{text}");
+    assert!(
+        text.contains(
+            "at 2026-03-02T12:30:00.000Z: next reply clock open since 2026-03-02T12:20:00.000Z"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("resolution clock open since 2026-03-02T12:20:00.000Z"),
+        "{text}"
     );
 }
