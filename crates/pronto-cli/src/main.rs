@@ -168,11 +168,13 @@ struct SlaArgs {
     #[arg(long, env = "PRONTO_SLA_POLICY")]
     policy: Option<std::path::PathBuf>,
     /// How far out of order events may arrive and still count before a verdict, e.g. "5s".
-    #[arg(long, env = "PRONTO_ALLOWED_LATENESS", default_value = "5s", value_parser = humantime::parse_duration)]
+    /// Verdicts wait this long past their instant, so it bounds how soon a breach is
+    /// announced: the default keeps breaches within a second of their deadline.
+    #[arg(long, env = "PRONTO_ALLOWED_LATENESS", default_value = "500ms", value_parser = humantime::parse_duration)]
     allowed_lateness: Duration,
     /// After a partition has been idle this long, event time follows the wall clock so that
     /// breaches fire with no new event, e.g. "3s".
-    #[arg(long, env = "PRONTO_IDLE_ADVANCE", default_value = "3s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "PRONTO_IDLE_ADVANCE", default_value = "200ms", value_parser = humantime::parse_duration)]
     idle_advance: Duration,
 }
 

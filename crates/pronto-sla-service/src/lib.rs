@@ -200,7 +200,8 @@ pub async fn run(
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let consumer = group_consumer(&kafka.brokers, GROUP, &kafka.instance_id, &[&topics.events])?;
     let mut engines: HashMap<i32, PartitionEngine> = HashMap::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    // Breaches are announced within one tick of event time passing their deadline.
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
     ready.store(true, Ordering::Relaxed);
     tracing::info!(
         policy = %versions.in_force(pronto_runtime::wall_clock()).version,

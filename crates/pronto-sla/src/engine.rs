@@ -1,49 +1,66 @@
-//! The reply clock engine: folds interaction events, in event time, into SLA facts.
+//! The clock engine: folds interaction events, in event time, into SLA facts.
 //!
-//! One clock per conversation runs from the first customer message still unanswered to the
-//! next counted reply. Timers for warnings and the breach fire when event time passes their
-//! instant; each fires at most once per clock. The engine never reads the wall clock: live
-//! services move time forward with [`Engine::advance`], replay moves it with the events.
+//! Each conversation has a reply clock, from the first customer message still unanswered to
+//! the next counted reply, and, where the policy sets a resolution target, a resolution clock
+//! to solved. Timers for warnings and the breach fire when event time passes their instant;
+//! each fires at most once per clock. The engine never reads the wall clock: live services
+//! move time forward with [`Engine::advance`], replay moves it with the events.
+//!
+//! State is kept compact, since a partition may hold millions of open conversations: one slab
+//! entry per conversation, its key stored once, queue and tier names interned, clock ids
+//! derived again when a verdict needs them, and one pending timer per running clock (the next
+//! one due), with superseded timers dropped lazily when they come up.
 
 use crate::PolicyVersions;
 use crate::policy::{Basis, Policy, Target};
+use compact_str::CompactString;
+use hashbrown::HashTable;
 use pronto_domain::{
-    AuthorKind, ConversationContext, ConversationStatus, Event, EventTime, Payload, ReplyKind,
-    ReplyLatency, SlaBreach, SlaFact, SlaWarning, Visibility, fact_id,
+    AuthorKind, Channel, ConversationContext, ConversationStatus, Event, EventTime, Payload,
+    Priority, ReplyKind, ReplyLatency, SlaBreach, SlaFact, SlaWarning, Visibility, fact_id,
 };
+use rustc_hash::FxBuildHasher;
+use smallvec::SmallVec;
+use std::cmp::Reverse;
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
-/// Which timer of a clock: a warning (index into `warn_at`) or the breach.
-/// The high bit marks the resolution clock's timers; the rest is the warning's index, or
-/// [`BREACH`].
+/// Which timer of a clock: a warning (index into `warn_at`) or the breach. The high bit marks
+/// the resolution clock's timers; the rest is the warning's index, or [`BREACH`].
 type TimerSlot = u8;
 const BREACH: TimerSlot = 0x7F;
 const RESOLUTION: TimerSlot = 0x80;
 
+/// `running_since` of a paused clock.
+const PAUSED: i64 = i64::MIN;
+
 #[derive(Debug, Clone)]
 struct Clock {
-    id: String,
-    kind: ReplyKind,
-    customer_event_id: String,
+    customer_event_id: CompactString,
     customer_at: EventTime,
-    /// The policy version in force when the clock started; it rules the clock to the end.
-    policy: Arc<Policy>,
     target: Target,
     /// Counted time before `running_since`.
     acc_calendar_ms: i64,
     acc_business_ms: i64,
-    /// Set while the clock runs.
-    running_since: Option<EventTime>,
-    /// Timers already fired (warnings by index, and the breach).
-    fired: BTreeSet<TimerSlot>,
-    /// Timers scheduled now, to remove when the clock stops or pauses.
-    scheduled: Vec<(EventTime, TimerSlot)>,
+    /// Milliseconds since the epoch while the clock runs; [`PAUSED`] otherwise.
+    running_since: i64,
+    /// Index into the engine's policy registry: the version in force when the clock started,
+    /// which rules the clock to the end.
+    policy: u16,
+    kind: ReplyKind,
+    /// Timers already fired: bit `i` for warning `i`, bit 31 for the breach.
+    fired: u32,
+    /// The generation of the clock's pending timer; timers of other generations are stale.
+    generation: u32,
 }
 
 impl Clock {
+    fn running(&self) -> Option<EventTime> {
+        (self.running_since != PAUSED).then_some(EventTime(self.running_since))
+    }
+
     /// This clock's timer slot for a warning index or [`BREACH`].
     fn slot(&self, index: TimerSlot) -> TimerSlot {
         if self.kind == ReplyKind::Resolution {
@@ -53,25 +70,66 @@ impl Clock {
         }
     }
 
-    /// The fraction of the target a timer slot stands for.
-    fn fraction(&self, slot: TimerSlot) -> f64 {
+    fn bit(slot: TimerSlot) -> u32 {
         match slot & !RESOLUTION {
-            BREACH => 1.0,
-            i => self.policy.warn_at[i as usize],
+            BREACH => 1 << 31,
+            i => 1 << i,
         }
+    }
+
+    fn has_fired(&self, slot: TimerSlot) -> bool {
+        self.fired & Self::bit(slot) != 0
     }
 }
 
 #[derive(Debug, Clone)]
 struct Conversation {
-    context: ConversationContext,
+    /// `tenant/conversation_id`.
+    key: CompactString,
+    /// Where the tenant ends in `key`.
+    tenant_len: u16,
+    channel: Channel,
+    priority: Priority,
     status: ConversationStatus,
     replied_before: bool,
+    /// Interned queue and customer tier; 0 for none.
+    queue: u32,
+    tier: u32,
     /// The reply clock: first or next reply.
     clock: Option<Clock>,
     /// The resolution clock, when the policy sets a resolution target.
-    resolution: Option<Clock>,
-    seen: HashSet<u64>,
+    resolution: Option<Box<Clock>>,
+    /// Hashes of the event ids applied, to ignore an event published twice.
+    seen: SmallVec<[u64; 2]>,
+    /// The next timer generation.
+    next_generation: u32,
+}
+
+impl Conversation {
+    fn tenant(&self) -> &str {
+        &self.key[..usize::from(self.tenant_len)]
+    }
+
+    fn conversation_id(&self) -> &str {
+        &self.key[usize::from(self.tenant_len) + 1..]
+    }
+
+    fn clock_mut(&mut self, slot: TimerSlot) -> Option<&mut Clock> {
+        if slot & RESOLUTION != 0 {
+            self.resolution.as_deref_mut()
+        } else {
+            self.clock.as_mut()
+        }
+    }
+}
+
+/// A pending timer: ordered by instant, then conversation and slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Timer {
+    due: EventTime,
+    conversation: u32,
+    slot: TimerSlot,
+    generation: u32,
 }
 
 /// A clock as it stands, for explanations and audits.
@@ -99,16 +157,52 @@ pub struct ClockView {
 pub struct EngineStats {
     pub conversations: usize,
     pub open_clocks: usize,
+    /// Timers queued, including superseded ones not yet dropped.
     pub timers: usize,
     pub duplicates_ignored: u64,
+}
+
+/// Interned strings (queues, tiers); 0 is the empty string.
+#[derive(Debug)]
+struct Symbols {
+    names: Vec<CompactString>,
+    index: HashMap<CompactString, u32, FxBuildHasher>,
+}
+
+impl Symbols {
+    fn new() -> Self {
+        Self {
+            names: vec![CompactString::default()],
+            index: HashMap::from_iter([(CompactString::default(), 0)]),
+        }
+    }
+
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(i) = self.index.get(s) {
+            return *i;
+        }
+        let i = u32::try_from(self.names.len()).expect("fewer than 4 billion names");
+        self.names.push(s.into());
+        self.index.insert(s.into(), i);
+        i
+    }
+
+    fn name(&self, i: u32) -> &str {
+        &self.names[i as usize]
+    }
 }
 
 /// The SLA engine for one stream of events (one Kafka partition, or one replay).
 #[derive(Debug)]
 pub struct Engine {
     policies: PolicyVersions,
-    conversations: HashMap<String, Conversation>,
-    timers: BTreeSet<(EventTime, String, TimerSlot)>,
+    /// Every policy version a clock may refer to, by index.
+    registry: Vec<Arc<Policy>>,
+    conversations: Vec<Conversation>,
+    /// Conversation indices, found by key.
+    index: HashTable<u32>,
+    symbols: Symbols,
+    timers: BinaryHeap<Reverse<Timer>>,
     /// Events taken but not yet applied, in the order they will be applied.
     pending: BTreeMap<(EventTime, String), Event>,
     /// The highest event time seen.
@@ -125,6 +219,127 @@ fn id_hash(id: &str) -> u64 {
     h.finish()
 }
 
+/// The id of a clock: derived from the conversation and the event that started it.
+fn clock_id(key: &str, kind: ReplyKind, customer_event_id: &str) -> String {
+    let prefix = if kind == ReplyKind::Resolution {
+        "res"
+    } else {
+        "clk"
+    };
+    fact_id(prefix, &[key, customer_event_id])
+}
+
+/// Calendar and business time counted by a clock up to `at`.
+fn counted(clock: &Clock, policy: &Policy, at: EventTime) -> (i64, i64) {
+    match clock.running() {
+        Some(since) => (
+            clock.acc_calendar_ms + (at.millis() - since.millis()).max(0),
+            clock.acc_business_ms + policy.calendar.business_ms(since, at),
+        ),
+        None => (clock.acc_calendar_ms, clock.acc_business_ms),
+    }
+}
+
+/// The fraction of a clock's target a timer slot stands for.
+fn fraction(policy: &Policy, slot: TimerSlot) -> f64 {
+    match slot & !RESOLUTION {
+        BREACH => 1.0,
+        i => policy.warn_at[i as usize],
+    }
+}
+
+/// The instant a clock's timer for `fraction` of its target comes due, counting from its
+/// running start; `None` when paused, or when the calendar never opens again.
+fn due_at(clock: &Clock, policy: &Policy, fraction: f64) -> Option<EventTime> {
+    let since = clock.running()?;
+    let due_ms = (clock.target.ms as f64 * fraction).round() as i64;
+    match clock.target.basis {
+        Basis::Calendar => Some(since.plus_millis((due_ms - clock.acc_calendar_ms).max(0))),
+        Basis::Business => policy
+            .calendar
+            .add_business(since, (due_ms - clock.acc_business_ms).max(0)),
+    }
+}
+
+/// The slots of a clock's timers in firing order: warnings by fraction, then the breach.
+fn slots(policy: &Policy) -> impl Iterator<Item = TimerSlot> + '_ {
+    (0..policy.warn_at.len() as TimerSlot).chain(std::iter::once(BREACH))
+}
+
+/// The part of the engine a clock transition touches.
+struct Clocks<'a> {
+    registry: &'a [Arc<Policy>],
+    timers: &'a mut BinaryHeap<Reverse<Timer>>,
+    conversation: u32,
+}
+
+impl Clocks<'_> {
+    fn policy(&self, clock: &Clock) -> &Policy {
+        &self.registry[usize::from(clock.policy)]
+    }
+
+    /// Queues the clock's next timer, if it runs and has one left.
+    fn schedule(&mut self, clock: &mut Clock, generation: &mut u32) {
+        *generation = generation.wrapping_add(1);
+        clock.generation = *generation;
+        let policy = &self.registry[usize::from(clock.policy)];
+        let Some(index) = slots(policy).find(|i| !clock.has_fired(clock.slot(*i))) else {
+            return;
+        };
+        if let Some(due) = due_at(clock, policy, fraction(policy, index)) {
+            self.timers.push(Reverse(Timer {
+                due,
+                conversation: self.conversation,
+                slot: clock.slot(index),
+                generation: clock.generation,
+            }));
+        }
+    }
+
+    fn start(
+        &mut self,
+        kind: ReplyKind,
+        event: &Event,
+        policy: u16,
+        target: Target,
+        generation: &mut u32,
+    ) -> Clock {
+        let mut clock = Clock {
+            customer_event_id: event.id().into(),
+            customer_at: event.at(),
+            target,
+            acc_calendar_ms: 0,
+            acc_business_ms: 0,
+            running_since: event.at().millis(),
+            policy,
+            kind,
+            fired: 0,
+            generation: 0,
+        };
+        self.schedule(&mut clock, generation);
+        clock
+    }
+
+    /// Stops a running clock at `at`, keeping what it counted; its timer goes stale.
+    fn pause(&mut self, clock: &mut Clock, at: EventTime, generation: &mut u32) {
+        if let Some(since) = clock.running() {
+            clock.acc_calendar_ms += (at.millis() - since.millis()).max(0);
+            clock.acc_business_ms += self.policy(clock).calendar.business_ms(since, at);
+            clock.running_since = PAUSED;
+            *generation = generation.wrapping_add(1);
+            clock.generation = *generation;
+        }
+    }
+
+    /// Runs a paused clock again from `at`.
+    fn resume(&mut self, clock: &mut Clock, at: EventTime, generation: &mut u32) {
+        if clock.running().is_none() {
+            clock.running_since = at.millis();
+            self.schedule(clock, generation);
+        }
+    }
+}
+
 impl Engine {
     /// An engine under one policy for all time.
     pub fn new(policy: Arc<Policy>, allowed_lateness_ms: i64) -> Self {
@@ -139,9 +354,12 @@ impl Engine {
     pub fn with_versions(policies: PolicyVersions, allowed_lateness_ms: i64) -> Self {
         assert!(!policies.is_empty(), "an engine needs a policy");
         Self {
+            registry: policies.iter().map(|(_, p)| Arc::clone(p)).collect(),
             policies,
-            conversations: HashMap::new(),
-            timers: BTreeSet::new(),
+            conversations: Vec::new(),
+            index: HashTable::new(),
+            symbols: Symbols::new(),
+            timers: BinaryHeap::new(),
             pending: BTreeMap::new(),
             watermark: EventTime(i64::MIN),
             allowed_lateness_ms: allowed_lateness_ms.max(0),
@@ -157,7 +375,11 @@ impl Engine {
     /// Adds a policy version taking over at `from`; clocks that start from then on follow it.
     /// Returns whether it was new.
     pub fn add_policy(&mut self, from: EventTime, policy: Arc<Policy>) -> bool {
-        self.policies.add(from, policy)
+        let added = self.policies.add(from, Arc::clone(&policy));
+        if added {
+            self.registry.push(policy);
+        }
+        added
     }
 
     pub fn stats(&self) -> EngineStats {
@@ -165,7 +387,7 @@ impl Engine {
             conversations: self.conversations.len(),
             open_clocks: self
                 .conversations
-                .values()
+                .iter()
                 .map(|c| usize::from(c.clock.is_some()) + usize::from(c.resolution.is_some()))
                 .sum(),
             timers: self.timers.len(),
@@ -173,60 +395,84 @@ impl Engine {
         }
     }
 
+    fn find(&self, key: &str) -> Option<&Conversation> {
+        let hash = FxBuildHasher.hash_one(key);
+        let i = self
+            .index
+            .find(hash, |i| self.conversations[*i as usize].key == key)?;
+        Some(&self.conversations[*i as usize])
+    }
+
     /// The open reply clock of conversation `key` (`tenant/conversation_id`) as it stands
     /// at `at`, if it has one.
     pub fn clock(&self, key: &str, at: EventTime) -> Option<ClockView> {
-        Self::view(self.conversations.get(key)?.clock.as_ref()?, at)
+        let c = self.find(key)?;
+        Some(self.view(c, c.clock.as_ref()?, at))
     }
 
     /// The open resolution clock of conversation `key` as it stands at `at`, if it has one.
     pub fn resolution_clock(&self, key: &str, at: EventTime) -> Option<ClockView> {
-        Self::view(self.conversations.get(key)?.resolution.as_ref()?, at)
+        let c = self.find(key)?;
+        Some(self.view(c, c.resolution.as_deref()?, at))
     }
 
-    fn view(clock: &Clock, at: EventTime) -> Option<ClockView> {
-        let (calendar_ms, business_ms) = Self::counted(clock, at);
-        let mut due: Vec<(EventTime, f64)> = clock
-            .scheduled
-            .iter()
-            .map(|(t, s)| (*t, clock.fraction(*s)))
+    fn view(&self, conv: &Conversation, clock: &Clock, at: EventTime) -> ClockView {
+        let policy = &self.registry[usize::from(clock.policy)];
+        let (calendar_ms, business_ms) = counted(clock, policy, at);
+        let due = slots(policy)
+            .filter(|i| !clock.has_fired(clock.slot(*i)))
+            .filter_map(|i| {
+                let f = fraction(policy, i);
+                due_at(clock, policy, f).map(|t| (t, f))
+            })
             .collect();
-        due.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        Some(ClockView {
-            id: clock.id.clone(),
+        ClockView {
+            id: clock_id(&conv.key, clock.kind, &clock.customer_event_id),
             kind: clock.kind,
-            customer_event_id: clock.customer_event_id.clone(),
+            customer_event_id: clock.customer_event_id.to_string(),
             customer_at: clock.customer_at,
-            policy: Arc::clone(&clock.policy),
+            policy: Arc::clone(policy),
             target: clock.target,
             calendar_ms,
             business_ms,
-            running_since: clock.running_since,
+            running_since: clock.running(),
             due,
-            fired: clock.fired.iter().map(|s| clock.fraction(*s)).collect(),
-        })
+            fired: slots(policy)
+                .filter(|i| clock.has_fired(clock.slot(*i)))
+                .map(|i| fraction(policy, i))
+                .collect(),
+        }
     }
 
-    /// The conversation's context as the engine knows it (channel, queue, priority, tier).
-    pub fn context(&self, key: &str) -> Option<&ConversationContext> {
-        self.conversations.get(key).map(|c| &c.context)
-    }
-
-    /// The earliest pending timer, if any.
+    /// The earliest pending timer, if any (possibly a superseded one).
     pub fn next_due(&self) -> Option<EventTime> {
-        self.timers.first().map(|t| t.0)
+        self.timers.peek().map(|t| t.0.due)
     }
 
-    /// Applies one event and returns the facts it produced, after the facts of any timer that
-    /// came due before it.
     /// Takes one event and returns the facts that became final: those of events and timers
-    /// now further than the allowed lateness behind the newest event time seen.
+    /// now further than the allowed lateness behind the newest event time seen, the timers'
+    /// facts that came due before an event ahead of the event's own.
     ///
     /// Events wait in a buffer until then and are applied in event-time order (ties by event
     /// id), so any arrival order within the lateness gives the same facts. An event later than
     /// that is applied at once, in arrival order.
     pub fn apply(&mut self, event: &Event) -> Vec<SlaFact> {
         let at = event.at();
+        let horizon = EventTime(
+            self.watermark
+                .max(at)
+                .millis()
+                .saturating_sub(self.allowed_lateness_ms),
+        );
+        if at <= horizon && self.pending.is_empty() {
+            // Nothing waits before it: apply it now, without buffering a copy.
+            let mut out = Vec::new();
+            self.watermark = self.watermark.max(at);
+            self.fire_until(at, &mut out);
+            self.process(event, &mut out);
+            self.fire_until(horizon, &mut out);
+            return out;
+        }
         self.pending
             .insert((at, event.id().to_string()), event.clone());
         self.advance(at)
@@ -261,36 +507,108 @@ impl Engine {
         self.pending.len()
     }
 
+    /// The index of the conversation an event belongs to, created when first seen.
+    fn conversation(&mut self, event: &Event) -> u32 {
+        let env = &event.envelope;
+        let key = event.key();
+        let key = key.as_str();
+        let hash = FxBuildHasher.hash_one(key);
+        let conversations = &self.conversations;
+        if let Some(i) = self
+            .index
+            .find(hash, |i| conversations[*i as usize].key == key)
+        {
+            return *i;
+        }
+        let i = u32::try_from(self.conversations.len()).expect("fewer than 4 billion");
+        self.conversations.push(Conversation {
+            key: key.into(),
+            tenant_len: u16::try_from(env.tenant.as_str().len()).expect("ids are short"),
+            channel: env.channel,
+            priority: Priority::Normal,
+            status: ConversationStatus::Open,
+            replied_before: false,
+            queue: 0,
+            tier: 0,
+            clock: None,
+            resolution: None,
+            seen: SmallVec::new(),
+            next_generation: 0,
+        });
+        let conversations = &self.conversations;
+        self.index.insert_unique(hash, i, |i| {
+            FxBuildHasher.hash_one(conversations[*i as usize].key.as_str())
+        });
+        i
+    }
+
+    /// The registry index of the version in force at `at`.
+    fn policy_at(&self, at: EventTime) -> u16 {
+        let p = self.policies.in_force(at);
+        let i = self
+            .registry
+            .iter()
+            .position(|r| Arc::ptr_eq(r, p))
+            .expect("every version is registered");
+        u16::try_from(i).expect("fewer than 65,536 policy versions")
+    }
+
+    fn context(symbols: &Symbols, conv: &Conversation) -> ConversationContext {
+        ConversationContext {
+            tenant: conv.tenant().to_string(),
+            conversation_id: conv.conversation_id().to_string(),
+            channel: conv.channel,
+            queue: symbols.name(conv.queue).to_string(),
+            priority: conv.priority,
+            customer_tier: symbols.name(conv.tier).to_string(),
+        }
+    }
+
+    /// The targets for a conversation as it stands, under `policy`.
+    fn targets(
+        symbols: &Symbols,
+        conv: &Conversation,
+        policy: &Policy,
+    ) -> crate::policy::ChannelTargets {
+        if policy.rules.is_empty() {
+            policy.targets_for(conv.channel)
+        } else {
+            policy.targets_in(&Self::context(symbols, conv)).0
+        }
+    }
+
     fn process(&mut self, event: &Event, out: &mut Vec<SlaFact>) {
         let at = event.at();
-        let key = event.key().as_str().to_string();
-        let env = &event.envelope;
-        let conv = self
-            .conversations
-            .entry(key.clone())
-            .or_insert_with(|| Conversation {
-                context: ConversationContext::new(
-                    env.tenant.as_str(),
-                    env.conversation_id.as_str(),
-                    env.channel,
-                ),
-                status: ConversationStatus::Open,
-                replied_before: false,
-                clock: None,
-                resolution: None,
-                seen: HashSet::new(),
-            });
-        if !conv.seen.insert(id_hash(event.id())) {
-            self.duplicates_ignored += 1;
+        let ci = self.conversation(event);
+        let pi = self.policy_at(at);
+        let Engine {
+            registry,
+            conversations,
+            symbols,
+            timers,
+            duplicates_ignored,
+            ..
+        } = self;
+        let conv = &mut conversations[ci as usize];
+        let h = id_hash(event.id());
+        if conv.seen.contains(&h) {
+            *duplicates_ignored += 1;
             return;
         }
+        conv.seen.push(h);
         // The version in force now rules what has no clock yet; a running clock keeps its own.
-        let policy = Arc::clone(self.policies.in_force(at));
-        let timers = &mut self.timers;
+        let policy = Arc::clone(&registry[usize::from(pi)]);
+        let mut clocks = Clocks {
+            registry,
+            timers,
+            conversation: ci,
+        };
+        let mut next_generation = conv.next_generation;
+        let generation = &mut next_generation;
         match &event.payload {
             Payload::CustomerMessage { customer_tier, .. } => {
                 if let Some(tier) = customer_tier {
-                    conv.context.customer_tier = tier.to_string();
+                    conv.tier = symbols.intern(tier.as_str());
                 }
                 if policy.pauses(conv.status)
                     || matches!(
@@ -303,26 +621,25 @@ impl Engine {
                 }
                 // Targets are chosen when a clock starts, from the conversation as it stands;
                 // a later priority or queue change applies to the next clock.
-                let targets = policy.targets_in(&conv.context).0;
+                let targets = Self::targets(symbols, conv, &policy);
                 match &mut conv.clock {
-                    Some(clock) => Self::resume(timers, &key, clock, at),
+                    Some(clock) => clocks.resume(clock, at, generation),
                     None => {
                         let (kind, target) = if conv.replied_before {
                             (ReplyKind::Next, targets.next_reply)
                         } else {
                             (ReplyKind::First, targets.first_reply)
                         };
-                        let id = fact_id("clk", &[&key, event.id()]);
-                        conv.clock =
-                            Some(Self::start(timers, &key, id, kind, event, &policy, target));
+                        conv.clock = Some(clocks.start(kind, event, pi, target, generation));
                     }
                 }
                 match &mut conv.resolution {
-                    Some(clock) => Self::resume(timers, &key, clock, at),
+                    Some(clock) => clocks.resume(clock, at, generation),
                     None => {
                         if let Some(target) = targets.resolution {
-                            conv.resolution =
-                                Some(Self::start_resolution(timers, &key, event, &policy, target));
+                            let kind = ReplyKind::Resolution;
+                            let clock = clocks.start(kind, event, pi, target, generation);
+                            conv.resolution = Some(Box::new(clock));
                         }
                     }
                 }
@@ -334,20 +651,13 @@ impl Engine {
                 ..
             } => {
                 // What counts as a reply is the running clock's policy's call.
-                let rules = conv.clock.as_ref().map_or(&policy, |c| &c.policy);
+                let rules = conv.clock.as_ref().map_or(&*policy, |c| clocks.policy(c));
                 let counts = (*author == AuthorKind::Human || rules.count_bot_replies)
                     && (*visibility == Visibility::Public || rules.count_private_notes);
                 if counts {
-                    if let Some(mut clock) = conv.clock.take() {
+                    if let Some(clock) = conv.clock.take() {
                         let agent = agent_id.as_ref().map(|a| a.to_string()).unwrap_or_default();
-                        out.push(Self::stop(
-                            timers,
-                            &key,
-                            &mut clock,
-                            &conv.context,
-                            event,
-                            agent,
-                        ));
+                        out.push(Self::measure(registry, symbols, conv, &clock, event, agent));
                     }
                     conv.replied_before = true;
                 }
@@ -355,153 +665,74 @@ impl Engine {
             Payload::StatusChanged(status) => {
                 let status = *status;
                 conv.status = status;
-                let done = matches!(
+                if matches!(
                     status,
                     ConversationStatus::Solved | ConversationStatus::Closed
-                );
-                if done {
-                    // Solved without a reply: nothing is owed any more.
-                    if let Some(mut clock) = conv.clock.take() {
-                        Self::unschedule(timers, &key, &mut clock);
-                    }
-                    // Solved: the resolution time is measured.
-                    if let Some(mut clock) = conv.resolution.take() {
-                        out.push(Self::stop(
-                            timers,
-                            &key,
-                            &mut clock,
-                            &conv.context,
-                            event,
-                            String::new(),
-                        ));
+                ) {
+                    // Solved without a reply: nothing is owed any more. Solved: the
+                    // resolution time is measured. Their timers go stale.
+                    conv.clock = None;
+                    if let Some(clock) = conv.resolution.take() {
+                        let fact =
+                            Self::measure(registry, symbols, conv, &clock, event, String::new());
+                        out.push(fact);
                     }
                 } else {
-                    for clock in [&mut conv.clock, &mut conv.resolution]
+                    for clock in [conv.clock.as_mut(), conv.resolution.as_deref_mut()]
                         .into_iter()
                         .flatten()
                     {
-                        if clock.policy.pauses(status) {
-                            Self::pause(timers, &key, clock, at);
+                        if clocks.policy(clock).pauses(status) {
+                            clocks.pause(clock, at, generation);
                         } else {
-                            Self::resume(timers, &key, clock, at);
+                            clocks.resume(clock, at, generation);
                         }
                     }
                     // Reopened with no clock: working on it again counts toward resolution.
                     if status == ConversationStatus::Reopened
                         && conv.resolution.is_none()
-                        && let Some(target) = policy.targets_in(&conv.context).0.resolution
+                        && let Some(target) = Self::targets(symbols, conv, &policy).resolution
                     {
-                        conv.resolution =
-                            Some(Self::start_resolution(timers, &key, event, &policy, target));
+                        let kind = ReplyKind::Resolution;
+                        let clock = clocks.start(kind, event, pi, target, generation);
+                        conv.resolution = Some(Box::new(clock));
                     }
                 }
             }
             Payload::AssignmentChanged { queue, .. } => {
                 if let Some(q) = queue {
-                    conv.context.queue = q.to_string();
+                    conv.queue = symbols.intern(q.as_str());
                 }
             }
-            Payload::PriorityChanged(p) => conv.context.priority = *p,
+            Payload::PriorityChanged(p) => conv.priority = *p,
         }
+        conv.next_generation = next_generation;
     }
 
-    /// A clock started by `event`, its timers scheduled.
-    fn start(
-        timers: &mut BTreeSet<(EventTime, String, TimerSlot)>,
-        key: &str,
-        id: String,
-        kind: ReplyKind,
-        event: &Event,
-        policy: &Arc<Policy>,
-        target: Target,
-    ) -> Clock {
-        let mut clock = Clock {
-            id,
-            kind,
-            customer_event_id: event.id().to_string(),
-            customer_at: event.at(),
-            policy: Arc::clone(policy),
-            target,
-            acc_calendar_ms: 0,
-            acc_business_ms: 0,
-            running_since: Some(event.at()),
-            fired: BTreeSet::new(),
-            scheduled: Vec::new(),
-        };
-        Self::schedule(timers, key, &mut clock);
-        clock
-    }
-
-    /// A resolution clock started by `event`.
-    fn start_resolution(
-        timers: &mut BTreeSet<(EventTime, String, TimerSlot)>,
-        key: &str,
-        event: &Event,
-        policy: &Arc<Policy>,
-        target: Target,
-    ) -> Clock {
-        let id = fact_id("res", &[key, event.id()]);
-        Self::start(
-            timers,
-            key,
-            id,
-            ReplyKind::Resolution,
-            event,
-            policy,
-            target,
-        )
-    }
-
-    /// Stops a running clock at `at`, keeping what it counted.
-    fn pause(
-        timers: &mut BTreeSet<(EventTime, String, TimerSlot)>,
-        key: &str,
-        clock: &mut Clock,
-        at: EventTime,
-    ) {
-        if let Some(since) = clock.running_since.take() {
-            clock.acc_calendar_ms += (at.millis() - since.millis()).max(0);
-            clock.acc_business_ms += clock.policy.calendar.business_ms(since, at);
-            Self::unschedule(timers, key, clock);
-        }
-    }
-
-    /// Runs a paused clock again from `at`.
-    fn resume(
-        timers: &mut BTreeSet<(EventTime, String, TimerSlot)>,
-        key: &str,
-        clock: &mut Clock,
-        at: EventTime,
-    ) {
-        if clock.running_since.is_none() {
-            clock.running_since = Some(at);
-            Self::schedule(timers, key, clock);
-        }
-    }
-
-    /// Ends a clock with `event` (the reply, or the status that solved the conversation) and
-    /// measures it.
-    fn stop(
-        timers: &mut BTreeSet<(EventTime, String, TimerSlot)>,
-        key: &str,
-        clock: &mut Clock,
-        context: &ConversationContext,
+    /// The measurement that ends a clock: `event` is the reply, or the status change that
+    /// solved the conversation.
+    fn measure(
+        registry: &[Arc<Policy>],
+        symbols: &Symbols,
+        conv: &Conversation,
+        clock: &Clock,
         event: &Event,
         agent_id: String,
     ) -> SlaFact {
         let at = event.at();
-        Self::unschedule(timers, key, clock);
-        let (calendar_ms, business_ms) = Self::counted(clock, at);
-        let counted = match clock.target.basis {
+        let policy = &registry[usize::from(clock.policy)];
+        let (calendar_ms, business_ms) = counted(clock, policy, at);
+        let measured = match clock.target.basis {
             Basis::Calendar => calendar_ms,
             Basis::Business => business_ms,
         };
+        let id = clock_id(&conv.key, clock.kind, &clock.customer_event_id);
         SlaFact::Latency(ReplyLatency {
-            fact_id: fact_id("lat", &[&clock.id, event.id()]),
-            clock_id: clock.id.clone(),
-            context: context.clone(),
+            fact_id: fact_id("lat", &[&id, event.id()]),
+            clock_id: id,
+            context: Self::context(symbols, conv),
             kind: clock.kind,
-            customer_event_id: clock.customer_event_id.clone(),
+            customer_event_id: clock.customer_event_id.to_string(),
             customer_at: clock.customer_at,
             reply_event_id: event.id().to_string(),
             replied_at: at,
@@ -509,113 +740,68 @@ impl Engine {
             calendar_ms,
             business_ms,
             target_ms: clock.target.ms,
-            met: counted <= clock.target.ms,
-            policy_version: clock.policy.version.clone(),
+            met: measured <= clock.target.ms,
+            policy_version: policy.version.clone(),
         })
-    }
-
-    /// Calendar and business time counted by a clock up to `at`.
-    fn counted(clock: &Clock, at: EventTime) -> (i64, i64) {
-        match clock.running_since {
-            Some(since) => (
-                clock.acc_calendar_ms + (at.millis() - since.millis()).max(0),
-                clock.acc_business_ms + clock.policy.calendar.business_ms(since, at),
-            ),
-            None => (clock.acc_calendar_ms, clock.acc_business_ms),
-        }
-    }
-
-    /// Schedules the clock's outstanding timers from its running start.
-    fn schedule(
-        timers: &mut BTreeSet<(EventTime, String, TimerSlot)>,
-        key: &str,
-        clock: &mut Clock,
-    ) {
-        let Some(since) = clock.running_since else {
-            return;
-        };
-        let policy = Arc::clone(&clock.policy);
-        let fractions = policy
-            .warn_at
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (i as TimerSlot, *f))
-            .chain(std::iter::once((BREACH, 1.0)));
-        for (index, fraction) in fractions {
-            let slot = clock.slot(index);
-            if clock.fired.contains(&slot) {
-                continue;
-            }
-            let due_ms = (clock.target.ms as f64 * fraction).round() as i64;
-            let due = match clock.target.basis {
-                Basis::Calendar => Some(since.plus_millis((due_ms - clock.acc_calendar_ms).max(0))),
-                Basis::Business => policy
-                    .calendar
-                    .add_business(since, (due_ms - clock.acc_business_ms).max(0)),
-            };
-            if let Some(due) = due {
-                timers.insert((due, key.to_string(), slot));
-                clock.scheduled.push((due, slot));
-            }
-        }
-    }
-
-    fn unschedule(
-        timers: &mut BTreeSet<(EventTime, String, TimerSlot)>,
-        key: &str,
-        clock: &mut Clock,
-    ) {
-        for (due, slot) in clock.scheduled.drain(..) {
-            timers.remove(&(due, key.to_string(), slot));
-        }
     }
 
     /// Fires every timer due strictly before `until`: a reply at the very deadline is in time.
     fn fire_until(&mut self, until: EventTime, out: &mut Vec<SlaFact>) {
-        while let Some((due, key, slot)) = self.timers.first().cloned() {
-            if due >= until {
+        while let Some(Reverse(t)) = self.timers.peek().copied() {
+            if t.due >= until {
                 break;
             }
-            self.timers.pop_first();
-            let Some(conv) = self.conversations.get_mut(&key) else {
+            self.timers.pop();
+            let Engine {
+                registry,
+                conversations,
+                symbols,
+                timers,
+                ..
+            } = self;
+            let conv = &mut conversations[t.conversation as usize];
+            let mut next_generation = conv.next_generation;
+            let Some(clock) = conv.clock_mut(t.slot) else {
                 continue;
             };
-            let clock = if slot & RESOLUTION != 0 {
-                conv.resolution.as_mut()
-            } else {
-                conv.clock.as_mut()
-            };
-            let Some(clock) = clock else {
-                continue;
-            };
-            clock.scheduled.retain(|s| *s != (due, slot));
-            if !clock.fired.insert(slot) {
+            if clock.generation != t.generation || clock.has_fired(t.slot) {
                 continue;
             }
-            let version = clock.policy.version.clone();
-            if slot & !RESOLUTION == BREACH {
+            clock.fired |= Clock::bit(t.slot);
+            let mut clocks = Clocks {
+                registry,
+                timers,
+                conversation: t.conversation,
+            };
+            clocks.schedule(clock, &mut next_generation);
+            let clock = clock.clone();
+            conv.next_generation = next_generation;
+            let policy = &registry[usize::from(clock.policy)];
+            let id = clock_id(&conv.key, clock.kind, &clock.customer_event_id);
+            let context = Self::context(symbols, conv);
+            let version = policy.version.clone();
+            if t.slot & !RESOLUTION == BREACH {
                 out.push(SlaFact::Breach(SlaBreach {
-                    fact_id: fact_id("brk", &[&clock.id]),
-                    clock_id: clock.id.clone(),
-                    context: conv.context.clone(),
+                    fact_id: fact_id("brk", &[&id]),
+                    clock_id: id,
+                    context,
                     kind: clock.kind,
-                    customer_event_id: clock.customer_event_id.clone(),
+                    customer_event_id: clock.customer_event_id.to_string(),
                     customer_at: clock.customer_at,
-                    deadline: due,
+                    deadline: t.due,
                     target_ms: clock.target.ms,
                     policy_version: version,
                 }));
             } else {
-                let fraction = clock.fraction(slot);
                 out.push(SlaFact::Warning(SlaWarning {
-                    fact_id: fact_id("wrn", &[&clock.id, &slot.to_string()]),
-                    clock_id: clock.id.clone(),
-                    context: conv.context.clone(),
+                    fact_id: fact_id("wrn", &[&id, &t.slot.to_string()]),
+                    clock_id: id,
+                    context,
                     kind: clock.kind,
-                    customer_event_id: clock.customer_event_id.clone(),
+                    customer_event_id: clock.customer_event_id.to_string(),
                     customer_at: clock.customer_at,
-                    due_at: due,
-                    fraction,
+                    due_at: t.due,
+                    fraction: fraction(policy, t.slot),
                     target_ms: clock.target.ms,
                     policy_version: version,
                 }));
