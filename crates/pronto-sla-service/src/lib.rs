@@ -106,7 +106,7 @@ async fn restore(
             break;
         }
         if let Ok(e) = pronto_proto::decode_event(m.payload().unwrap_or_default()) {
-            engine.apply(&e);
+            engine.apply_owned(e);
             n += 1;
         }
         if m.offset() + 1 >= until {
@@ -276,7 +276,7 @@ pub async fn run(
                     match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
                         Err(e) => dead.park(&m, &e.to_string()).await?,
                         Ok(event) => {
-                            let facts = pe.engine.apply(&event);
+                            let facts = pe.engine.apply_owned(event);
                             out.publish(&facts).await?;
                         }
                     }

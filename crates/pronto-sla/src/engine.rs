@@ -204,7 +204,7 @@ pub struct Engine {
     symbols: Symbols,
     timers: BinaryHeap<Reverse<Timer>>,
     /// Events taken but not yet applied, in the order they will be applied.
-    pending: BTreeMap<(EventTime, String), Event>,
+    pending: BTreeMap<(EventTime, CompactString), Event>,
     /// The highest event time seen.
     watermark: EventTime,
     /// Timers fire only once the watermark is this far past them, so that events that
@@ -457,6 +457,24 @@ impl Engine {
     /// id), so any arrival order within the lateness gives the same facts. An event later than
     /// that is applied at once, in arrival order.
     pub fn apply(&mut self, event: &Event) -> Vec<SlaFact> {
+        match self.apply_now(event) {
+            Some(out) => out,
+            None => self.buffer(event.clone()),
+        }
+    }
+
+    /// [`Engine::apply`] for an event the caller owns: one that must wait is kept as it is,
+    /// not copied.
+    pub fn apply_owned(&mut self, event: Event) -> Vec<SlaFact> {
+        match self.apply_now(&event) {
+            Some(out) => out,
+            None => self.buffer(event),
+        }
+    }
+
+    /// Applies `event` at once when nothing waits before it and it is past the horizon;
+    /// `None` when it must wait.
+    fn apply_now(&mut self, event: &Event) -> Option<Vec<SlaFact>> {
         let at = event.at();
         let horizon = EventTime(
             self.watermark
@@ -464,17 +482,20 @@ impl Engine {
                 .millis()
                 .saturating_sub(self.allowed_lateness_ms),
         );
-        if at <= horizon && self.pending.is_empty() {
-            // Nothing waits before it: apply it now, without buffering a copy.
-            let mut out = Vec::new();
-            self.watermark = self.watermark.max(at);
-            self.fire_until(at, &mut out);
-            self.process(event, &mut out);
-            self.fire_until(horizon, &mut out);
-            return out;
+        if at > horizon || !self.pending.is_empty() {
+            return None;
         }
-        self.pending
-            .insert((at, event.id().to_string()), event.clone());
+        let mut out = Vec::new();
+        self.watermark = self.watermark.max(at);
+        self.fire_until(at, &mut out);
+        self.process(event, &mut out);
+        self.fire_until(horizon, &mut out);
+        Some(out)
+    }
+
+    fn buffer(&mut self, event: Event) -> Vec<SlaFact> {
+        let at = event.at();
+        self.pending.insert((at, event.id().into()), event);
         self.advance(at)
     }
 
