@@ -423,6 +423,62 @@ mod tests {
         );
     }
 
+    /// Deadlines across month ends, a leap day and the autumn clock changes, as local
+    /// times: (time zone, start, business minutes, deadline).
+    #[test]
+    fn month_ends_leap_days_and_autumn_changes() {
+        let local = |tz: &str, s: &str| {
+            let tz = Calendar::parse_tz(tz).unwrap();
+            let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+            EventTime(
+                tz.from_local_datetime(&naive)
+                    .earliest()
+                    .unwrap()
+                    .timestamp_millis(),
+            )
+        };
+        let cases = [
+            // Friday 30 January, 17:00: an hour that day, an hour on Monday 2 February.
+            ("Europe/Rome", "2026-01-30 17:00", 120, "2026-02-02 10:00"),
+            // End of February into March over a weekend.
+            ("Europe/Rome", "2026-02-27 17:30", 60, "2026-03-02 09:30"),
+            // A leap day is a working Tuesday.
+            ("Europe/Rome", "2028-02-28 17:00", 120, "2028-02-29 10:00"),
+            // 31 December to the first working day of the year (1 January a holiday).
+            ("Europe/Rome", "2026-12-31 17:00", 120, "2027-01-04 10:00"),
+            // Rome falls back on Sunday 25 October: Monday's hours are local hours.
+            ("Europe/Rome", "2026-10-23 17:00", 180, "2026-10-26 11:00"),
+            // New York falls back on Sunday 1 November; 31 October is a Saturday.
+            (
+                "America/New_York",
+                "2026-10-30 17:30",
+                90,
+                "2026-11-02 10:00",
+            ),
+        ];
+        for (tz, from, minutes, want) in cases {
+            let c = office(tz, &["2027-01-01"]);
+            let got = c.add_business(local(tz, from), minutes * 60_000);
+            assert_eq!(got, Some(local(tz, want)), "{tz} {from} + {minutes} min");
+            // Measuring back gives the same business time.
+            assert_eq!(
+                c.business_ms(local(tz, from), local(tz, want)),
+                minutes * 60_000,
+                "{tz} {from}"
+            );
+        }
+        // A whole month of business time: March 2026 in Rome has 22 working days of 8 hours,
+        // though it has 31 days and a clock change.
+        let c = office("Europe/Rome", &[]);
+        assert_eq!(
+            c.business_ms(
+                local("Europe/Rome", "2026-03-01 00:00"),
+                local("Europe/Rome", "2026-04-01 00:00")
+            ),
+            22 * 8 * H
+        );
+    }
+
     #[test]
     fn dst_spring_forward_in_rome_shortens_nothing_in_business_hours() {
         // 2026-03-29: clocks go 02:00 -> 03:00 in Rome. Office hours unaffected: Monday
