@@ -136,12 +136,33 @@ pub struct SlaBreach {
     pub policy_version: String,
 }
 
+/// A late event showed that an earlier warning or breach should not have been announced. The
+/// earlier fact stays; this one supersedes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaCorrection {
+    pub fact_id: FactId,
+    /// The warning or breach this corrects.
+    pub corrects_fact_id: String,
+    /// `warning` or `breach`: what the corrected fact was.
+    pub corrects_kind: String,
+    pub clock_id: String,
+    pub context: ConversationContext,
+    pub kind: ReplyKind,
+    pub customer_at: EventTime,
+    /// Why, in words: the late event and what it changed.
+    pub reason: String,
+    /// The late event's time.
+    pub occurred_at: EventTime,
+    pub policy_version: String,
+}
+
 /// One SLA verdict.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SlaFact {
     Latency(ReplyLatency),
     Warning(SlaWarning),
     Breach(SlaBreach),
+    Correction(SlaCorrection),
 }
 
 impl SlaFact {
@@ -150,6 +171,7 @@ impl SlaFact {
             SlaFact::Latency(f) => &f.fact_id,
             SlaFact::Warning(f) => &f.fact_id,
             SlaFact::Breach(f) => &f.fact_id,
+            SlaFact::Correction(f) => &f.fact_id,
         }
     }
 
@@ -159,6 +181,7 @@ impl SlaFact {
             SlaFact::Latency(f) => f.replied_at,
             SlaFact::Warning(f) => f.due_at,
             SlaFact::Breach(f) => f.deadline,
+            SlaFact::Correction(f) => f.occurred_at,
         }
     }
 
@@ -167,15 +190,17 @@ impl SlaFact {
             SlaFact::Latency(f) => &f.context,
             SlaFact::Warning(f) => &f.context,
             SlaFact::Breach(f) => &f.context,
+            SlaFact::Correction(f) => &f.context,
         }
     }
 
-    /// `latency`, `warning` or `breach`.
+    /// `latency`, `warning`, `breach` or `correction`.
     pub fn kind(&self) -> &'static str {
         match self {
             SlaFact::Latency(_) => "latency",
             SlaFact::Warning(_) => "warning",
             SlaFact::Breach(_) => "breach",
+            SlaFact::Correction(_) => "correction",
         }
     }
 }

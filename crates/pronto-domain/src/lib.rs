@@ -17,7 +17,7 @@ pub use event::{
 };
 pub use facts::{
     ConversationContext, EscalationLevel, EscalationRaised, FactId, Polarity, ReplyKind,
-    ReplyLatency, SentimentTag, SlaBreach, SlaFact, SlaWarning,
+    ReplyLatency, SentimentTag, SlaBreach, SlaCorrection, SlaFact, SlaWarning,
 };
 pub use id::{BoundedText, Id, IdError, MAX_ID_BYTES, fact_id};
 pub use raw::{

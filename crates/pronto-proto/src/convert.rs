@@ -6,7 +6,8 @@ use pronto_domain::{
     AuthorKind, Channel, ConversationContext, ConversationStatus, EscalationLevel,
     EscalationRaised, Event, EventTime, Limits, Payload, Polarity, Priority, RawAssignment,
     RawCustomerMessage, RawEvent, RawPriority, RawReply, RawStatus, RawTime, ReplyKind,
-    ReplyLatency, SentimentTag, SlaBreach, SlaFact, SlaWarning, ValidationErrors, Visibility,
+    ReplyLatency, SentimentTag, SlaBreach, SlaCorrection, SlaFact, SlaWarning, ValidationErrors,
+    Visibility,
 };
 use prost::Message;
 
@@ -457,6 +458,18 @@ pub fn sla_fact_to_pb(f: &SlaFact) -> pb::SlaFact {
             target_ms: b.target_ms,
             policy_version: b.policy_version.clone(),
         }),
+        SlaFact::Correction(c) => Fact::Correction(pb::SlaCorrection {
+            fact_id: c.fact_id.clone(),
+            corrects_fact_id: c.corrects_fact_id.clone(),
+            corrects_kind: c.corrects_kind.clone(),
+            clock_id: c.clock_id.clone(),
+            reason: c.reason.clone(),
+            occurred_at: Some(ts(c.occurred_at)),
+            policy_version: c.policy_version.clone(),
+            context: Some(context_to_pb(&c.context)),
+            kind: kind_to_pb(c.kind),
+            customer_at: Some(ts(c.customer_at)),
+        }),
     };
     pb::SlaFact { fact: Some(fact) }
 }
@@ -504,12 +517,18 @@ pub fn sla_fact_from_pb(f: pb::SlaFact) -> Result<SlaFact, DecodeError> {
             target_ms: b.target_ms,
             policy_version: b.policy_version,
         }),
-        Fact::Correction(c) => {
-            return Err(invalid(
-                M,
-                format!("correction {} is not understood by this version", c.fact_id),
-            ));
-        }
+        Fact::Correction(c) => SlaFact::Correction(SlaCorrection {
+            context: context_from_pb(M, c.context)?,
+            kind: kind_from_pb(M, c.kind)?,
+            customer_at: from_ts(M, "customer_at", c.customer_at)?,
+            occurred_at: from_ts(M, "occurred_at", c.occurred_at)?,
+            fact_id: c.fact_id,
+            corrects_fact_id: c.corrects_fact_id,
+            corrects_kind: c.corrects_kind,
+            clock_id: c.clock_id,
+            reason: c.reason,
+            policy_version: c.policy_version,
+        }),
     })
 }
 

@@ -201,7 +201,10 @@ impl ReadModel {
         let (clock_id, kind, customer_at) = match f {
             SlaFact::Latency(l) => (&l.clock_id, l.kind, l.customer_at),
             SlaFact::Breach(b) => (&b.clock_id, b.kind, b.customer_at),
-            SlaFact::Warning(_) => return,
+            SlaFact::Correction(c) if c.corrects_kind == "breach" => {
+                (&c.clock_id, c.kind, c.customer_at)
+            }
+            SlaFact::Warning(_) | SlaFact::Correction(_) => return,
         };
         let rec = self
             .clocks
@@ -225,6 +228,9 @@ impl ReadModel {
                 rec.queue = or_none(&l.context.queue);
             }
             SlaFact::Breach(_) => rec.breached = true,
+            // A late event showed the breach was announced too soon; a breach announced
+            // again afterwards sets it anew.
+            SlaFact::Correction(_) => rec.breached = false,
             SlaFact::Warning(_) => {}
         }
     }

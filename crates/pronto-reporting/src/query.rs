@@ -462,6 +462,50 @@ mod tests {
     }
 
     #[test]
+    fn a_corrected_breach_no_longer_counts_against_compliance() {
+        let mut m = ReadModel::new();
+        let breach = SlaBreach {
+            fact_id: "brk-1".into(),
+            clock_id: "clk-1".into(),
+            context: ctx("c1", Channel::Chat),
+            kind: ReplyKind::First,
+            customer_event_id: "m1".into(),
+            customer_at: EventTime(T0),
+            deadline: EventTime(T0 + 3_600_000),
+            target_ms: 3_600_000,
+            policy_version: "p".into(),
+        };
+        m.apply_sla(&SlaFact::Breach(breach.clone()));
+        assert_eq!(m.report(&Query::default()).total.sla_breached, 1);
+        let correction = pronto_domain::SlaCorrection {
+            fact_id: "cor-1".into(),
+            corrects_fact_id: "brk-1".into(),
+            corrects_kind: "breach".into(),
+            clock_id: "clk-1".into(),
+            context: ctx("c1", Channel::Chat),
+            kind: ReplyKind::First,
+            customer_at: EventTime(T0),
+            reason: "late reply".into(),
+            occurred_at: EventTime(T0 + 600_000),
+            policy_version: "p".into(),
+        };
+        m.apply_sla(&SlaFact::Correction(correction));
+        let SlaFact::Latency(mut l) = latency(1, Channel::Chat, 600_000, true) else {
+            unreachable!()
+        };
+        l.clock_id = "clk-1".into();
+        m.apply_sla(&SlaFact::Latency(l));
+        let t = m.report(&Query::default()).total;
+        assert_eq!((t.sla_met, t.sla_breached), (1, 0));
+        // A breach announced again (a new id) counts again.
+        m.apply_sla(&SlaFact::Breach(SlaBreach {
+            fact_id: "brk-1-again".into(),
+            ..breach
+        }));
+        assert_eq!(m.report(&Query::default()).total.sla_breached, 1);
+    }
+
+    #[test]
     fn resolution_has_its_own_figures_beside_the_reply_targets() {
         let mut m = ReadModel::new();
         m.apply_sla(&latency(1, Channel::Chat, 60_000, true));

@@ -54,6 +54,9 @@ struct Clock {
     fired: u32,
     /// The generation of the clock's pending timer; timers of other generations are stale.
     generation: u32,
+    /// How many times a late event took back announced timers: part of the ids of timers
+    /// announced again, so they are new facts.
+    revision: u8,
 }
 
 impl Clock {
@@ -261,6 +264,82 @@ fn due_at(clock: &Clock, policy: &Policy, fraction: f64) -> Option<EventTime> {
     }
 }
 
+/// The id of a warning or breach: derived from its clock, its slot and the clock's revision.
+fn timer_fact_id(clock_id: &str, slot: TimerSlot, revision: u8) -> String {
+    let revision = revision.to_string();
+    let mut parts = vec![clock_id];
+    let kind = if slot & !RESOLUTION == BREACH {
+        "brk"
+    } else {
+        "wrn"
+    };
+    let slot = slot.to_string();
+    if kind == "wrn" {
+        parts.push(&slot);
+    }
+    if revision != "0" {
+        parts.push(&revision);
+    }
+    fact_id(kind, &parts)
+}
+
+/// Fired timers of `clock` that were not due yet at `at`: an event at `at` that stops or
+/// pauses the clock comes before them. Only a late event (one past the allowed lateness) can
+/// find any, since timers fire only once event time has passed them.
+fn overtaken(clock: &Clock, policy: &Policy, at: EventTime) -> Vec<TimerSlot> {
+    let Some(since) = clock.running() else {
+        return Vec::new();
+    };
+    if clock.fired == 0 || at < since {
+        return Vec::new();
+    }
+    slots(policy)
+        .filter(|i| clock.has_fired(clock.slot(*i)))
+        .filter(|i| due_at(clock, policy, fraction(policy, *i)).is_none_or(|d| d >= at))
+        .map(|i| clock.slot(i))
+        .collect()
+}
+
+/// Corrections of the `slots` a late `event` overtook, each saying `why`.
+fn corrections(
+    policy: &Policy,
+    key: &str,
+    context: &ConversationContext,
+    clock: &Clock,
+    slots: &[TimerSlot],
+    event: &Event,
+    why: &str,
+) -> Vec<SlaFact> {
+    let id = clock_id(key, clock.kind, &clock.customer_event_id);
+    slots
+        .iter()
+        .map(|slot| {
+            let corrected = timer_fact_id(&id, *slot, clock.revision);
+            let what = if slot & !RESOLUTION == BREACH {
+                "breach"
+            } else {
+                "warning"
+            };
+            SlaFact::Correction(pronto_domain::SlaCorrection {
+                fact_id: fact_id("cor", &[&corrected, event.id()]),
+                corrects_fact_id: corrected,
+                corrects_kind: what.into(),
+                clock_id: id.clone(),
+                context: context.clone(),
+                kind: clock.kind,
+                customer_at: clock.customer_at,
+                reason: format!(
+                    "{why} ({}, at {}) arrived after the allowed lateness; it came before this {what} was due",
+                    event.id(),
+                    event.at()
+                ),
+                occurred_at: event.at(),
+                policy_version: policy.version.clone(),
+            })
+        })
+        .collect()
+}
+
 /// The slots of a clock's timers in firing order: warnings by fraction, then the breach.
 fn slots(policy: &Policy) -> impl Iterator<Item = TimerSlot> + '_ {
     (0..policy.warn_at.len() as TimerSlot).chain(std::iter::once(BREACH))
@@ -315,6 +394,7 @@ impl Clocks<'_> {
             kind,
             fired: 0,
             generation: 0,
+            revision: 0,
         };
         self.schedule(&mut clock, generation);
         clock
@@ -677,6 +757,15 @@ impl Engine {
                     && (*visibility == Visibility::Public || rules.count_private_notes);
                 if counts {
                     if let Some(clock) = conv.clock.take() {
+                        let policy = &registry[usize::from(clock.policy)];
+                        let late = overtaken(&clock, policy, at);
+                        if !late.is_empty() {
+                            let ctx = Self::context(symbols, conv);
+                            let why = "the reply";
+                            out.extend(corrections(
+                                policy, &conv.key, &ctx, &clock, &late, event, why,
+                            ));
+                        }
                         let agent = agent_id.as_ref().map(|a| a.to_string()).unwrap_or_default();
                         out.push(Self::measure(registry, symbols, conv, &clock, event, agent));
                     }
@@ -692,18 +781,55 @@ impl Engine {
                 ) {
                     // Solved without a reply: nothing is owed any more. Solved: the
                     // resolution time is measured. Their timers go stale.
-                    conv.clock = None;
-                    if let Some(clock) = conv.resolution.take() {
-                        let fact =
-                            Self::measure(registry, symbols, conv, &clock, event, String::new());
-                        out.push(fact);
+                    let why = format!("the status {status}");
+                    for clock in [conv.clock.take(), conv.resolution.take().map(|b| *b)]
+                        .into_iter()
+                        .flatten()
+                    {
+                        let policy = &registry[usize::from(clock.policy)];
+                        let late = overtaken(&clock, policy, at);
+                        if !late.is_empty() {
+                            let ctx = Self::context(symbols, conv);
+                            out.extend(corrections(
+                                policy, &conv.key, &ctx, &clock, &late, event, &why,
+                            ));
+                        }
+                        if clock.kind == ReplyKind::Resolution {
+                            let fact = Self::measure(
+                                registry,
+                                symbols,
+                                conv,
+                                &clock,
+                                event,
+                                String::new(),
+                            );
+                            out.push(fact);
+                        }
                     }
                 } else {
+                    let ctx = (conv.clock.as_ref().is_some_and(|c| c.fired != 0)
+                        || conv.resolution.as_ref().is_some_and(|c| c.fired != 0))
+                    .then(|| Self::context(symbols, conv));
+                    let why = format!("the status {status}");
                     for clock in [conv.clock.as_mut(), conv.resolution.as_deref_mut()]
                         .into_iter()
                         .flatten()
                     {
                         if clocks.policy(clock).pauses(status) {
+                            // Announced timers the pause came before are taken back; the
+                            // clock announces them again, under new ids, once it has counted
+                            // that far.
+                            let policy = clocks.policy(clock);
+                            let late = overtaken(clock, policy, at);
+                            if let (false, Some(ctx)) = (late.is_empty(), &ctx) {
+                                out.extend(corrections(
+                                    policy, &conv.key, ctx, clock, &late, event, &why,
+                                ));
+                                for slot in &late {
+                                    clock.fired &= !Clock::bit(*slot);
+                                }
+                                clock.revision = clock.revision.wrapping_add(1);
+                            }
                             clocks.pause(clock, at, generation);
                         } else {
                             clocks.resume(clock, at, generation);
@@ -747,6 +873,10 @@ impl Engine {
             Basis::Calendar => calendar_ms,
             Basis::Business => business_ms,
         };
+        // In time: within the target, and not after the deadline (business time does not
+        // grow while closed, so a reply after closing is late though the count is not).
+        let met = measured <= clock.target.ms
+            && due_at(clock, policy, 1.0).is_none_or(|deadline| at <= deadline);
         let id = clock_id(&conv.key, clock.kind, &clock.customer_event_id);
         SlaFact::Latency(ReplyLatency {
             fact_id: fact_id("lat", &[&id, event.id()]),
@@ -761,7 +891,7 @@ impl Engine {
             calendar_ms,
             business_ms,
             target_ms: clock.target.ms,
-            met: measured <= clock.target.ms,
+            met,
             policy_version: policy.version.clone(),
         })
     }
@@ -803,7 +933,7 @@ impl Engine {
             let version = policy.version.clone();
             if t.slot & !RESOLUTION == BREACH {
                 out.push(SlaFact::Breach(SlaBreach {
-                    fact_id: fact_id("brk", &[&id]),
+                    fact_id: timer_fact_id(&id, t.slot, clock.revision),
                     clock_id: id,
                     context,
                     kind: clock.kind,
@@ -815,7 +945,7 @@ impl Engine {
                 }));
             } else {
                 out.push(SlaFact::Warning(SlaWarning {
-                    fact_id: fact_id("wrn", &[&id, &t.slot.to_string()]),
+                    fact_id: timer_fact_id(&id, t.slot, clock.revision),
                     clock_id: id,
                     context,
                     kind: clock.kind,

@@ -73,6 +73,13 @@ pub fn explain(
                 &out,
             ));
             notes.extend(resolution(before_res.as_ref(), after_res.as_ref(), &out));
+            notes.extend(out.iter().filter_map(|f| match f {
+                SlaFact::Correction(c) => Some(format!(
+                    "takes back the {} {} announced earlier: the event arrived late",
+                    c.corrects_kind, c.corrects_fact_id
+                )),
+                _ => None,
+            }));
         }
         entries.push(Entry {
             at: e.at(),
@@ -396,6 +403,10 @@ fn timer_entry(f: &SlaFact) -> Entry {
         SlaFact::Latency(l) => (
             format!("{} measured", clock_name(l.kind)),
             format!("{} calendar", duration(l.calendar_ms)),
+        ),
+        SlaFact::Correction(c) => (
+            format!("correction of {}", c.corrects_fact_id),
+            c.reason.clone(),
         ),
     };
     Entry {

@@ -349,6 +349,7 @@ fn a_clock_follows_the_version_in_force_when_it_started() {
             SlaFact::Latency(l) => (l.customer_at, &l.policy_version),
             SlaFact::Warning(w) => (w.customer_at, &w.policy_version),
             SlaFact::Breach(b) => (b.customer_at, &b.policy_version),
+            SlaFact::Correction(c) => (c.customer_at, &c.policy_version),
         };
         assert_eq!(&e.policies().in_force(clock_start).version, version);
     }
@@ -422,6 +423,33 @@ proptest! {
         prop_assert_eq!(run(&ordered), owned);
     }
 
+    /// Events arriving later than the lateness: every correction takes back a warning or
+    /// breach announced before it, once, and the run is as deterministic as any other.
+    #[test]
+    fn corrections_take_back_only_what_was_announced((_, shuffled) in arb_arrivals()) {
+        let run = || {
+            let mut e = Engine::with_versions(versions(200), 0);
+            let mut out: Vec<SlaFact> = shuffled.iter().flat_map(|ev| e.apply(ev)).collect();
+            out.extend(e.advance(EventTime(i64::MAX / 2)));
+            out
+        };
+        let facts = run();
+        let mut announced = std::collections::HashMap::new();
+        let mut taken_back = std::collections::HashSet::new();
+        for f in &facts {
+            match f {
+                SlaFact::Warning(_) => { announced.insert(f.fact_id().to_string(), "warning"); }
+                SlaFact::Breach(_) => { announced.insert(f.fact_id().to_string(), "breach"); }
+                SlaFact::Correction(c) => {
+                    prop_assert_eq!(announced.get(&c.corrects_fact_id).copied(), Some(c.corrects_kind.as_str()));
+                    prop_assert!(taken_back.insert(c.corrects_fact_id.clone()));
+                }
+                SlaFact::Latency(_) => {}
+            }
+        }
+        prop_assert_eq!(facts, run());
+    }
+
     /// Live mode ticks the clock between events; replay does not. Both give the same facts.
     #[test]
     fn live_ticks_and_replay_give_identical_facts(events in arb_conversations(), tick in 1i64..30, change in 0i64..600) {
@@ -461,11 +489,14 @@ proptest! {
                     prop_assert!(l.business_ms <= l.calendar_ms);
                     prop_assert!(l.calendar_ms >= 0);
                 }
+                // Events in order never take back what was announced.
+                SlaFact::Correction(c) => prop_assert!(false, "correction in order: {}", c.reason),
             }
             let (start, version) = match f {
                 SlaFact::Latency(l) => (l.customer_at, &l.policy_version),
                 SlaFact::Warning(w) => (w.customer_at, &w.policy_version),
                 SlaFact::Breach(b) => (b.customer_at, &b.policy_version),
+                SlaFact::Correction(c) => (c.customer_at, &c.policy_version),
             };
             prop_assert_eq!(&e.policies().in_force(start).version, version);
         }
@@ -715,7 +746,7 @@ fn resolution_is_measured_to_solved_net_of_pauses_and_again_after_a_reopen() {
         .filter_map(|f| match f {
             SlaFact::Breach(b) => Some((b.kind, "breach", (b.deadline.millis() - T0) / MIN)),
             SlaFact::Warning(w) => Some((w.kind, "warning", (w.due_at.millis() - T0) / MIN)),
-            SlaFact::Latency(_) => None,
+            SlaFact::Latency(_) | SlaFact::Correction(_) => None,
         })
         .collect();
     // 50% of 2h after 20 minutes counted and the hold; then the second episode's warnings
@@ -809,4 +840,160 @@ fn the_timeline_tells_the_resolution_clock_too() {
         text.contains("resolution clock open since 2026-03-02T12:20:00.000Z"),
         "{text}"
     );
+}
+
+/// Hands `events` to the engine in the order given; returns what it emitted.
+fn arrive(e: &mut Engine, events: &[Event]) -> Vec<SlaFact> {
+    events.iter().flat_map(|ev| e.apply(ev)).collect()
+}
+
+/// What a run emitted, compactly: kind, minutes after T0, and for corrections what they
+/// take back.
+fn summary(facts: &[SlaFact]) -> Vec<(&'static str, i64, String)> {
+    facts
+        .iter()
+        .filter(|f| f.context().conversation_id == "c1")
+        .map(|f| {
+            let what = match f {
+                SlaFact::Correction(c) => c.corrects_kind.clone(),
+                SlaFact::Latency(l) => format!("met={}", l.met),
+                SlaFact::Warning(w) => format!("{:.0}%", w.fraction * 100.0),
+                SlaFact::Breach(_) => String::new(),
+            };
+            (f.kind(), (f.at().millis() - T0) / MIN, what)
+        })
+        .collect()
+}
+
+#[test]
+fn a_late_reply_takes_back_what_it_came_before() {
+    let mut e = engine();
+    let facts = arrive(
+        &mut e,
+        &[
+            evc("m1", "c1", 0, customer()),
+            // Another conversation moves event time to 09:90; c1 warned at 30 and 48, breached.
+            evc("x1", "c2", 90, customer()),
+            // The reply of 09:40 arrives only now, past the allowed lateness (none here).
+            evc("r1", "c1", 40, human()),
+        ],
+    );
+    assert_eq!(
+        summary(&facts),
+        [
+            ("warning", 30, "50%".into()),
+            ("warning", 48, "80%".into()),
+            ("breach", 60, String::new()),
+            ("correction", 40, "warning".into()),
+            ("correction", 40, "breach".into()),
+            ("latency", 40, "met=true".into()),
+        ]
+    );
+    // Each correction names the fact it takes back, and why.
+    let ids: Vec<&str> = facts.iter().map(|f| f.fact_id()).collect();
+    for f in &facts {
+        if let SlaFact::Correction(c) = f {
+            assert!(ids.contains(&c.corrects_fact_id.as_str()));
+            assert!(
+                c.reason.contains(
+                    "the reply (r1, at 2026-03-02T09:40:00.000Z) arrived after the allowed lateness"
+                ),
+                "{}",
+                c.reason
+            );
+        }
+    }
+    let SlaFact::Correction(breach) = &facts[4] else {
+        unreachable!()
+    };
+    assert_eq!(breach.corrects_fact_id, facts[2].fact_id());
+}
+
+#[test]
+fn a_late_pause_takes_back_timers_and_announces_them_again_later() {
+    let mut e = engine();
+    let mut facts = arrive(
+        &mut e,
+        &[
+            evc("m1", "c1", 0, customer()),
+            evc("x1", "c2", 90, customer()),
+            // Pending on the customer since 09:40, known only now.
+            evc(
+                "p1",
+                "c1",
+                40,
+                Payload::StatusChanged(ConversationStatus::PendingCustomer),
+            ),
+            // The customer writes at 10:40: 40 minutes counted, 20 to go.
+            evc("m2", "c1", 100, customer()),
+        ],
+    );
+    facts.extend(e.advance(EventTime(T0 + 200 * MIN)));
+    assert_eq!(
+        summary(&facts),
+        [
+            ("warning", 30, "50%".into()),
+            ("warning", 48, "80%".into()),
+            ("breach", 60, String::new()),
+            ("correction", 40, "warning".into()),
+            ("correction", 40, "breach".into()),
+            ("warning", 108, "80%".into()),
+            ("breach", 120, String::new()),
+        ]
+    );
+    // Announced again under new ids.
+    assert_ne!(facts[1].fact_id(), facts[5].fact_id());
+    assert_ne!(facts[2].fact_id(), facts[6].fact_id());
+}
+
+#[test]
+fn a_late_solve_takes_back_the_breach_it_came_before() {
+    let mut e = engine();
+    let facts = arrive(
+        &mut e,
+        &[
+            evc("m1", "c1", 0, customer()),
+            evc("x1", "c1x", 90, customer()),
+            evc(
+                "s1",
+                "c1",
+                50,
+                Payload::StatusChanged(ConversationStatus::Solved),
+            ),
+        ],
+    );
+    assert_eq!(
+        summary(&facts),
+        [
+            ("warning", 30, "50%".into()),
+            ("warning", 48, "80%".into()),
+            ("breach", 60, String::new()),
+            ("correction", 50, "breach".into()),
+        ]
+    );
+}
+
+#[test]
+fn a_reply_after_closing_is_late_though_business_time_stood_still() {
+    let text = crate::policy::DEFAULT_POLICY_TOML.replace(
+        "[targets.chat]\nfirst_reply = \"1h\"\nnext_reply = \"1h\"",
+        "[targets.chat]\nfirst_reply = \"1h\"\nnext_reply = \"1h\"\nbasis = \"business\"",
+    );
+    let policy = Arc::new(Policy::from_toml("biz", &text).unwrap());
+    // 17:00 in Rome (16:00Z); the hour of business time ends at closing, 18:00.
+    let run = |reply_min: i64| {
+        let mut e = Engine::new(Arc::clone(&policy), 0);
+        let mut facts = Vec::new();
+        for ev in [
+            evc("m1", "c1", 7 * 60, customer()),
+            evc("r1", "c1", reply_min, human()),
+        ] {
+            facts.extend(e.apply(&ev));
+        }
+        latencies(&facts)
+    };
+    // At 17:59 Rome: in time. At 18:30 Rome, after closing: an hour of business time counted,
+    // as at 18:00, but the deadline has passed.
+    assert_eq!(run(7 * 60 + 59), [(ReplyKind::First, 59 * MIN, true)]);
+    assert_eq!(run(8 * 60 + 30), [(ReplyKind::First, 90 * MIN, false)]);
 }
