@@ -176,6 +176,12 @@ struct SlaArgs {
     /// breaches fire with no new event, e.g. "3s".
     #[arg(long, env = "PRONTO_IDLE_ADVANCE", default_value = "200ms", value_parser = humantime::parse_duration)]
     idle_advance: Duration,
+    /// Commit verdicts together with the input offsets in Kafka transactions (exactly-once),
+    /// as `pronto-sla-<instance id>`. Needs a broker with transactions (Apache Kafka,
+    /// Redpanda; Tansu has none): without them, deterministic verdict ids make a restart's
+    /// repeats harmless instead.
+    #[arg(long, env = "PRONTO_SLA_TRANSACTIONS")]
+    transactions: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -382,6 +388,7 @@ fn sla_settings(a: &SlaArgs) -> Result<pronto_sla_service::SlaSettings, String> 
         policy_file: a.policy.clone(),
         allowed_lateness: a.allowed_lateness,
         idle_advance: a.idle_advance,
+        transactions: a.transactions,
     })
 }
 

@@ -27,6 +27,18 @@ pub fn group_consumer(
     instance: &str,
     topics: &[&str],
 ) -> Result<StreamConsumer> {
+    group_consumer_committing(brokers, group, instance, topics, true)
+}
+
+/// [`group_consumer`] whose offsets are committed by the caller's transactions
+/// ([`crate::TxPublisher::commit`]) when `auto_commit` is false.
+pub fn group_consumer_committing(
+    brokers: &str,
+    group: &str,
+    instance: &str,
+    topics: &[&str],
+    auto_commit: bool,
+) -> Result<StreamConsumer> {
     let mut config = ClientConfig::new();
     if let Ok(contexts) = std::env::var("PRONTO_KAFKA_DEBUG") {
         // librdkafka debug contexts, e.g. "cgrp,fetch"; logged under the `librdkafka` target.
@@ -38,7 +50,7 @@ pub fn group_consumer(
     let consumer: StreamConsumer = config
         .set("bootstrap.servers", brokers)
         .set("group.id", group)
-        .set("enable.auto.commit", "true")
+        .set("enable.auto.commit", auto_commit.to_string())
         .set("auto.commit.interval.ms", "1000")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
@@ -232,6 +244,27 @@ impl DeadLetters {
 
     /// Parks `m` with `reason`; returns once the broker acknowledged the dead letter.
     pub async fn park(&self, m: &BorrowedMessage<'_>, reason: &str) -> Result<()> {
+        let (key, bytes) = self.letter(m, reason);
+        self.publisher
+            .publish(&self.topic, &key, &bytes, "pronto.v1.DeadLetter")
+            .await?;
+        Ok(())
+    }
+
+    /// Parks `m` with `reason` within `tx`'s open transaction.
+    pub async fn park_in(
+        &self,
+        tx: &crate::TxPublisher,
+        m: &BorrowedMessage<'_>,
+        reason: &str,
+    ) -> Result<()> {
+        let (key, bytes) = self.letter(m, reason);
+        tx.send(&self.topic, &key, &bytes, "pronto.v1.DeadLetter")
+            .await
+    }
+
+    /// The dead letter for `m`: its key and payload.
+    fn letter(&self, m: &BorrowedMessage<'_>, reason: &str) -> (String, Vec<u8>) {
         let letter = pronto_proto::v1::DeadLetter {
             topic: m.topic().to_string(),
             partition: m.partition(),
@@ -243,14 +276,6 @@ impl DeadLetters {
         };
         let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
         tracing::warn!(record = %Record::of(m), reason, "parking record in the dead-letter topic");
-        self.publisher
-            .publish(
-                &self.topic,
-                &key,
-                &letter.encode_to_vec(),
-                "pronto.v1.DeadLetter",
-            )
-            .await?;
-        Ok(())
+        (key, letter.encode_to_vec())
     }
 }

@@ -12,10 +12,10 @@ mod topics;
 pub use config::{KafkaArgs, Topics};
 pub use consume::{
     DeadLetters, PartitionRange, Record, assign_from_beginning, assign_range, group_consumer,
-    reader,
+    group_consumer_committing, reader,
 };
 pub use headers::{TYPE_HEADER, extract_context, header_str, record_span};
-pub use produce::Publisher;
+pub use produce::{Publisher, TxPublisher};
 pub use topics::ensure_topics;
 
 pub use rdkafka;

@@ -18,7 +18,8 @@ use pronto_kafka::rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use pronto_kafka::rdkafka::message::Message;
 use pronto_kafka::rdkafka::{Offset, TopicPartitionList};
 use pronto_kafka::{
-    DeadLetters, KafkaArgs, Publisher, Topics, group_consumer, reader, record_span,
+    DeadLetters, KafkaArgs, Publisher, Topics, TxPublisher, group_consumer_committing, reader,
+    record_span,
 };
 use pronto_runtime::{CancellationToken, Health, Metrics};
 use pronto_sla::{Engine, Policy, PolicyVersions};
@@ -47,6 +48,9 @@ pub struct SlaSettings {
     pub allowed_lateness: Duration,
     /// After this long with no record on a partition, event time follows the wall clock.
     pub idle_advance: Duration,
+    /// Commit verdicts and input offsets together in Kafka transactions (exactly-once), with
+    /// the transactional id `pronto-sla-<instance id>`. Needs a broker with transactions.
+    pub transactions: bool,
 }
 
 struct PartitionEngine {
@@ -57,6 +61,9 @@ struct PartitionEngine {
 
 struct Outputs {
     publisher: Publisher,
+    /// Set when verdicts are written in transactions: then every publish happens inside
+    /// the transaction the caller opened.
+    tx: Option<TxPublisher>,
     topic: String,
     published: Arc<AtomicU64>,
 }
@@ -67,9 +74,17 @@ impl Outputs {
             let bytes = pronto_proto::sla_fact_to_pb(f).encode_to_vec();
             let ctx = f.context();
             let key = format!("{}/{}", ctx.tenant, ctx.conversation_id);
-            self.publisher
-                .publish(&self.topic, &key, &bytes, "pronto.v1.SlaFact")
-                .await?;
+            match &self.tx {
+                Some(tx) => {
+                    tx.send(&self.topic, &key, &bytes, "pronto.v1.SlaFact")
+                        .await?
+                }
+                None => {
+                    self.publisher
+                        .publish(&self.topic, &key, &bytes, "pronto.v1.SlaFact")
+                        .await?;
+                }
+            }
             tracing::debug!(kind = f.kind(), fact = f.fact_id(), at = %f.at(), "verdict");
         }
         self.published
@@ -150,8 +165,20 @@ pub async fn run(
     let topics = kafka.topics();
     let publisher = Publisher::new(&kafka.brokers)?;
     let dead = DeadLetters::new(publisher.clone(), &topics.dead_letter, "sla");
+    let tx = if settings.transactions {
+        anyhow::ensure!(
+            !kafka.instance_id.is_empty(),
+            "transactions need a stable instance id (--instance-id) for the transactional id"
+        );
+        let id = format!("{GROUP}-{}", kafka.instance_id);
+        tracing::info!(transactional_id = %id, "writing verdicts in Kafka transactions");
+        Some(TxPublisher::new(&kafka.brokers, &id).await?)
+    } else {
+        None
+    };
     let out = Outputs {
         publisher: publisher.clone(),
+        tx,
         topic: topics.sla.clone(),
         published: metrics.counter("pronto_sla_facts_total"),
     };
@@ -198,7 +225,13 @@ pub async fn run(
     let reloads = metrics.counter("pronto_sla_policy_reloads_total");
     let reload_failures = metrics.counter("pronto_sla_policy_reload_failures_total");
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
-    let consumer = group_consumer(&kafka.brokers, GROUP, &kafka.instance_id, &[&topics.events])?;
+    let consumer = group_consumer_committing(
+        &kafka.brokers,
+        GROUP,
+        &kafka.instance_id,
+        &[&topics.events],
+        out.tx.is_none(),
+    )?;
     let mut engines: HashMap<i32, PartitionEngine> = HashMap::new();
     // Breaches are announced within one tick of event time passing their deadline.
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -257,7 +290,17 @@ pub async fn run(
                 for pe in engines.values_mut() {
                     if pe.last_record.elapsed() >= settings.idle_advance {
                         let facts = pe.engine.advance(now);
-                        out.publish(&facts).await?;
+                        if facts.is_empty() {
+                            continue;
+                        }
+                        match &out.tx {
+                            None => out.publish(&facts).await?,
+                            Some(tx) => {
+                                tx.begin()?;
+                                out.publish(&facts).await?;
+                                tx.commit(None).await?;
+                            }
+                        }
                     }
                 }
             }
@@ -272,9 +315,15 @@ pub async fn run(
                 }
                 let pe = engines.get_mut(&p).expect("engine present");
                 let span = record_span("sla", &m);
-                async {
+                if let Some(tx) = &out.tx {
+                    tx.begin()?;
+                }
+                let processed = async {
                     match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
-                        Err(e) => dead.park(&m, &e.to_string()).await?,
+                        Err(e) => match &out.tx {
+                            Some(tx) => dead.park_in(tx, &m, &e.to_string()).await?,
+                            None => dead.park(&m, &e.to_string()).await?,
+                        },
                         Ok(event) => {
                             let facts = pe.engine.apply_owned(event);
                             out.publish(&facts).await?;
@@ -283,14 +332,31 @@ pub async fn run(
                     anyhow::Ok(())
                 }
                 .instrument(span)
-                .await?;
+                .await;
+                match (&out.tx, processed) {
+                    (None, processed) => {
+                        processed?;
+                        consumer.store_offset_from_message(&m)?;
+                    }
+                    (Some(tx), Ok(())) => {
+                        // The verdicts and the next offset to read become visible together.
+                        let mut next = TopicPartitionList::new();
+                        next.add_partition_offset(m.topic(), p, Offset::Offset(m.offset() + 1))?;
+                        tx.commit(Some((next, consumer.group_metadata().ok_or_else(|| anyhow::anyhow!("no consumer group metadata"))?))).await?;
+                    }
+                    (Some(tx), Err(e)) => {
+                        tx.abort().await.ok();
+                        return Err(e);
+                    }
+                }
                 pe.next_offset = m.offset() + 1;
                 pe.last_record = Instant::now();
-                consumer.store_offset_from_message(&m)?;
             }
         }
     }
-    consumer.commit_consumer_state(CommitMode::Sync).ok();
+    if out.tx.is_none() {
+        consumer.commit_consumer_state(CommitMode::Sync).ok();
+    }
     publisher.flush(Duration::from_secs(5));
     tracing::info!("SLA service stopped");
     Ok(())

@@ -97,6 +97,7 @@ async fn verdicts_follow_the_policy_versions_published_on_the_topic() {
         policy_file: Some(file.clone()),
         allowed_lateness: Duration::ZERO,
         idle_advance: Duration::from_secs(3600),
+        transactions: false,
     };
     let service = tokio::spawn(pronto_sla_service::run(
         kafka.clone(),
@@ -201,6 +202,78 @@ async fn verdicts_follow_the_policy_versions_published_on_the_topic() {
             && c_from <= before.plus_millis(policies::ACTIVATION_DELAY_MS)
     );
     until(&metrics, "pronto_sla_policy_versions_read_total", 3).await;
+
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(30), service)
+        .await
+        .expect("the service stops")
+        .unwrap()
+        .unwrap();
+}
+
+/// With transactions (which the mock cluster supports, unlike Tansu), verdicts and dead
+/// letters are written in committed transactions that read_committed consumers see.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdicts_and_offsets_commit_together_in_transactions() {
+    let cluster = MockCluster::new(1).unwrap();
+    let mut kafka = KafkaArgs::with_brokers(&cluster.bootstrap_servers());
+    kafka.instance_id = "sla-0".into();
+    let topics = kafka.topics();
+    for t in topics.all() {
+        cluster.create_topic(t, 1, 1).unwrap();
+    }
+    let publisher = Publisher::new(&kafka.brokers).unwrap();
+    let events = [
+        ("acme/c1", message("m1", "c1", "2026-03-02T09:00:00Z")),
+        ("acme/c1", reply("r1", "c1", "2026-03-02T09:10:00Z")),
+        ("acme/c2", b"not an event".to_vec()),
+        ("acme/c3", message("m3", "c3", "2026-03-02T09:20:00Z")),
+        ("acme/c3", reply("r3", "c3", "2026-03-02T09:30:00Z")),
+    ];
+    for (key, bytes) in &events {
+        publisher
+            .publish(&topics.events, key, bytes, "pronto.v1.Event")
+            .await
+            .unwrap();
+    }
+    let shutdown = CancellationToken::new();
+    let settings = pronto_sla_service::SlaSettings {
+        policy: Arc::new(Policy::builtin()),
+        policy_file: None,
+        allowed_lateness: Duration::ZERO,
+        idle_advance: Duration::from_secs(3600),
+        transactions: true,
+    };
+    let service = tokio::spawn(pronto_sla_service::run(
+        kafka.clone(),
+        settings,
+        Health::default(),
+        Metrics::default(),
+        shutdown.clone(),
+    ));
+
+    // A read_committed reader (librdkafka's default) sees both verdicts and the dead letter.
+    let sla = reader(&kafka.brokers).unwrap();
+    assign_from_beginning(&sla, &[&topics.sla]).unwrap();
+    let mut replies = Vec::new();
+    while replies.len() < 2 {
+        let f = pronto_proto::sla_fact_from_pb(
+            pb::SlaFact::decode(next(&sla).await.as_slice()).unwrap(),
+        )
+        .unwrap();
+        if let SlaFact::Latency(l) = f {
+            replies.push(l.reply_event_id);
+        }
+    }
+    assert_eq!(replies, ["r1", "r3"]);
+    let dead = reader(&kafka.brokers).unwrap();
+    assign_from_beginning(&dead, &[&topics.dead_letter]).unwrap();
+    let letter = pb::DeadLetter::decode(next(&dead).await.as_slice()).unwrap();
+    assert_eq!(letter.offset, 2);
+
+    // The offsets go with each transaction (send_offsets_to_transaction); the mock
+    // cluster accepts them but does not store them, so the group's committed offset cannot
+    // be read back here.
 
     shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(30), service)
