@@ -127,6 +127,12 @@ pub enum Payload {
         agent_id: Option<Id>,
     },
     PriorityChanged(Priority),
+    /// Conversation `from` was merged into this one. When its customer was waiting for a
+    /// reply, since when and for which message: that wait carries over.
+    Merged {
+        from: Id,
+        waiting: Option<(EventTime, Id)>,
+    },
 }
 
 impl Payload {
@@ -138,6 +144,7 @@ impl Payload {
             Payload::StatusChanged(_) => "status_changed",
             Payload::AssignmentChanged { .. } => "assignment_changed",
             Payload::PriorityChanged(_) => "priority_changed",
+            Payload::Merged { .. } => "merged",
         }
     }
 }
@@ -224,6 +231,11 @@ impl Event {
                 "queue": opt(queue), "agent_id": opt(agent_id),
             }),
             Payload::PriorityChanged(p) => serde_json::json!({ "priority": p.as_str() }),
+            Payload::Merged { from, waiting } => serde_json::json!({
+                "from": from.as_str(),
+                "waiting_since": waiting.as_ref().map(|(t, _)| t.to_rfc3339()),
+                "waiting_event_id": waiting.as_ref().map(|(_, e)| e.as_str().to_string()),
+            }),
         };
         v[self.payload.kind()] = payload;
         v

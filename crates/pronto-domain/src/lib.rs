@@ -21,7 +21,7 @@ pub use facts::{
 };
 pub use id::{BoundedText, Id, IdError, MAX_ID_BYTES, fact_id};
 pub use raw::{
-    FieldError, Limits, RawAssignment, RawCustomerMessage, RawEvent, RawPriority, RawReply,
-    RawStatus, RawTime, SCHEMA_VERSION, ValidationErrors,
+    FieldError, Limits, RawAssignment, RawCustomerMessage, RawEvent, RawMerged, RawPriority,
+    RawReply, RawStatus, RawTime, SCHEMA_VERSION, ValidationErrors,
 };
 pub use time::{EventTime, TimeError};

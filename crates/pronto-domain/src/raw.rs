@@ -144,6 +144,16 @@ pub struct RawPriority {
     pub priority: Option<String>,
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMerged {
+    /// The conversation merged into this one.
+    pub from: Option<String>,
+    /// When `from`'s customer was waiting for a reply: since when, and the message.
+    pub waiting_since: Option<RawTime>,
+    pub waiting_event_id: Option<String>,
+}
+
 /// An event as received, every field optional so that validation can name each missing one.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -160,10 +170,11 @@ pub struct RawEvent {
     pub status_changed: Option<RawStatus>,
     pub assignment_changed: Option<RawAssignment>,
     pub priority_changed: Option<RawPriority>,
+    pub merged: Option<RawMerged>,
 }
 
 const PAYLOADS: &str =
-    "customer_message, reply_sent, status_changed, assignment_changed, priority_changed";
+    "customer_message, reply_sent, status_changed, assignment_changed, priority_changed, merged";
 
 fn blank_to_none(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.is_empty())
@@ -320,6 +331,7 @@ impl RawEvent {
             self.status_changed.is_some(),
             self.assignment_changed.is_some(),
             self.priority_changed.is_some(),
+            self.merged.is_some(),
         ]
         .iter()
         .filter(|x| **x)
@@ -412,6 +424,44 @@ impl RawEvent {
                 Priority::names(),
             )
             .map(Payload::PriorityChanged)
+        } else if let Some(m) = self.merged {
+            let from = required_id(&mut errs, "merged.from", m.from);
+            if from.is_some()
+                && from.as_ref().map(Id::as_str) == conversation_id.as_ref().map(Id::as_str)
+            {
+                errs.push("merged.from", "is this conversation itself");
+            }
+            let since = m.waiting_since.and_then(|raw| {
+                let parsed = match raw {
+                    RawTime::Rfc3339(s) => EventTime::parse_rfc3339(&s),
+                    RawTime::Parts { seconds, nanos } => EventTime::from_parts(seconds, nanos),
+                };
+                parsed
+                    .map_err(|e| errs.push("merged.waiting_since", e.to_string()))
+                    .ok()
+            });
+            if let (Some(since), Some(at)) = (since, occurred_at)
+                && since > at
+            {
+                errs.push(
+                    "merged.waiting_since",
+                    format!("{since} is after the merge ({at})"),
+                );
+            }
+            let message = optional_id(&mut errs, "merged.waiting_event_id", m.waiting_event_id);
+            let waiting = match (since, message) {
+                (Some(s), Some(e)) => Some((s, e)),
+                (None, None) => None,
+                (Some(_), None) => {
+                    errs.push("merged.waiting_event_id", "is required with waiting_since");
+                    None
+                }
+                (None, Some(_)) => {
+                    errs.push("merged.waiting_since", "is required with waiting_event_id");
+                    None
+                }
+            };
+            from.map(|from| Payload::Merged { from, waiting })
         } else {
             None
         };
@@ -558,5 +608,38 @@ mod tests {
             .unwrap_err()
             .prefixed("events[3]");
         assert!(errs.0.iter().all(|e| e.path.starts_with("events[3].")));
+    }
+
+    #[test]
+    fn a_merge_names_the_merged_conversation_and_its_wait_whole() {
+        let base = |merged: &str| {
+            format!(
+                r#"{{"event_id":"g1","tenant":"acme","conversation_id":"c1","occurred_at":"2026-03-02T09:50:00Z",
+                "source":"test","channel":"chat","merged":{merged}}}"#
+            )
+        };
+        let ok = parse(&base(
+            r#"{"from":"c2","waiting_since":"2026-03-02T09:00:00Z","waiting_event_id":"m7"}"#,
+        ))
+        .unwrap();
+        assert!(matches!(
+            ok.payload,
+            Payload::Merged { ref from, waiting: Some((_, ref m)) } if from.as_str() == "c2" && m.as_str() == "m7"
+        ));
+        assert!(parse(&base(r#"{"from":"c2"}"#)).is_ok());
+        assert_eq!(paths(parse(&base("{}"))), ["merged.from"]);
+        assert_eq!(paths(parse(&base(r#"{"from":"c1"}"#))), ["merged.from"]);
+        assert_eq!(
+            paths(parse(&base(
+                r#"{"from":"c2","waiting_since":"2026-03-02T10:00:00Z","waiting_event_id":"m7"}"#
+            ))),
+            ["merged.waiting_since"]
+        );
+        assert_eq!(
+            paths(parse(&base(
+                r#"{"from":"c2","waiting_since":"2026-03-02T09:00:00Z"}"#
+            ))),
+            ["merged.waiting_event_id"]
+        );
     }
 }

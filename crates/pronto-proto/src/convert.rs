@@ -5,7 +5,7 @@ use crate::v1 as pb;
 use pronto_domain::{
     AuthorKind, Channel, ConversationContext, ConversationStatus, EscalationLevel,
     EscalationRaised, Event, EventTime, Limits, Payload, Polarity, Priority, RawAssignment,
-    RawCustomerMessage, RawEvent, RawPriority, RawReply, RawStatus, RawTime, ReplyKind,
+    RawCustomerMessage, RawEvent, RawMerged, RawPriority, RawReply, RawStatus, RawTime, ReplyKind,
     ReplyLatency, SentimentTag, SlaBreach, SlaCorrection, SlaFact, SlaWarning, ValidationErrors,
     Visibility,
 };
@@ -215,6 +215,16 @@ pub fn raw_from_pb(e: pb::Event) -> RawEvent {
                 priority: enum_name(p.priority, |p| priority_from_pb(p).map(Priority::as_str)),
             })
         }
+        Some(P::Merged(m)) => {
+            raw.merged = Some(RawMerged {
+                from: opt(m.from),
+                waiting_since: m.waiting_since.map(|t| RawTime::Parts {
+                    seconds: t.seconds,
+                    nanos: t.nanos,
+                }),
+                waiting_event_id: opt(m.waiting_event_id),
+            })
+        }
     }
     raw
 }
@@ -289,6 +299,14 @@ pub fn event_to_pb(e: &Event) -> pb::Event {
         }
         Payload::PriorityChanged(p) => P::PriorityChanged(pb::PriorityChanged {
             priority: priority_to_pb(*p) as i32,
+        }),
+        Payload::Merged { from, waiting } => P::Merged(pb::Merged {
+            from: from.to_string(),
+            waiting_since: waiting.as_ref().map(|(t, _)| ts(*t)),
+            waiting_event_id: waiting
+                .as_ref()
+                .map(|(_, e)| e.to_string())
+                .unwrap_or_default(),
         }),
     };
     pb::Event {
@@ -617,6 +635,22 @@ mod tests {
         let e = sample();
         let bytes = event_to_pb(&e).encode_to_vec();
         assert_eq!(decode_event(&bytes).unwrap(), e);
+    }
+
+    #[test]
+    fn merges_round_trip_with_and_without_a_wait() {
+        for waiting in [
+            None,
+            Some((EventTime(1_772_441_000_250), Id::parse("m7").unwrap())),
+        ] {
+            let mut e = sample();
+            e.payload = Payload::Merged {
+                from: Id::parse("c2").unwrap(),
+                waiting,
+            };
+            let bytes = event_to_pb(&e).encode_to_vec();
+            assert_eq!(decode_event(&bytes).unwrap(), e);
+        }
     }
 
     #[test]

@@ -188,7 +188,7 @@ impl ReadModel {
                 }
                 conv.agent = agent_id.as_ref().map(|a| a.to_string()).unwrap_or_default();
             }
-            Payload::StatusChanged(_) | Payload::PriorityChanged(_) => {}
+            Payload::StatusChanged(_) | Payload::PriorityChanged(_) | Payload::Merged { .. } => {}
         }
     }
 

@@ -293,9 +293,18 @@ fn overtaken(clock: &Clock, policy: &Policy, at: EventTime) -> Vec<TimerSlot> {
     if clock.fired == 0 || at < since {
         return Vec::new();
     }
+    let counted_before = match clock.target.basis {
+        Basis::Calendar => clock.acc_calendar_ms,
+        Basis::Business => clock.acc_business_ms,
+    };
     slots(policy)
         .filter(|i| clock.has_fired(clock.slot(*i)))
-        .filter(|i| due_at(clock, policy, fraction(policy, *i)).is_none_or(|d| d >= at))
+        .filter(|i| {
+            // Reached during this run (not before a pause), and not yet at `at`.
+            let f = fraction(policy, *i);
+            (clock.target.ms as f64 * f).round() as i64 > counted_before
+                && due_at(clock, policy, f).is_none_or(|d| d >= at)
+        })
         .map(|i| clock.slot(i))
         .collect()
 }
@@ -682,6 +691,14 @@ impl Engine {
         let at = event.at();
         let ci = self.conversation(event);
         let pi = self.policy_at(at);
+        // A wait carried over by a merge follows the version in force when it began.
+        let carried = match &event.payload {
+            Payload::Merged {
+                waiting: Some((since, message)),
+                ..
+            } => Some((*since, message, self.policy_at(*since))),
+            _ => None,
+        };
         let Engine {
             registry,
             conversations,
@@ -852,6 +869,58 @@ impl Engine {
                 }
             }
             Payload::PriorityChanged(p) => conv.priority = *p,
+            Payload::Merged { .. } => {
+                // The merged conversation's customer was waiting: that wait carries over,
+                // unless this conversation's own wait is older, paused or already announced.
+                let carries = conv.clock.as_ref().is_none_or(|c| {
+                    carried.is_some_and(|(since, _, _)| c.customer_at > since)
+                        && c.running().is_some()
+                        && c.acc_calendar_ms == 0
+                        && c.fired == 0
+                });
+                // A wait already carried over (the same message) is not carried twice.
+                let carried = carried.filter(|(_, message, _)| {
+                    let h = id_hash(message.as_str());
+                    !conv.seen.contains(&h)
+                });
+                if let (true, Some((since, message, mpi))) = (carries, carried) {
+                    conv.seen.push(id_hash(message.as_str()));
+                    let policy = Arc::clone(&registry[usize::from(mpi)]);
+                    let targets = Self::targets(symbols, conv, &policy);
+                    let kind = match conv.clock.as_ref().map(|c| c.kind) {
+                        Some(k) => k,
+                        None if conv.replied_before => ReplyKind::Next,
+                        None => ReplyKind::First,
+                    };
+                    let target = if kind == ReplyKind::First {
+                        targets.first_reply
+                    } else {
+                        targets.next_reply
+                    };
+                    let mut clock = Clock {
+                        customer_event_id: message.as_str().into(),
+                        customer_at: since,
+                        target,
+                        acc_calendar_ms: 0,
+                        acc_business_ms: 0,
+                        running_since: since.millis(),
+                        policy: mpi,
+                        kind,
+                        fired: 0,
+                        generation: 0,
+                        revision: 0,
+                    };
+                    // What came due before the merge was announced in the merged
+                    // conversation already.
+                    for i in slots(&policy) {
+                        if due_at(&clock, &policy, fraction(&policy, i)).is_some_and(|d| d < at) {
+                            clock.fired |= Clock::bit(clock.slot(i));
+                        }
+                    }
+                    clocks.schedule(&mut clock, generation);
+                    conv.clock = Some(clock);
+                }
+            }
         }
         conv.next_generation = next_generation;
     }

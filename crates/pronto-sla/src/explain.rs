@@ -154,6 +154,12 @@ fn describe(e: &Event) -> String {
             format!("assigned to {} ({id})", parts.join(", "))
         }
         Payload::PriorityChanged(p) => format!("priority {p} ({id})"),
+        Payload::Merged { from, waiting } => match waiting {
+            Some((since, message)) => format!(
+                "merged from {from}, whose customer was waiting since {since} ({message}) ({id})"
+            ),
+            None => format!("merged from {from} ({id})"),
+        },
     }
 }
 
@@ -336,8 +342,19 @@ fn transition(
                     "the running clock keeps its target; the next clock is chosen with this".into(),
                 ),
                 Payload::StatusChanged(_) => notes.push(format!("clock unchanged; {}", counted(a))),
+                Payload::Merged { .. } => notes.push(
+                    "this conversation's own wait stays (older, paused or already announced)"
+                        .into(),
+                ),
             },
         },
+        (Some(_), Some(a)) if matches!(e.payload, Payload::Merged { .. }) => {
+            notes.push(format!(
+                "the merged conversation's customer waited longer: the clock now counts from {} at {}",
+                a.customer_event_id, a.customer_at
+            ));
+            notes.extend(starts(a));
+        }
         (Some(b), _) => {
             let measured = out.iter().find_map(|f| match f {
                 SlaFact::Latency(l) if l.kind != ReplyKind::Resolution => Some(l),

@@ -356,7 +356,7 @@ fn a_clock_follows_the_version_in_force_when_it_started() {
 }
 
 fn arb_conversations() -> impl Strategy<Value = Vec<Event>> {
-    let step = (0usize..4, 0i64..40, 0u8..8);
+    let step = (0usize..4, 0i64..40, 0u8..9);
     prop::collection::vec(step, 1..60).prop_map(|steps| {
         let mut t = 0;
         steps
@@ -377,7 +377,8 @@ fn arb_conversations() -> impl Strategy<Value = Vec<Event>> {
                     4 => Payload::StatusChanged(ConversationStatus::PendingCustomer),
                     5 => Payload::StatusChanged(ConversationStatus::Open),
                     6 => Payload::StatusChanged(ConversationStatus::Solved),
-                    _ => Payload::StatusChanged(ConversationStatus::Reopened),
+                    7 => Payload::StatusChanged(ConversationStatus::Reopened),
+                    _ => merged("c9", Some(((t - 30).max(0), "c9-m"))),
                 };
                 ev(&format!("e{i}"), &format!("c{conv}"), channel, t, payload)
             })
@@ -996,4 +997,81 @@ fn a_reply_after_closing_is_late_though_business_time_stood_still() {
     // as at 18:00, but the deadline has passed.
     assert_eq!(run(7 * 60 + 59), [(ReplyKind::First, 59 * MIN, true)]);
     assert_eq!(run(8 * 60 + 30), [(ReplyKind::First, 90 * MIN, false)]);
+}
+
+fn merged(from: &str, waiting: Option<(i64, &str)>) -> Payload {
+    Payload::Merged {
+        from: Id::parse(from).unwrap(),
+        waiting: waiting.map(|(m, id)| (EventTime(T0 + m * MIN), Id::parse(id).unwrap())),
+    }
+}
+
+#[test]
+fn a_merge_carries_the_merged_conversations_wait_over() {
+    // c2's customer wrote at 09:00; c2 is merged into c1 at 09:50. What fell due before the
+    // merge (50% at 09:30, 80% at 09:48) was c2's to announce; the breach at 10:00 is c1's.
+    let mut e = engine();
+    let mut facts = arrive(
+        &mut e,
+        &[
+            evc("g1", "c1", 50, merged("c2", Some((0, "c2-m1")))),
+            evc("r1", "c1", 70, human()),
+        ],
+    );
+    facts.extend(e.advance(EventTime(T0 + 200 * MIN)));
+    assert_eq!(
+        summary(&facts),
+        [
+            ("breach", 60, String::new()),
+            ("latency", 70, "met=false".into())
+        ]
+    );
+    let SlaFact::Latency(l) = &facts[1] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (l.customer_event_id.as_str(), l.customer_at),
+        ("c2-m1", EventTime(T0))
+    );
+
+    // c1's own customer wrote later (09:20): the older wait counts.
+    let mut e = engine();
+    let facts = arrive(
+        &mut e,
+        &[
+            evc("m1", "c1", 20, customer()),
+            evc("g1", "c1", 25, merged("c2", Some((0, "c2-m1")))),
+            evc("r1", "c1", 40, human()),
+        ],
+    );
+    assert_eq!(latencies(&facts), [(ReplyKind::First, 40 * MIN, true)]);
+    // c1's customer wrote first: c1's wait stays.
+    let mut e = engine();
+    let facts = arrive(
+        &mut e,
+        &[
+            evc("m1", "c1", 0, customer()),
+            evc("g1", "c1", 25, merged("c2", Some((10, "c2-m1")))),
+            evc("r1", "c1", 40, human()),
+        ],
+    );
+    assert_eq!(latencies(&facts), [(ReplyKind::First, 40 * MIN, true)]);
+    let own: Vec<&str> = facts
+        .iter()
+        .filter_map(|f| match f {
+            SlaFact::Latency(l) => Some(l.customer_event_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(own, ["m1"]);
+    // Nobody waiting in c2: nothing changes in c1.
+    let mut e = engine();
+    let facts = arrive(
+        &mut e,
+        &[
+            evc("g1", "c1", 25, merged("c2", None)),
+            evc("r1", "c1", 40, human()),
+        ],
+    );
+    assert!(facts.is_empty());
 }
