@@ -450,6 +450,45 @@ async fn conversations_in_report_out_through_five_processes() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
 
+    // The same report as CSV, by month in Rome: one row per channel and month, and the
+    // total; and a time zone that does not exist is a 400 naming the parameter.
+    let csv = client
+        .get(s.url(
+            "reporting-http",
+            "/v1/report?group_by=channel,bucket&bucket=month&tz=Europe/Rome&format=csv",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status().as_u16(), 200);
+    assert_eq!(
+        csv.headers()["content-type"].to_str().unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    let csv = csv.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("channel,bucket,customer_messages,")
+    );
+    let body: Vec<&str> = lines.collect();
+    assert!(body.last().unwrap().starts_with("total,,"));
+    let in_csv: u64 = body[..body.len() - 1]
+        .iter()
+        .map(|l| l.split(',').nth(2).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(in_csv, total_msgs);
+    let refused = client
+        .get(s.url("reporting-http", "/v1/report?tz=Mars/Olympus"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 400);
+    let err: Value = refused.json().await.unwrap();
+    assert_eq!(detail_paths(&err), ["tz"]);
+
     for (channel, x) in &want {
         let row = report["rows"]
             .as_array()

@@ -73,6 +73,7 @@ fn query(req: &pb::ReportRequest) -> Result<Query, Status> {
     q.bucket = match pb::Bucket::try_from(req.bucket) {
         Ok(pb::Bucket::Hour) => Bucket::Hour,
         Ok(pb::Bucket::Week) => Bucket::Week,
+        Ok(pb::Bucket::Month) => Bucket::Month,
         Ok(pb::Bucket::Day | pb::Bucket::Unspecified) => Bucket::Day,
         Err(_) => {
             return Err(Status::invalid_argument(format!(
@@ -92,6 +93,14 @@ fn query(req: &pb::ReportRequest) -> Result<Query, Status> {
         };
     q.from = time("from", &req.from)?;
     q.to = time("to", &req.to)?;
+    if !req.time_zone.is_empty() {
+        q.time_zone = req.time_zone.parse().map_err(|_| {
+            Status::invalid_argument(format!(
+                "time_zone: unknown time zone '{}'; expected an IANA name such as Europe/Rome",
+                req.time_zone
+            ))
+        })?;
+    }
     Ok(q)
 }
 

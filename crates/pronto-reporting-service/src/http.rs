@@ -1,4 +1,5 @@
-//! `GET /v1/report`: the report as JSON (default) or a text table (`format=text`).
+//! `GET /v1/report`: the report as JSON (default), a text table (`format=text`) or CSV
+//! (`format=csv`).
 
 use crate::Shared;
 use axum::extract::{Query as QueryParams, State};
@@ -17,13 +18,15 @@ use serde::Deserialize;
 pub struct ReportParams {
     /// Comma-separated: channel, queue, agent, bucket, tenant.
     pub group_by: Option<String>,
-    /// hour, day (default) or week.
+    /// hour, day (default), week or month.
     pub bucket: Option<String>,
+    /// IANA time zone buckets are cut in; UTC by default.
+    pub tz: Option<String>,
     /// RFC 3339; inclusive.
     pub from: Option<String>,
     /// RFC 3339; exclusive.
     pub to: Option<String>,
-    /// json (default) or text.
+    /// json (default), text or csv.
     pub format: Option<String>,
 }
 
@@ -57,7 +60,15 @@ pub fn parse_query(p: &ReportParams) -> Result<Query, (String, String)> {
         q.bucket = Bucket::parse(b).ok_or_else(|| {
             (
                 "bucket".to_string(),
-                format!("unknown bucket '{b}'; expected hour, day or week"),
+                format!("unknown bucket '{b}'; expected hour, day, week or month"),
+            )
+        })?;
+    }
+    if let Some(tz) = p.tz.as_deref().filter(|t| !t.is_empty()) {
+        q.time_zone = tz.parse().map_err(|_| {
+            (
+                "tz".to_string(),
+                format!("unknown time zone '{tz}'; expected an IANA name such as Europe/Rome"),
             )
         })?;
     }
@@ -87,9 +98,20 @@ async fn report(
     match params.format.as_deref() {
         None | Some("json") => Json(report).into_response(),
         Some("text") => report.to_table().into_response(),
+        Some("csv") => (
+            [
+                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"pronto-report.csv\"",
+                ),
+            ],
+            report.to_csv(),
+        )
+            .into_response(),
         Some(other) => bad(
             "format",
-            format!("unknown format '{other}'; expected json or text"),
+            format!("unknown format '{other}'; expected json, text or csv"),
         ),
     }
 }

@@ -2,7 +2,8 @@
 
 use crate::model::{NONE, ReadModel};
 use crate::stats::LatencyStats;
-use chrono_free::bucket_start;
+use chrono::Datelike;
+use chrono_tz::Tz;
 use pronto_domain::{Channel, EventTime, Polarity, ReplyKind};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -42,14 +43,16 @@ impl Dimension {
     }
 }
 
-/// Width of a time bucket, in UTC.
+/// Width of a time bucket, in the query's time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Bucket {
     Hour,
     #[default]
     Day,
+    /// Weeks start on Monday.
     Week,
+    Month,
 }
 
 impl Bucket {
@@ -58,18 +61,52 @@ impl Bucket {
             "hour" => Self::Hour,
             "day" => Self::Day,
             "week" => Self::Week,
+            "month" => Self::Month,
             _ => return None,
         })
     }
+
+    /// The bucket holding `at` in `tz`, named by its local start: `2026-03-02T14:00` (with
+    /// the offset outside UTC, so the repeated hour of a clock change stays two buckets),
+    /// `2026-03-02` for a day or the Monday of a week, `2026-03` for a month.
+    pub fn label(self, at: EventTime, tz: Tz) -> String {
+        let local = at.to_datetime().with_timezone(&tz);
+        match self {
+            Self::Hour if tz == Tz::UTC => local.format("%Y-%m-%dT%H:00").to_string(),
+            Self::Hour => local.format("%Y-%m-%dT%H:00%:z").to_string(),
+            Self::Day => local.format("%Y-%m-%d").to_string(),
+            Self::Week => {
+                let back = i64::from(local.weekday().num_days_from_monday());
+                (local.date_naive() - chrono::Duration::days(back))
+                    .format("%Y-%m-%d")
+                    .to_string()
+            }
+            Self::Month => local.format("%Y-%m").to_string(),
+        }
+    }
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Query {
     pub group_by: Vec<Dimension>,
     pub bucket: Bucket,
+    /// The IANA time zone buckets are cut in; UTC by default.
+    pub time_zone: Tz,
     /// Records with event time in `[from, to)`.
     pub from: Option<EventTime>,
     pub to: Option<EventTime>,
+}
+
+impl Default for Query {
+    fn default() -> Self {
+        Self {
+            group_by: Vec::new(),
+            bucket: Bucket::default(),
+            time_zone: Tz::UTC,
+            from: None,
+            to: None,
+        }
+    }
 }
 
 /// One row of a report.
@@ -153,22 +190,6 @@ fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
-mod chrono_free {
-    //! Bucket arithmetic on epoch milliseconds (UTC), with no calendar library needed.
-    use super::Bucket;
-    const HOUR: i64 = 3_600_000;
-    const DAY: i64 = 24 * HOUR;
-
-    pub(super) fn bucket_start(ms: i64, b: Bucket) -> i64 {
-        match b {
-            Bucket::Hour => ms.div_euclid(HOUR) * HOUR,
-            Bucket::Day => ms.div_euclid(DAY) * DAY,
-            // 1970-01-01 was a Thursday; weeks start on Monday.
-            Bucket::Week => (ms + 3 * DAY).div_euclid(7 * DAY) * 7 * DAY - 3 * DAY,
-        }
-    }
-}
-
 struct Keyer<'a> {
     q: &'a Query,
 }
@@ -194,14 +215,7 @@ impl Keyer<'_> {
                     Dimension::Queue => queue.to_string(),
                     Dimension::Agent => agent.to_string(),
                     Dimension::Tenant => tenant.to_string(),
-                    Dimension::Bucket => {
-                        let start =
-                            EventTime(bucket_start(at.millis(), self.q.bucket)).to_rfc3339();
-                        match self.q.bucket {
-                            Bucket::Hour => start[..16].to_string(),
-                            Bucket::Day | Bucket::Week => start[..10].to_string(),
-                        }
-                    }
+                    Dimension::Bucket => self.q.bucket.label(at, self.q.time_zone),
                 })
                 .collect(),
         )
@@ -316,6 +330,114 @@ fn secs(ms: i64) -> String {
 }
 
 impl Report {
+    /// The table as CSV: one column per dimension, then every figure (latencies as
+    /// `<name>_count`, `_p50_ms`, `_p90_ms`, `_p99_ms`, `_mean_ms`), the total last with
+    /// `total` in the first column; `sentiment_models` as `model: count` pairs separated by `; `.
+    pub fn to_csv(&self) -> String {
+        let stats = [
+            "first_reply_calendar",
+            "first_reply_business",
+            "reply_calendar",
+            "reply_business",
+            "resolution_calendar",
+            "resolution_business",
+        ];
+        let mut head: Vec<String> = self
+            .group_by
+            .iter()
+            .map(|d| d.as_str().to_string())
+            .collect();
+        if head.is_empty() {
+            head.push("slice".into());
+        }
+        head.extend(
+            [
+                "customer_messages",
+                "answered_messages",
+                "response_rate",
+                "human_replies",
+                "tagged_replies",
+                "signed_replies",
+                "signed_reply_rate",
+            ]
+            .map(String::from),
+        );
+        for s in stats {
+            for part in ["count", "p50_ms", "p90_ms", "p99_ms", "mean_ms"] {
+                head.push(format!("{s}_{part}"));
+            }
+        }
+        head.extend(
+            [
+                "sla_met",
+                "sla_breached",
+                "sla_compliance",
+                "resolution_met",
+                "resolution_breached",
+                "resolution_compliance",
+                "sentiment_positive",
+                "sentiment_neutral",
+                "sentiment_negative",
+                "sentiment_models",
+                "escalations",
+            ]
+            .map(String::from),
+        );
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&head).expect("writing to memory");
+        let dims = head.len() - 7 - 5 * stats.len() - 11;
+        for r in self.rows.iter().chain(std::iter::once(&self.total)) {
+            // The total's key is `total` in the first column.
+            let mut cells = r.keys.clone();
+            cells.resize(dims, String::new());
+            cells.extend([
+                r.customer_messages.to_string(),
+                r.answered_messages.to_string(),
+                r.response_rate.to_string(),
+                r.human_replies.to_string(),
+                r.tagged_replies.to_string(),
+                r.signed_replies.to_string(),
+                r.signed_reply_rate.to_string(),
+            ]);
+            for l in [
+                &r.first_reply_calendar,
+                &r.first_reply_business,
+                &r.reply_calendar,
+                &r.reply_business,
+                &r.resolution_calendar,
+                &r.resolution_business,
+            ] {
+                cells.extend([
+                    l.count.to_string(),
+                    l.p50_ms.to_string(),
+                    l.p90_ms.to_string(),
+                    l.p99_ms.to_string(),
+                    l.mean_ms.to_string(),
+                ]);
+            }
+            let models: Vec<String> = r
+                .sentiment_models
+                .iter()
+                .map(|(m, n)| format!("{m}: {n}"))
+                .collect();
+            cells.extend([
+                r.sla_met.to_string(),
+                r.sla_breached.to_string(),
+                r.sla_compliance.to_string(),
+                r.resolution_met.to_string(),
+                r.resolution_breached.to_string(),
+                r.resolution_compliance.to_string(),
+                r.sentiment_positive.to_string(),
+                r.sentiment_neutral.to_string(),
+                r.sentiment_negative.to_string(),
+                models.join("; "),
+                r.escalations.to_string(),
+            ]);
+            w.write_record(&cells).expect("writing to memory");
+        }
+        String::from_utf8(w.into_inner().expect("writing to memory")).expect("CSV of UTF-8 text")
+    }
+
     /// A plain-text table for terminals.
     pub fn to_table(&self) -> String {
         let mut head: Vec<String> = self
@@ -696,6 +818,107 @@ mod tests {
             r.to_table()
                 .contains("sentiment by model: lexicon 2 (1), linear acme-7 (1)")
         );
+    }
+
+    #[test]
+    fn buckets_are_cut_in_the_chosen_time_zone() {
+        let t = |s: &str| EventTime::parse_rfc3339(s).unwrap();
+        let mut m = ReadModel::new();
+        // 23:30 on 31 March and 00:30 on 1 April in Rome, both still March in UTC.
+        m.apply_event(&msg(
+            "m1",
+            "c1",
+            Channel::Email,
+            t("2026-03-31T21:30:00Z").millis(),
+        ));
+        m.apply_event(&msg(
+            "m2",
+            "c2",
+            Channel::Email,
+            t("2026-03-31T22:30:00Z").millis(),
+        ));
+        let keys = |bucket: Bucket, tz: &str| -> Vec<(String, u64)> {
+            m.report(&Query {
+                group_by: vec![Dimension::Bucket],
+                bucket,
+                time_zone: tz.parse().unwrap(),
+                ..Query::default()
+            })
+            .rows
+            .iter()
+            .map(|r| (r.keys[0].clone(), r.customer_messages))
+            .collect()
+        };
+        assert_eq!(keys(Bucket::Month, "UTC"), [("2026-03".to_string(), 2)]);
+        assert_eq!(
+            keys(Bucket::Month, "Europe/Rome"),
+            [("2026-03".to_string(), 1), ("2026-04".to_string(), 1)]
+        );
+        assert_eq!(
+            keys(Bucket::Day, "Europe/Rome"),
+            [("2026-03-31".to_string(), 1), ("2026-04-01".to_string(), 1)]
+        );
+        // Labels of the other widths: the repeated hour of the autumn change stays two
+        // buckets; weeks start on Monday in local time.
+        let at = |s: &str| t(s);
+        let rome: Tz = "Europe/Rome".parse().unwrap();
+        assert_eq!(
+            Bucket::Hour.label(at("2026-10-25T00:30:00Z"), rome),
+            "2026-10-25T02:00+02:00"
+        );
+        assert_eq!(
+            Bucket::Hour.label(at("2026-10-25T01:30:00Z"), rome),
+            "2026-10-25T02:00+01:00"
+        );
+        assert_eq!(
+            Bucket::Hour.label(at("2026-10-25T01:30:00Z"), Tz::UTC),
+            "2026-10-25T01:00"
+        );
+        assert_eq!(
+            Bucket::Week.label(at("2026-03-01T23:30:00Z"), rome),
+            "2026-03-02"
+        );
+        assert_eq!(
+            Bucket::Week.label(at("2026-03-01T23:30:00Z"), Tz::UTC),
+            "2026-02-23"
+        );
+    }
+
+    #[test]
+    fn csv_has_a_column_per_figure_and_quotes_what_needs_it() {
+        let mut m = ReadModel::new();
+        let mut queue = msg("q1", "c1", Channel::Chat, T0 - 1);
+        queue.payload = Payload::AssignmentChanged {
+            queue: Some(Id::parse("billing, \"north\"").unwrap()),
+            agent_id: None,
+        };
+        m.apply_event(&queue);
+        m.apply_event(&msg("m1", "c1", Channel::Chat, T0));
+        m.apply_sla(&latency(1, Channel::Chat, 90_000, true));
+        let r = m.report(&Query {
+            group_by: vec![Dimension::Channel, Dimension::Queue],
+            ..Query::default()
+        });
+        let csv = r.to_csv();
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let head: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        assert_eq!(&head[..3], ["channel", "queue", "customer_messages"]);
+        assert!(head.contains(&"reply_calendar_p90_ms".to_string()));
+        let rows: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(String::from).collect())
+            .collect();
+        assert_eq!(rows.len(), r.rows.len() + 1);
+        let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+        assert!(
+            rows.iter()
+                .any(|r| r[0] == "chat" && r[1] == "billing, \"north\"")
+        );
+        let total = rows.last().unwrap();
+        assert_eq!(total[col("reply_calendar_p50_ms")], "90000");
+        assert_eq!((total[0].as_str(), total[1].as_str()), ("total", ""));
+        assert_eq!(total[col("customer_messages")], "1");
+        assert!(rows.iter().all(|r| r.len() == head.len()));
     }
 
     #[test]
