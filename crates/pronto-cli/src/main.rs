@@ -34,7 +34,7 @@ enum Command {
     /// Measure reply latencies against the SLA policy; emit warnings and breaches.
     Sla(SlaCmd),
     /// Raise escalations on breaches and unhappy customers; stream them over gRPC.
-    Escalation(ServiceArgs<EscalationArgs>),
+    Escalation(EscalationCmd),
     /// Serve reports over HTTP/JSON and gRPC from every topic.
     Reporting(ServiceArgs<ReportingArgs>),
     /// Run all five services in one process.
@@ -193,9 +193,43 @@ struct EscalationArgs {
         default_value = "127.0.0.1:50053"
     )]
     escalation_grpc_addr: SocketAddr,
-    /// URL to POST each new escalation to, as JSON.
+    /// URL to POST each new escalation to, as JSON. Failed posts are retried with backoff,
+    /// then parked in the dead-letter topic (`pronto escalation redeliver` posts them again).
     #[arg(long, env = "PRONTO_ESCALATION_WEBHOOK")]
     webhook: Option<String>,
+    /// Secret that signs each webhook post: header `Pronto-Signature: t=<unix>,v1=<hex>`,
+    /// HMAC-SHA256 of "<t>.<body>".
+    #[arg(long, env = "PRONTO_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: Option<String>,
+}
+
+/// `pronto escalation` runs the service; `redeliver` posts parked webhook deliveries again.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct EscalationCmd {
+    #[command(subcommand)]
+    action: Option<EscalationAction>,
+    #[command(flatten)]
+    service: ServiceArgs<EscalationArgs>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum EscalationAction {
+    /// Post again, once each, the webhook deliveries parked in the dead-letter topic after
+    /// their last try. Receivers drop repeats by the Pronto-Escalation-Id header.
+    Redeliver(RedeliverArgs),
+}
+
+#[derive(Debug, Args)]
+struct RedeliverArgs {
+    #[command(flatten)]
+    kafka: pronto_kafka::KafkaArgs,
+    /// Where to post them.
+    #[arg(long, env = "PRONTO_ESCALATION_WEBHOOK")]
+    webhook: String,
+    /// Secret that signs each post (see `pronto escalation --help`).
+    #[arg(long, env = "PRONTO_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -313,6 +347,7 @@ impl EscalationArgs {
         pronto_escalation_service::EscalationSettings {
             grpc_addr: self.escalation_grpc_addr,
             webhook: self.webhook.clone(),
+            webhook_secret: self.webhook_secret.clone(),
         }
     }
 }
@@ -561,7 +596,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             pronto_sla_service::run(a.common.kafka, settings, rt.health, rt.metrics, rt.shutdown)
                 .await?;
         }
-        Command::Escalation(a) => {
+        Command::Escalation(EscalationCmd {
+            action: Some(EscalationAction::Redeliver(a)),
+            ..
+        }) => {
+            let hook = pronto_escalation_service::webhook::Webhook::new(
+                a.webhook.clone(),
+                a.webhook_secret.clone(),
+            )?;
+            let done = pronto_escalation_service::webhook::redeliver(
+                &a.kafka.brokers,
+                &a.kafka.dead_letter_topic,
+                &hook,
+                |done, total| {
+                    eprint!(
+                        "\rreading {}: {done}/{total} records",
+                        a.kafka.dead_letter_topic
+                    )
+                },
+            )
+            .await?;
+            eprintln!();
+            println!(
+                "{} parked deliveries: {} delivered to {}, {} failed again",
+                done.parked, done.delivered, a.webhook, done.failed
+            );
+            if done.failed > 0 {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Escalation(EscalationCmd { service: a, .. }) => {
             let _t = init_telemetry("pronto-escalation", a.common.log_json);
             let rt = with_admin(&a.common, "127.0.0.1:9104", &["escalation"]).await?;
             let s = a.service.settings();

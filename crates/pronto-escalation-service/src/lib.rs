@@ -2,7 +2,6 @@
 //! rules, publishes each escalation once to its topic, streams it to supervisors' consoles
 //! over gRPC, and posts it to a webhook when one is configured.
 
-use pronto_domain::EscalationRaised;
 use pronto_escalation::{Escalator, Rules};
 use pronto_kafka::rdkafka::consumer::{CommitMode, Consumer};
 use pronto_kafka::rdkafka::message::Message;
@@ -34,7 +33,11 @@ pub struct EscalationSettings {
     pub grpc_addr: SocketAddr,
     /// Where to POST each new escalation as JSON, if anywhere.
     pub webhook: Option<String>,
+    /// Key for the HMAC-SHA256 `Pronto-Signature` header of webhook posts.
+    pub webhook_secret: Option<String>,
 }
+
+pub mod webhook;
 
 #[derive(Default)]
 struct Board {
@@ -225,48 +228,6 @@ async fn load_board(brokers: &str, topic: &str, shared: &Shared) -> anyhow::Resu
     Ok(())
 }
 
-/// The JSON body posted to the webhook.
-pub fn webhook_body(e: &EscalationRaised) -> serde_json::Value {
-    serde_json::json!({
-        "escalation_id": e.escalation_id,
-        "tenant": e.context.tenant,
-        "conversation_id": e.context.conversation_id,
-        "channel": e.context.channel.as_str(),
-        "queue": e.context.queue,
-        "level": e.level.as_str(),
-        "rule": e.rule,
-        "reason": e.reason,
-        "trigger_ids": e.trigger_ids,
-        "raised_at": e.raised_at.to_rfc3339(),
-        "policy_version": e.policy_version,
-    })
-}
-
-async fn post_webhook(client: reqwest::Client, url: String, e: EscalationRaised) {
-    let body = webhook_body(&e);
-    let mut delay = Duration::from_millis(200);
-    for attempt in 1..=4 {
-        let r = client
-            .post(&url)
-            .header("Pronto-Escalation-Id", &e.escalation_id)
-            .json(&body)
-            .send()
-            .await;
-        match r {
-            Ok(resp) if resp.status().is_success() => return,
-            Ok(resp) => {
-                tracing::warn!(attempt, status = %resp.status(), escalation = %e.escalation_id, "webhook refused")
-            }
-            Err(err) => {
-                tracing::warn!(attempt, error = %err, escalation = %e.escalation_id, "webhook unreachable")
-            }
-        }
-        tokio::time::sleep(delay).await;
-        delay *= 2;
-    }
-    tracing::error!(escalation = %e.escalation_id, "webhook gave up after 4 attempts");
-}
-
 /// Runs until `shutdown`, then commits and returns.
 pub async fn run(
     kafka: KafkaArgs,
@@ -305,9 +266,11 @@ pub async fn run(
         &[&topics.sla, &topics.sentiment],
     )?;
     let mut escalator = Escalator::new(Rules::default());
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()?;
+    let hook = settings
+        .webhook
+        .clone()
+        .map(|url| webhook::Webhook::new(url, settings.webhook_secret.clone()))
+        .transpose()?;
     let raised_total = metrics.counter("pronto_escalations_raised_total");
     ready.store(true, Ordering::Relaxed);
     loop {
@@ -353,8 +316,14 @@ pub async fn run(
                         }
                         raised_total.fetch_add(1, Ordering::Relaxed);
                         tracing::info!(escalation = %esc, "escalation raised");
-                        if let Some(url) = &settings.webhook {
-                            tokio::spawn(post_webhook(client.clone(), url.clone(), esc));
+                        if let Some(hook) = &hook {
+                            tokio::spawn(webhook::deliver_or_park(
+                                hook.clone(),
+                                publisher.clone(),
+                                topics.dead_letter.clone(),
+                                topics.escalations.clone(),
+                                esc,
+                            ));
                         }
                     }
                 }
