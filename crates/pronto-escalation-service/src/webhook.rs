@@ -172,29 +172,12 @@ pub async fn redeliver(
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<Redelivery> {
     use pronto_kafka::rdkafka::message::Message;
-    let consumer = pronto_kafka::reader(brokers)?;
-    let ranges = pronto_kafka::assign_range(&consumer, dead_letter_topic, None, None).await?;
-    let total: u64 = ranges.iter().map(|r| r.len()).sum();
-    let mut left: std::collections::HashMap<i32, i64> = ranges
-        .iter()
-        .filter(|r| !r.is_empty())
-        .map(|r| (r.partition, r.end))
-        .collect();
+    let mut range = pronto_kafka::RangeReader::open(brokers, dead_letter_topic, None, None).await?;
+    let total = range.total();
     let mut out = Redelivery::default();
-    let mut done = 0u64;
     progress(0, total);
-    while !left.is_empty() {
-        let m = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
-            .await
-            .map_err(|_| anyhow::anyhow!("{dead_letter_topic}: no record for 30 s"))??;
-        let Some(end) = left.get(&m.partition()).copied() else {
-            continue;
-        };
-        done += 1;
-        if m.offset() + 1 >= end {
-            left.remove(&m.partition());
-        }
-        progress(done, total);
+    while let Some(m) = range.next().await? {
+        progress(range.read(), total);
         let Ok(letter) = pronto_proto::v1::DeadLetter::decode(m.payload().unwrap_or_default())
         else {
             continue;

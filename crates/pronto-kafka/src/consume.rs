@@ -6,7 +6,7 @@ use crate::{Publisher, Result};
 use prost::Message as _;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use std::time::Duration;
 
@@ -201,6 +201,89 @@ async fn timestamp_of(
         .ok_or_else(|| unreadable("record has no timestamp"))
 }
 
+/// Reads a topic's records in a range of publication times, each partition up to where it
+/// ended when the reader opened, then stops: for commands that go through history once.
+pub struct RangeReader {
+    consumer: StreamConsumer,
+    /// Per partition with records left: (first offset, end offset).
+    left: std::collections::HashMap<i32, (i64, i64)>,
+    /// Every partition and the offset its range ends at.
+    ends: Vec<(i32, i64)>,
+    total: u64,
+    read: u64,
+    topic: String,
+}
+
+impl RangeReader {
+    /// Opens `topic` at the first record at or after `from_ms` (the beginning when `None`),
+    /// up to the first at or after `to_ms` (the end now when `None`).
+    pub async fn open(
+        brokers: &str,
+        topic: &str,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+    ) -> Result<Self> {
+        let consumer = reader(brokers)?;
+        let ranges = assign_range(&consumer, topic, from_ms, to_ms).await?;
+        Ok(Self {
+            ends: ranges.iter().map(|r| (r.partition, r.end)).collect(),
+            total: ranges.iter().map(|r| r.len()).sum(),
+            left: ranges
+                .iter()
+                .filter(|r| !r.is_empty())
+                .map(|r| (r.partition, (r.start, r.end)))
+                .collect(),
+            consumer,
+            read: 0,
+            topic: topic.to_string(),
+        })
+    }
+
+    /// Records in the range.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Records read so far.
+    pub fn read(&self) -> u64 {
+        self.read
+    }
+
+    /// Every partition and the offset its range ends at: where to follow the topic from.
+    pub fn positions(&self) -> &[(i32, i64)] {
+        &self.ends
+    }
+
+    /// The next record of the range, `None` once every partition is done. Fails when the
+    /// broker hands out nothing for 30 seconds.
+    pub async fn next(&mut self) -> Result<Option<rdkafka::message::OwnedMessage>> {
+        while !self.left.is_empty() {
+            let m = tokio::time::timeout(Duration::from_secs(30), self.consumer.recv())
+                .await
+                .map_err(|_| crate::Error::Topic {
+                    topic: self.topic.clone(),
+                    reason: "no record from the broker for 30 s".into(),
+                })??;
+            let Some((start, end)) = self.left.get(&m.partition()).copied() else {
+                continue;
+            };
+            if m.offset() < start {
+                continue;
+            }
+            if m.offset() >= end {
+                self.left.remove(&m.partition());
+                continue;
+            }
+            if m.offset() + 1 >= end {
+                self.left.remove(&m.partition());
+            }
+            self.read += 1;
+            return Ok(Some(m.detach()));
+        }
+        Ok(None)
+    }
+}
+
 /// Where a record came from, for logs and dead letters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -210,7 +293,7 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn of(m: &BorrowedMessage<'_>) -> Self {
+    pub fn of(m: &impl Message) -> Self {
         Self {
             topic: m.topic().to_string(),
             partition: m.partition(),
@@ -243,7 +326,7 @@ impl DeadLetters {
     }
 
     /// Parks `m` with `reason`; returns once the broker acknowledged the dead letter.
-    pub async fn park(&self, m: &BorrowedMessage<'_>, reason: &str) -> Result<()> {
+    pub async fn park(&self, m: &impl Message, reason: &str) -> Result<()> {
         let (key, bytes) = self.letter(m, reason);
         self.publisher
             .publish(&self.topic, &key, &bytes, "pronto.v1.DeadLetter")
@@ -255,7 +338,7 @@ impl DeadLetters {
     pub async fn park_in(
         &self,
         tx: &crate::TxPublisher,
-        m: &BorrowedMessage<'_>,
+        m: &impl Message,
         reason: &str,
     ) -> Result<()> {
         let (key, bytes) = self.letter(m, reason);
@@ -264,7 +347,7 @@ impl DeadLetters {
     }
 
     /// The dead letter for `m`: its key and payload.
-    fn letter(&self, m: &BorrowedMessage<'_>, reason: &str) -> (String, Vec<u8>) {
+    fn letter(&self, m: &impl Message, reason: &str) -> (String, Vec<u8>) {
         let letter = pronto_proto::v1::DeadLetter {
             topic: m.topic().to_string(),
             partition: m.partition(),

@@ -11,8 +11,8 @@ mod topics;
 
 pub use config::{KafkaArgs, Topics};
 pub use consume::{
-    DeadLetters, PartitionRange, Record, assign_from_beginning, assign_range, group_consumer,
-    group_consumer_committing, reader,
+    DeadLetters, PartitionRange, RangeReader, Record, assign_from_beginning, assign_range,
+    group_consumer, group_consumer_committing, reader,
 };
 pub use headers::{TYPE_HEADER, extract_context, header_str, record_span};
 pub use produce::{Publisher, TxPublisher};

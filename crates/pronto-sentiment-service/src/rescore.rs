@@ -5,10 +5,8 @@
 use crate::tagger::Tagger;
 use futures::future::try_join_all;
 use pronto_kafka::rdkafka::message::Message;
-use pronto_kafka::{KafkaArgs, Publisher, assign_range, reader};
+use pronto_kafka::{KafkaArgs, Publisher, RangeReader};
 use prost::Message as _;
-use std::collections::HashMap;
-use std::time::Duration;
 
 /// What a re-scoring did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,35 +34,13 @@ pub async fn rescore(
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<RescoreSummary> {
     let topics = kafka.topics();
-    let consumer = reader(&kafka.brokers)?;
-    let ranges = assign_range(&consumer, &topics.events, from_ms, to_ms).await?;
-    let total: u64 = ranges.iter().map(|r| r.len()).sum();
-    let mut ends: HashMap<i32, (i64, i64)> = ranges
-        .iter()
-        .filter(|r| !r.is_empty())
-        .map(|r| (r.partition, (r.start, r.end)))
-        .collect();
+    let mut range = RangeReader::open(&kafka.brokers, &topics.events, from_ms, to_ms).await?;
+    let total = range.total();
     let publisher = Publisher::new(&kafka.brokers)?;
     let mut summary = RescoreSummary::default();
     let mut batch: Vec<(String, Vec<u8>)> = Vec::with_capacity(BATCH);
     progress(0, total);
-    while !ends.is_empty() {
-        let m = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
-            .await
-            .map_err(|_| anyhow::anyhow!("no record from the broker for 30 s"))??;
-        let Some((start, end)) = ends.get(&m.partition()).copied() else {
-            continue;
-        };
-        if m.offset() < start {
-            continue;
-        }
-        if m.offset() >= end {
-            ends.remove(&m.partition());
-            continue;
-        }
-        if m.offset() + 1 >= end {
-            ends.remove(&m.partition());
-        }
+    while let Some(m) = range.next().await? {
         summary.records += 1;
         match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
             Err(_) => summary.undecodable += 1,
@@ -77,10 +53,10 @@ pub async fn rescore(
                 }
             }
         }
-        if batch.len() >= BATCH || ends.is_empty() {
+        if batch.len() >= BATCH {
             summary.tags += publish(&publisher, &topics.sentiment, &mut batch).await?;
         }
-        if summary.records.is_multiple_of(1000) || ends.is_empty() {
+        if summary.records.is_multiple_of(1000) || summary.records == total {
             progress(summary.records, total);
         }
     }

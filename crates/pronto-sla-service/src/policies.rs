@@ -7,15 +7,13 @@
 //! topic, never from the local file, so replicas with different files cannot disagree.
 
 use pronto_domain::EventTime;
-use pronto_kafka::rdkafka::consumer::StreamConsumer;
-use pronto_kafka::rdkafka::message::{BorrowedMessage, Message};
-use pronto_kafka::{DeadLetters, Publisher, assign_range, reader};
+use pronto_kafka::rdkafka::consumer::{Consumer, StreamConsumer};
+use pronto_kafka::rdkafka::message::Message;
+use pronto_kafka::{DeadLetters, Publisher, RangeReader, reader};
 use pronto_proto::v1 as pb;
 use pronto_sla::{Policy, PolicyVersions};
 use prost::Message as _;
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Every record has this key, so the topic's order is the order of publication.
 pub const KEY: &str = "sla-policy";
@@ -111,29 +109,25 @@ impl PolicyLog {
         topic: &str,
         dead: Option<&DeadLetters>,
     ) -> anyhow::Result<(Self, PolicyVersions)> {
-        let consumer = reader(brokers)?;
-        let ranges = assign_range(&consumer, topic, None, None).await?;
-        let mut left: HashMap<i32, i64> = ranges
-            .iter()
-            .filter(|r| !r.is_empty())
-            .map(|r| (r.partition, r.end))
-            .collect();
-        let log = Self { consumer };
+        // What is on the topic now, then everything published after, from the same place.
+        let mut range = RangeReader::open(brokers, topic, None, None).await?;
         let mut versions = PolicyVersions::empty();
-        while !left.is_empty() {
-            let m = tokio::time::timeout(Duration::from_secs(30), log.consumer.recv())
-                .await
-                .map_err(|_| anyhow::anyhow!("{topic}: no record from the broker for 30 s"))??;
+        while let Some(m) = range.next().await? {
             if let Some((from, policy)) = fold(&m, dead).await? {
                 versions.add(from, policy);
             }
-            if left
-                .get(&m.partition())
-                .is_some_and(|end| m.offset() + 1 >= *end)
-            {
-                left.remove(&m.partition());
-            }
         }
+        let consumer = reader(brokers)?;
+        let mut tpl = pronto_kafka::rdkafka::TopicPartitionList::new();
+        for (partition, next) in range.positions() {
+            tpl.add_partition_offset(
+                topic,
+                *partition,
+                pronto_kafka::rdkafka::Offset::Offset(*next),
+            )?;
+        }
+        consumer.assign(&tpl)?;
+        let log = Self { consumer };
         Ok((log, versions))
     }
 
@@ -149,7 +143,7 @@ impl PolicyLog {
 }
 
 async fn fold(
-    m: &BorrowedMessage<'_>,
+    m: &impl Message,
     dead: Option<&DeadLetters>,
 ) -> anyhow::Result<Option<(EventTime, Arc<Policy>)>> {
     match decode(m.payload().unwrap_or_default()) {
