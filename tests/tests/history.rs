@@ -1,6 +1,6 @@
-//! Commands that read history from a Tansu broker process: `pronto sentiment rescore` finds
-//! its range by publication time (offsets by timestamp, which the in-process mock cluster
-//! lacks), and `pronto sla explain` tells one conversation's clocks.
+//! Commands that read history from a Tansu broker process: `pronto sentiment rescore` and
+//! `pronto replay` find their range by publication time (offsets by timestamp, which the
+//! in-process mock cluster lacks), and `pronto sla explain` tells one conversation's clocks.
 
 use pronto_domain::EventTime;
 use pronto_e2e::{Proc, free_ports, pronto_bin, run_pronto as pronto, start_broker, wait_ready};
@@ -40,7 +40,7 @@ fn rescore(brokers: &str, extra: &[&str]) -> (i32, String, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rescore_and_explain_read_history_from_the_broker() {
+async fn rescore_explain_and_replay_read_history_from_the_broker() {
     let dir = tempfile::tempdir().unwrap();
     let (_broker, brokers) = start_broker(dir.path());
     let [admin, http] = free_ports(2)[..] else {
@@ -173,4 +173,33 @@ async fn rescore_and_explain_read_history_from_the_broker() {
     let (code, _, err) = pronto(&["sla", "explain", "--brokers", &brokers, "c1"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("is not TENANT/CONVERSATION_ID"), "{err}");
+
+    // Replaying the whole topic twice gives the same digest; a shorter period another.
+    let digest = |out: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix("digest: "))
+            .unwrap_or_else(|| panic!("no digest in {out}"))
+            .to_string()
+    };
+    let (code, first, err) = pronto(&["replay", "--brokers", &brokers]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("reading pronto.events.v1: 5/5 records"),
+        "{err}"
+    );
+    assert!(
+        first.contains("replayed 5 events (0 records not events)"),
+        "{first}"
+    );
+    assert!(first.contains("5 sentiment tags"), "{first}");
+    assert!(first.contains("total"), "{first}");
+    let (_, second, _) = pronto(&["replay", "--brokers", &brokers]);
+    assert_eq!(digest(&first), digest(&second));
+    assert!(digest(&first).starts_with("sha256:"));
+    let (code, part, err) = pronto(&["replay", "--brokers", &brokers, "--to", &mark]);
+    assert_eq!(code, 0, "{err}");
+    assert!(part.contains("replayed 3 events"), "{part}");
+    assert_ne!(digest(&part), digest(&first));
+    let (code, _, err) = pronto(&["replay", "--brokers", &brokers, "--group-by", "planet"]);
+    assert_eq!(code, 2, "{err}");
 }

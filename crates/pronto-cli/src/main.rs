@@ -2,6 +2,7 @@
 //! them in one process with `pronto up`; `simulate` publishes sample conversations and
 //! `report` prints the report.
 
+mod replay;
 mod sentiment;
 mod simulate;
 
@@ -45,6 +46,10 @@ enum Command {
     Report(ReportArgs),
     /// Check an SLA policy file and print its version (the built-in policy when no file).
     CheckPolicy(CheckPolicyArgs),
+    /// Recompute every derived fact of a period from the topics (SLA verdicts, sentiment
+    /// tags, escalations) and print the report and a digest: the same events give the same
+    /// digest.
+    Replay(replay::ReplayArgs),
 }
 
 #[derive(Debug, Args)]
@@ -722,6 +727,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(EXIT_CONFIG));
             }
         },
+        Command::Replay(a) => return replay::run(a).await,
         Command::Report(a) => {
             if let Some(limit) = a.wait_settled {
                 wait_settled(&a.url, limit).await?;
