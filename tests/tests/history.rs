@@ -167,6 +167,23 @@ async fn rescore_explain_and_replay_read_history_from_the_broker() {
     );
     assert!(!out.contains("r1"), "{out}");
 
+    // The audit view at the same instant: the clock, its policy version, nothing announced.
+    let (code, out, err) = pronto(&[
+        "audit",
+        "--brokers",
+        &brokers,
+        "--conversation",
+        "acme/c1",
+        "--at",
+        "2026-03-02T09:03:00Z",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("first reply clock: open since 2026-03-02T09:00:00.000Z (m1) under default@"),
+        "{out}"
+    );
+    assert!(out.contains("verdicts until then: 0"), "{out}");
+
     let (code, _, err) = pronto(&["sla", "explain", "--brokers", &brokers, "acme/nobody"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("no events of acme/nobody"), "{err}");

@@ -2,6 +2,7 @@
 //! them in one process with `pronto up`; `simulate` publishes sample conversations and
 //! `report` prints the report.
 
+mod explain;
 mod replay;
 mod sentiment;
 mod simulate;
@@ -50,6 +51,9 @@ enum Command {
     /// tags, escalations) and print the report and a digest: the same events give the same
     /// digest.
     Replay(replay::ReplayArgs),
+    /// Show every clock of a conversation as it stood at an instant, under which policy
+    /// version, and the verdicts announced until then.
+    Audit(explain::AuditArgs),
 }
 
 #[derive(Debug, Args)]
@@ -537,60 +541,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sla(SlaCmd {
             action: Some(SlaAction::Explain(a)),
             ..
-        }) => {
-            let Some((tenant, conversation)) = a.conversation.split_once('/') else {
-                eprintln!(
-                    "pronto sla explain: '{}' is not TENANT/CONVERSATION_ID",
-                    a.conversation
-                );
-                return Ok(ExitCode::from(2));
-            };
-            for (what, id) in [("tenant", tenant), ("conversation id", conversation)] {
-                if let Err(e) = pronto_domain::Id::parse(id) {
-                    eprintln!("pronto sla explain: the {what} {e}");
-                    return Ok(ExitCode::from(2));
-                }
-            }
-            let (_log, mut versions) = pronto_sla_service::policies::PolicyLog::open(
-                &a.kafka.brokers,
-                &a.kafka.policies_topic,
-                None,
-            )
-            .await?;
-            if versions.is_empty() {
-                eprintln!(
-                    "no policy version on {}; explaining under the built-in policy",
-                    a.kafka.policies_topic
-                );
-                versions = pronto_sla::PolicyVersions::single(std::sync::Arc::new(
-                    pronto_sla::Policy::builtin(),
-                ));
-            }
-            let (events, undecodable) = pronto_sla_service::explain::conversation_events(
-                &a.kafka,
-                &a.conversation,
-                |done, total| eprint!("\rreading {}: {done}/{total} records", a.kafka.events_topic),
-            )
-            .await?;
-            eprintln!();
-            if events.is_empty() {
-                eprintln!(
-                    "pronto sla explain: no events of {} on {}",
-                    a.conversation, a.kafka.events_topic
-                );
-                return Ok(ExitCode::from(1));
-            }
-            if undecodable > 0 {
-                eprintln!(
-                    "{undecodable} records of this conversation are not events (see the dead-letter topic)"
-                );
-            }
-            let until =
-                a.at.map_or_else(pronto_runtime::wall_clock, pronto_domain::EventTime);
-            print!(
-                "{}",
-                pronto_sla::explain(&versions, &a.conversation, &events, until)
-            );
+        }) => return explain::run(&a.kafka, &a.conversation, a.at, explain::Show::Timeline).await,
+        Command::Audit(a) => {
+            return explain::run(&a.kafka, &a.conversation, Some(a.at), explain::Show::AsOf).await;
         }
         Command::Sla(SlaCmd { service: a, .. }) => {
             let _t = init_telemetry("pronto-sla", a.common.log_json);

@@ -433,6 +433,100 @@ fn timer_entry(f: &SlaFact) -> Entry {
     }
 }
 
+impl Explanation {
+    /// The conversation as it stood at `until`: the version in force, every open clock
+    /// (policy version, counted time, what it has announced and what is next), and the
+    /// verdicts announced until then.
+    pub fn as_of(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let _ = writeln!(out, "conversation {} at {}", self.key, self.until);
+        if let Some((_, v)) = self.versions.iter().rev().find(|(t, _)| *t <= self.until) {
+            let _ = writeln!(out, "policy in force: {v}");
+        } else if let Some((_, v)) = self.versions.first() {
+            let _ = writeln!(out, "policy in force: {v} (the first version)");
+        }
+        let clocks: Vec<&ClockView> = [&self.open_clock, &self.open_resolution]
+            .into_iter()
+            .flatten()
+            .collect();
+        if clocks.is_empty() {
+            let _ = writeln!(out, "no clock open");
+        }
+        for c in clocks {
+            let fired: Vec<String> = c
+                .fired
+                .iter()
+                .map(|f| {
+                    if *f >= 1.0 {
+                        "the breach".into()
+                    } else {
+                        format!("the {:.0}% warning", f * 100.0)
+                    }
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "{}: open since {} ({}) under {}, {}; {}; target {}",
+                clock_name(c.kind),
+                c.customer_at,
+                c.customer_event_id,
+                c.policy.version,
+                if c.running_since.is_some() {
+                    "running"
+                } else {
+                    "paused"
+                },
+                counted(c),
+                target(&c.target)
+            );
+            let _ = writeln!(
+                out,
+                "  announced: {}; {}",
+                if fired.is_empty() {
+                    "nothing yet".to_string()
+                } else {
+                    fired.join(", ")
+                },
+                due_list(c)
+            );
+        }
+        let _ = writeln!(out, "verdicts until then: {}", self.facts.len());
+        for f in &self.facts {
+            let (what, version) = match f {
+                SlaFact::Latency(l) => (
+                    format!(
+                        "{} measured: {} calendar, {} business, {}",
+                        clock_name(l.kind),
+                        duration(l.calendar_ms),
+                        duration(l.business_ms),
+                        if l.met { "met" } else { "missed" }
+                    ),
+                    &l.policy_version,
+                ),
+                SlaFact::Warning(w) => (
+                    format!(
+                        "{:.0}% warning of the {}",
+                        w.fraction * 100.0,
+                        target_name(w.kind)
+                    ),
+                    &w.policy_version,
+                ),
+                SlaFact::Breach(b) => (
+                    format!("breach of the {}", target_name(b.kind)),
+                    &b.policy_version,
+                ),
+                SlaFact::Correction(c) => (
+                    format!("correction of {} {}", c.corrects_kind, c.corrects_fact_id),
+                    &c.policy_version,
+                ),
+            };
+            let _ = writeln!(out, "  {}  {what} ({}, {version})", f.at(), f.fact_id());
+        }
+        out
+    }
+}
+
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "conversation {}", self.key)?;

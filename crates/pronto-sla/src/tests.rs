@@ -1075,3 +1075,57 @@ fn a_merge_carries_the_merged_conversations_wait_over() {
     );
     assert!(facts.is_empty());
 }
+
+#[test]
+fn as_of_an_instant_the_clocks_show_what_they_had_counted_and_announced() {
+    let versions = PolicyVersions::single(Arc::new(Policy::builtin()));
+    let events = [
+        evc("m1", "c1", 0, customer()),
+        evc(
+            "p1",
+            "c1",
+            20,
+            Payload::StatusChanged(ConversationStatus::PendingCustomer),
+        ),
+        evc(
+            "o1",
+            "c1",
+            40,
+            Payload::StatusChanged(ConversationStatus::Open),
+        ),
+        evc("r1", "c1", 75, human()),
+    ];
+    let at =
+        |min: i64| crate::explain(&versions, "acme/c1", &events, EventTime(T0 + min * MIN)).as_of();
+    let paused = at(30);
+    assert!(
+        paused.starts_with(
+            "conversation acme/c1 at 2026-03-02T09:30:00.000Z\npolicy in force: default@"
+        ),
+        "{paused}"
+    );
+    assert!(
+        paused
+            .contains("first reply clock: open since 2026-03-02T09:00:00.000Z (m1) under default@"),
+        "{paused}"
+    );
+    assert!(
+        paused.contains("paused; counted 20m calendar, 20m business; target 1h in calendar time"),
+        "{paused}"
+    );
+    assert!(paused.contains("announced: nothing yet"), "{paused}");
+    assert!(paused.contains("verdicts until then: 0"), "{paused}");
+    let running = at(55);
+    assert!(
+        running.contains("running; counted 35m calendar"),
+        "{running}"
+    );
+    assert!(running.contains("announced: the 50% warning; due: 80% warning at 2026-03-02T10:08:00.000Z, breach at 2026-03-02T10:20:00.000Z"), "{running}");
+    assert!(running.contains("verdicts until then: 1\n  2026-03-02T09:50:00.000Z  50% warning of the first reply target (wrn-"), "{running}");
+    let done = at(80);
+    assert!(done.contains("no clock open"), "{done}");
+    assert!(
+        done.contains("first reply clock measured: 55m calendar, 55m business, met"),
+        "{done}"
+    );
+}
