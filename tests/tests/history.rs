@@ -219,4 +219,47 @@ async fn rescore_explain_and_replay_read_history_from_the_broker() {
     assert_ne!(digest(&part), digest(&first));
     let (code, _, err) = pronto(&["replay", "--brokers", &brokers, "--group-by", "planet"]);
     assert_eq!(code, 2, "{err}");
+
+    // What-if: under a candidate with a one-minute chat target, the replies of five minutes
+    // that met the built-in hour all miss, and the unanswered conversation breaches.
+    let candidate = dir.path().join("candidate.toml");
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../crates/pronto-sla/src/default_policy.toml"),
+    )
+    .unwrap()
+    .replacen("name = \"default\"", "name = \"whatif\"", 1)
+    .replace(
+        "[targets.chat]\nfirst_reply = \"1h\"",
+        "[targets.chat]\nfirst_reply = \"1m\"",
+    );
+    std::fs::write(&candidate, text).unwrap();
+    let (code, out, err) = pronto(&[
+        "replay",
+        "--brokers",
+        &brokers,
+        "--policy",
+        candidate.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("what-if: ") && out.contains("(whatif@"),
+        "{out}"
+    );
+    let chat = out
+        .split("what-if: ")
+        .nth(1)
+        .and_then(|w| w.lines().find(|l| l.starts_with("chat ")))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        chat.contains("100% (2/2)") && chat.contains("0% (0/3)") && chat.ends_with("-100 pp"),
+        "{chat}"
+    );
+    assert_eq!(
+        digest(&out),
+        digest(&first),
+        "the period as applied is unchanged"
+    );
+    let (code, _, err) = pronto(&["replay", "--brokers", &brokers, "--policy", "/nowhere.toml"]);
+    assert_eq!(code, 64, "{err}");
 }

@@ -30,6 +30,11 @@ pub(crate) struct ReplayArgs {
     /// tenant.
     #[arg(long, default_value = "channel")]
     group_by: String,
+    /// What-if: also compute the period under this candidate SLA policy file (for the whole
+    /// period) and show its compliance beside what really applied, per channel, queue and
+    /// agent.
+    #[arg(long)]
+    policy: Option<std::path::PathBuf>,
 }
 
 pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -49,6 +54,18 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         };
         query.group_by.push(dim);
     }
+    let candidate = match a
+        .policy
+        .as_deref()
+        .map(pronto_sla::Policy::load)
+        .transpose()
+    {
+        Ok(c) => c.map(Arc::new),
+        Err(e) => {
+            eprintln!("pronto replay: {e}");
+            return Ok(ExitCode::from(crate::EXIT_CONFIG));
+        }
+    };
     let sentiment = match pronto_sentiment_service::open_model(a.sentiment_model.as_deref()) {
         Ok(m) => m,
         Err(e) => {
@@ -98,11 +115,25 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     eprintln!();
     let started = std::time::Instant::now();
+    let lateness = a.allowed_lateness.as_millis() as i64;
+    let what_if = candidate.map(|policy| {
+        let single = pronto_sla::PolicyVersions::single(Arc::clone(&policy));
+        let settings = pronto_replay::Settings {
+            policies: &single,
+            allowed_lateness_ms: lateness,
+            sentiment: sentiment.as_ref(),
+            until: None,
+        };
+        (
+            policy,
+            pronto_replay::replay(events.iter().cloned(), &settings),
+        )
+    });
     let replayed = pronto_replay::replay(
         events,
         &pronto_replay::Settings {
             policies: &versions,
-            allowed_lateness_ms: a.allowed_lateness.as_millis() as i64,
+            allowed_lateness_ms: lateness,
             sentiment: sentiment.as_ref(),
             until: None,
         },
@@ -118,5 +149,112 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         replayed.escalations.len()
     );
     println!("digest: {}", replayed.digest());
+    if let Some((policy, candidate)) = what_if {
+        println!();
+        println!(
+            "what-if: {} ({}) against the versions in force",
+            a.policy
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            policy.version
+        );
+        for dim in [Dimension::Channel, Dimension::Queue, Dimension::Agent] {
+            println!();
+            print!("{}", side_by_side(dim, &replayed, &candidate));
+        }
+        println!("candidate digest: {}", candidate.digest());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reply-target compliance per value of `dim`, as it applied and under the candidate.
+fn side_by_side(
+    dim: Dimension,
+    actual: &pronto_replay::Replay,
+    candidate: &pronto_replay::Replay,
+) -> String {
+    use std::fmt::Write as _;
+    let q = Query {
+        group_by: vec![dim],
+        ..Query::default()
+    };
+    let (a, c) = (actual.report(&q), candidate.report(&q));
+    let mut keys: Vec<String> = a
+        .rows
+        .iter()
+        .chain(&c.rows)
+        .map(|r| r.keys[0].clone())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let find = |rows: &[pronto_reporting::Row], k: &str| {
+        rows.iter()
+            .find(|r| r.keys[0] == k)
+            .map_or((0, 0, 0.0), |r| {
+                (r.sla_met, r.sla_breached, r.sla_compliance)
+            })
+    };
+    let cell = |(met, breached, compliance): (u64, u64, f64)| {
+        if met + breached == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.0}% ({met}/{})", compliance * 100.0, met + breached)
+        }
+    };
+    let mut lines = vec![[
+        dim.as_str().to_string(),
+        "as applied".to_string(),
+        "candidate".to_string(),
+        "change".to_string(),
+    ]];
+    let rows = keys
+        .iter()
+        .map(|k| (k.clone(), find(&a.rows, k), find(&c.rows, k)))
+        .chain(std::iter::once((
+            "total".to_string(),
+            (
+                a.total.sla_met,
+                a.total.sla_breached,
+                a.total.sla_compliance,
+            ),
+            (
+                c.total.sla_met,
+                c.total.sla_breached,
+                c.total.sla_compliance,
+            ),
+        )));
+    for (k, x, y) in rows {
+        let change = if x.0 + x.1 == 0 || y.0 + y.1 == 0 {
+            "-".to_string()
+        } else {
+            format!("{:+.0} pp", (y.2 - x.2) * 100.0)
+        };
+        lines.push([k, cell(x), cell(y), change]);
+    }
+    let widths: Vec<usize> = (0..4)
+        .map(|i| {
+            lines
+                .iter()
+                .map(|l| l[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for l in &lines {
+        let _ = writeln!(
+            out,
+            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}",
+            l[0],
+            l[1],
+            l[2],
+            l[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        );
+    }
+    out
 }
