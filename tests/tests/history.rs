@@ -262,4 +262,40 @@ async fn rescore_explain_and_replay_read_history_from_the_broker() {
     );
     let (code, _, err) = pronto(&["replay", "--brokers", &brokers, "--policy", "/nowhere.toml"]);
     assert_eq!(code, 64, "{err}");
+
+    // Export, then replay the file with no broker at all: the same digest.
+    let file = dir.path().join("period.jsonl");
+    let (code, out, err) = pronto(&[
+        "export",
+        "--brokers",
+        &brokers,
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("exported 5 events and 0 policy versions"),
+        "{out}"
+    );
+    assert!(err.contains("exporting: 5/5 records"), "{err}");
+    let nowhere = format!("127.0.0.1:{}", free_ports(1)[0]);
+    let (code, offline, err) = pronto(&[
+        "replay",
+        "--brokers",
+        &nowhere,
+        "--input",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(digest(&offline), digest(&first));
+    // A file changed after export is refused, naming the line.
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replacen("where is my parcel?", "where is my parcel!", 1),
+    )
+    .unwrap();
+    let (code, _, err) = pronto(&["replay", "--input", file.to_str().unwrap()]);
+    assert_eq!(code, 65, "{err}");
+    assert!(err.contains("does not match the content"), "{err}");
 }

@@ -12,7 +12,7 @@ pub(crate) struct AuditArgs {
     #[arg(long)]
     pub(crate) conversation: String,
     /// The instant (RFC 3339).
-    #[arg(long, value_parser = crate::sentiment::parse_time)]
+    #[arg(long, value_parser = crate::period::parse_time)]
     pub(crate) at: i64,
 }
 

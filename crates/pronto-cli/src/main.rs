@@ -3,6 +3,8 @@
 //! `report` prints the report.
 
 mod explain;
+mod export;
+mod period;
 mod replay;
 mod sentiment;
 mod simulate;
@@ -51,6 +53,9 @@ enum Command {
     /// tags, escalations) and print the report and a digest: the same events give the same
     /// digest.
     Replay(replay::ReplayArgs),
+    /// Write a period's input events and the policy versions in force to a self-describing
+    /// file with its checksum, for `pronto replay --input` with no broker.
+    Export(export::ExportArgs),
     /// Show every clock of a conversation as it stood at an instant, under which policy
     /// version, and the verdicts announced until then.
     Audit(explain::AuditArgs),
@@ -120,7 +125,7 @@ struct ExplainArgs {
     /// The conversation, as TENANT/CONVERSATION_ID.
     conversation: String,
     /// Show the clocks as they stood at this instant (RFC 3339); now when absent.
-    #[arg(long, value_parser = sentiment::parse_time)]
+    #[arg(long, value_parser = period::parse_time)]
     at: Option<i64>,
 }
 
@@ -478,10 +483,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let Some(tagger) = config("sentiment rescore", "model", a.model.tagger()) else {
                 return Ok(ExitCode::from(EXIT_CONFIG));
             };
-            if let (Some(from), Some(to)) = (a.from, a.to)
-                && from >= to
-            {
-                eprintln!("pronto sentiment rescore: --from must be before --to");
+            if a.period.refused("pronto sentiment rescore") {
                 return Ok(ExitCode::from(2));
             }
             let m = tagger.local();
@@ -499,8 +501,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let summary = pronto_sentiment_service::rescore(
                 &a.kafka,
                 &tagger,
-                a.from,
-                a.to,
+                a.period.from,
+                a.period.to,
                 |done, total| eprint!("\rrescoring: {done}/{total} records"),
             )
             .await?;
@@ -681,6 +683,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Replay(a) => return replay::run(a).await,
+        Command::Export(a) => return export::run(a).await,
         Command::Report(a) => {
             if let Some(limit) = a.wait_settled {
                 wait_settled(&a.url, limit).await?;

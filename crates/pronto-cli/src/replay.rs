@@ -2,7 +2,6 @@
 //! report and a digest.
 
 use clap::Args;
-use pronto_kafka::RangeReader;
 use pronto_kafka::rdkafka::message::Message;
 use pronto_reporting::{Dimension, Query};
 use std::process::ExitCode;
@@ -13,13 +12,8 @@ use std::time::Duration;
 pub(crate) struct ReplayArgs {
     #[command(flatten)]
     kafka: pronto_kafka::KafkaArgs,
-    /// First publication time to include (RFC 3339); the beginning of the events topic when
-    /// absent. Offsets are found by timestamp.
-    #[arg(long, value_parser = crate::sentiment::parse_time)]
-    from: Option<i64>,
-    /// Publication time to stop before (RFC 3339); the end of the topic now when absent.
-    #[arg(long, value_parser = crate::sentiment::parse_time)]
-    to: Option<i64>,
+    #[command(flatten)]
+    period: crate::period::Period,
     /// As the SLA service's setting of the same name.
     #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
     allowed_lateness: Duration,
@@ -35,13 +29,37 @@ pub(crate) struct ReplayArgs {
     /// agent.
     #[arg(long)]
     policy: Option<std::path::PathBuf>,
+    /// Replay a file written by `pronto export` instead of the topics: no broker needed.
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    input: Option<std::path::PathBuf>,
+}
+
+/// The events of the range, each with its partition, and how many records were not events.
+async fn read_events(a: &ReplayArgs) -> anyhow::Result<(Vec<(i32, pronto_domain::Event)>, u64)> {
+    let mut range = a.period.events(&a.kafka).await?;
+    let total = range.total();
+    let mut events = Vec::with_capacity(total as usize);
+    let mut undecodable = 0u64;
+    eprint!("\rreading {}: 0/{total} records", a.kafka.events_topic);
+    while let Some(m) = range.next().await? {
+        match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
+            Ok(e) => events.push((m.partition(), e)),
+            Err(_) => undecodable += 1,
+        }
+        if range.read().is_multiple_of(10_000) || range.read() == total {
+            eprint!(
+                "\rreading {}: {}/{total} records",
+                a.kafka.events_topic,
+                range.read()
+            );
+        }
+    }
+    eprintln!();
+    Ok((events, undecodable))
 }
 
 pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
-    if let (Some(from), Some(to)) = (a.from, a.to)
-        && from >= to
-    {
-        eprintln!("pronto replay: --from must be before --to");
+    if a.period.refused("pronto replay") {
         return Ok(ExitCode::from(2));
     }
     let mut query = Query::default();
@@ -74,46 +92,29 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
     };
 
-    // The policy versions in force, as every SLA replica reads them.
-    let mut versions = pronto_sla::PolicyVersions::empty();
-    let mut policies =
-        RangeReader::open(&a.kafka.brokers, &a.kafka.policies_topic, None, None).await?;
-    while let Some(m) = policies.next().await? {
-        match pronto_sla_service::policies::decode(m.payload().unwrap_or_default()) {
-            Ok((from, p)) => {
-                versions.add(from, p);
+    let (versions, events, undecodable) = match &a.input {
+        Some(path) => match crate::export::read(path) {
+            Ok(x) => {
+                eprintln!("read {} events from {}", x.events.len(), path.display());
+                (x.versions, x.events, 0)
             }
-            Err(e) => eprintln!("skipping a policy record at offset {}: {e}", m.offset()),
+            Err(e) => {
+                eprintln!("pronto replay: {e}");
+                return Ok(ExitCode::from(65));
+            }
+        },
+        None => {
+            let versions = crate::export::policy_versions(&a.kafka).await?;
+            let (events, undecodable) = read_events(&a).await?;
+            (versions, events, undecodable)
         }
-    }
-    if versions.is_empty() {
-        eprintln!(
-            "no policy version on {}; replaying under the built-in policy",
-            a.kafka.policies_topic
-        );
-        versions = pronto_sla::PolicyVersions::single(Arc::new(pronto_sla::Policy::builtin()));
-    }
-
-    let mut range =
-        RangeReader::open(&a.kafka.brokers, &a.kafka.events_topic, a.from, a.to).await?;
-    let total = range.total();
-    let mut events = Vec::with_capacity(total as usize);
-    let mut undecodable = 0u64;
-    eprint!("\rreading {}: 0/{total} records", a.kafka.events_topic);
-    while let Some(m) = range.next().await? {
-        match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
-            Ok(e) => events.push((m.partition(), e)),
-            Err(_) => undecodable += 1,
-        }
-        if range.read().is_multiple_of(10_000) || range.read() == total {
-            eprint!(
-                "\rreading {}: {}/{total} records",
-                a.kafka.events_topic,
-                range.read()
-            );
-        }
-    }
-    eprintln!();
+    };
+    let versions = if versions.is_empty() {
+        eprintln!("no policy version recorded; replaying under the built-in policy");
+        pronto_sla::PolicyVersions::single(Arc::new(pronto_sla::Policy::builtin()))
+    } else {
+        versions
+    };
     let started = std::time::Instant::now();
     let lateness = a.allowed_lateness.as_millis() as i64;
     let what_if = candidate.map(|policy| {

@@ -29,18 +29,8 @@ pub(crate) struct RescoreArgs {
     pub(crate) kafka: pronto_kafka::KafkaArgs,
     #[command(flatten)]
     pub(crate) model: crate::ModelArgs,
-    /// First publication time to include (RFC 3339); the beginning of the topic when absent.
-    #[arg(long, value_parser = parse_time)]
-    pub(crate) from: Option<i64>,
-    /// Publication time to stop before (RFC 3339); the end of the topic now when absent.
-    #[arg(long, value_parser = parse_time)]
-    pub(crate) to: Option<i64>,
-}
-
-pub(crate) fn parse_time(s: &str) -> Result<i64, String> {
-    pronto_domain::EventTime::parse_rfc3339(s)
-        .map(|t| t.millis())
-        .map_err(|e| e.to_string())
+    #[command(flatten)]
+    pub(crate) period: crate::period::Period,
 }
 
 #[derive(Debug, Args)]

@@ -1,0 +1,253 @@
+//! `pronto export`: a period's input events and the policy versions in force, in a
+//! self-describing JSON Lines file that `pronto replay --input` replays with no broker.
+//!
+//! The file: a header line (`{"pronto_export": 1, ...}` with the topic, range and counts),
+//! one line per policy version (`{"policy": {...}}`), one per event in log order
+//! (`{"partition": p, "event": {...}}`, the event as `POST /v1/events` takes it), and a last
+//! line `{"sha256": "<hex>"}` over every byte before it, checked before replaying.
+
+use clap::Args;
+use pronto_domain::{Event, EventTime, Limits, RawEvent};
+use pronto_kafka::RangeReader;
+use pronto_kafka::rdkafka::message::Message;
+use pronto_sla::{Policy, PolicyVersions};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+const FORMAT: u64 = 1;
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    #[command(flatten)]
+    kafka: pronto_kafka::KafkaArgs,
+    #[command(flatten)]
+    period: crate::period::Period,
+    /// The file to write.
+    #[arg(long)]
+    out: std::path::PathBuf,
+}
+
+/// Reads every policy version on the policies topic.
+pub(crate) async fn policy_versions(
+    kafka: &pronto_kafka::KafkaArgs,
+) -> anyhow::Result<PolicyVersions> {
+    let mut versions = PolicyVersions::empty();
+    let mut policies = RangeReader::open(&kafka.brokers, &kafka.policies_topic, None, None).await?;
+    while let Some(m) = policies.next().await? {
+        match pronto_sla_service::policies::decode(m.payload().unwrap_or_default()) {
+            Ok((from, p)) => {
+                versions.add(from, p);
+            }
+            Err(e) => eprintln!("skipping a policy record at offset {}: {e}", m.offset()),
+        }
+    }
+    Ok(versions)
+}
+
+pub(crate) async fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
+    if a.period.refused("pronto export") {
+        return Ok(ExitCode::from(2));
+    }
+    let versions = policy_versions(&a.kafka).await?;
+    let mut range = a.period.events(&a.kafka).await?;
+    let total = range.total();
+    let file = match std::fs::File::create(&a.out) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("pronto export: {}: {e}", a.out.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let mut w = Hashing::new(std::io::BufWriter::new(file));
+    let time = |t: Option<i64>| t.map(|t| EventTime(t).to_rfc3339());
+    w.line(&json!({
+        "pronto_export": FORMAT,
+        "events_topic": a.kafka.events_topic,
+        "published_from": time(a.period.from),
+        "published_to": time(a.period.to),
+        "events": total,
+        "policies": versions.len(),
+    }))?;
+    for (from, p) in versions.iter() {
+        w.line(&json!({"policy": {
+            "version": p.version,
+            "effective_from": from.millis(),
+            "source": p.source,
+        }}))?;
+    }
+    let (mut events, mut skipped) = (0u64, 0u64);
+    while let Some(m) = range.next().await? {
+        match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
+            Ok(e) => {
+                w.line(&json!({"partition": m.partition(), "event": e.to_json()}))?;
+                events += 1;
+            }
+            Err(_) => skipped += 1,
+        }
+        if range.read().is_multiple_of(10_000) || range.read() == total {
+            eprint!("\rexporting: {}/{total} records", range.read());
+        }
+    }
+    eprintln!();
+    let sum = w.finish()?;
+    println!(
+        "exported {events} events and {} policy versions to {} ({skipped} records not events); sha256 {sum}",
+        versions.len(),
+        a.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes lines and keeps the SHA-256 of everything written.
+struct Hashing<W: Write> {
+    inner: W,
+    sha: Sha256,
+}
+
+impl<W: Write> Hashing<W> {
+    fn new(inner: W) -> Self {
+        Self {
+            inner,
+            sha: Sha256::new(),
+        }
+    }
+
+    fn line(&mut self, v: &Value) -> std::io::Result<()> {
+        let mut bytes = serde_json::to_vec(v).expect("JSON of plain values");
+        bytes.push(b'\n');
+        self.sha.update(&bytes);
+        self.inner.write_all(&bytes)
+    }
+
+    fn finish(mut self) -> std::io::Result<String> {
+        let sum = hex::encode(self.sha.clone().finalize());
+        let mut last = serde_json::to_vec(&json!({ "sha256": sum })).expect("JSON");
+        last.push(b'\n');
+        self.inner.write_all(&last)?;
+        self.inner.flush()?;
+        Ok(sum)
+    }
+}
+
+/// What an export file holds.
+pub(crate) struct Exported {
+    pub(crate) versions: PolicyVersions,
+    pub(crate) events: Vec<(i32, Event)>,
+}
+
+/// Reads an export file, checking its checksum; `Err` says what is wrong and where.
+pub(crate) fn read(path: &std::path::Path) -> Result<Exported, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut sha = Sha256::new();
+    let mut versions = PolicyVersions::empty();
+    let mut events = Vec::new();
+    let mut checked = false;
+    let lenient = Limits {
+        earliest: EventTime(i64::MIN),
+        max_future_ms: i64::MAX,
+        ..Limits::default()
+    };
+    let at = |n: usize, what: String| format!("{}: line {n}: {what}", path.display());
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let n = i + 1;
+        let line = line.map_err(|e| at(n, e.to_string()))?;
+        if checked {
+            return Err(at(n, "text after the checksum line".into()));
+        }
+        let v: Value = serde_json::from_str(&line).map_err(|e| at(n, e.to_string()))?;
+        if n == 1 {
+            if v["pronto_export"].as_u64() != Some(FORMAT) {
+                return Err(at(n, format!("not a Pronto export (format {FORMAT})")));
+            }
+        } else if let Some(sum) = v["sha256"].as_str() {
+            let want = hex::encode(sha.clone().finalize());
+            if sum != want {
+                return Err(at(
+                    n,
+                    format!("checksum {sum} does not match the content ({want})"),
+                ));
+            }
+            checked = true;
+            continue;
+        } else if let Some(p) = v.get("policy") {
+            let source = p["source"]
+                .as_str()
+                .ok_or_else(|| at(n, "policy.source missing".into()))?;
+            let from = p["effective_from"]
+                .as_i64()
+                .ok_or_else(|| at(n, "policy.effective_from missing".into()))?;
+            let mut policy = Policy::from_toml(&format!("{}:{n}", path.display()), source)
+                .map_err(|e| at(n, e.to_string()))?;
+            if let Some(version) = p["version"].as_str() {
+                policy.version = version.to_string();
+            }
+            versions.add(EventTime(from), Arc::new(policy));
+        } else {
+            let partition = v["partition"]
+                .as_i64()
+                .and_then(|p| i32::try_from(p).ok())
+                .ok_or_else(|| at(n, "partition missing".into()))?;
+            let raw: RawEvent =
+                serde_json::from_value(v["event"].clone()).map_err(|e| at(n, e.to_string()))?;
+            let event = raw
+                .validate(EventTime(0), &lenient)
+                .map_err(|e| at(n, e.to_string()))?;
+            events.push((partition, event));
+        }
+        sha.update(line.as_bytes());
+        sha.update(b"\n");
+    }
+    if !checked {
+        return Err(format!(
+            "{}: no checksum line: the file is cut short",
+            path.display()
+        ));
+    }
+    Ok(Exported { versions, events })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_round_trips_policies_and_events_and_refuses_a_cut() {
+        let dir = std::env::temp_dir().join(format!("pronto-export-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.jsonl");
+        let policy = Policy::builtin();
+        let event: Event = serde_json::from_value::<RawEvent>(json!({
+            "event_id": "m1", "tenant": "acme", "conversation_id": "c1",
+            "occurred_at": "2026-03-02T09:00:00Z", "source": "t", "channel": "chat",
+            "customer_message": {"text": "hello", "customer_id": "u1", "customer_tier": "gold"}
+        }))
+        .unwrap()
+        .validate(EventTime(1_772_442_000_000), &Limits::default())
+        .unwrap();
+        let mut w = Hashing::new(std::fs::File::create(&path).unwrap());
+        w.line(&json!({"pronto_export": FORMAT})).unwrap();
+        w.line(&json!({"policy": {"version": policy.version, "effective_from": 5, "source": policy.source}}))
+            .unwrap();
+        w.line(&json!({"partition": 2, "event": event.to_json()}))
+            .unwrap();
+        w.finish().unwrap();
+
+        let x = read(&path).unwrap();
+        assert_eq!(x.events, [(2, event)]);
+        let (from, p) = x.versions.iter().next().unwrap();
+        assert_eq!(
+            (*from, p.version.as_str()),
+            (EventTime(5), policy.version.as_str())
+        );
+
+        // Cut short: no checksum line.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let cut: Vec<&str> = text.lines().take(3).collect();
+        std::fs::write(&path, cut.join("\n") + "\n").unwrap();
+        assert!(read(&path).err().unwrap().contains("cut short"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
