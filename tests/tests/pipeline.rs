@@ -175,6 +175,12 @@ async fn post(client: &reqwest::Client, url: &str, body: Value) -> (u16, Value) 
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+async fn get(client: &reqwest::Client, url: &str) -> (u16, Value) {
+    let r = client.get(url).send().await.expect("the service answers");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
 fn detail_paths(v: &Value) -> Vec<String> {
     v["details"]
         .as_array()
@@ -480,14 +486,30 @@ async fn conversations_in_report_out_through_five_processes() {
         .map(|l| l.split(',').nth(2).unwrap().parse::<u64>().unwrap())
         .sum();
     assert_eq!(in_csv, total_msgs);
-    let refused = client
-        .get(s.url("reporting-http", "/v1/report?tz=Mars/Olympus"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status().as_u16(), 400);
-    let err: Value = refused.json().await.unwrap();
-    assert_eq!(detail_paths(&err), ["tz"]);
+    // Drill-down: each channel's breached figure leads to the conversations holding as many
+    // breached clocks.
+    for row in report["rows"].as_array().unwrap() {
+        let channel = row["keys"][0].as_str().unwrap();
+        let url = format!("/v1/report/conversations?figure=sla_breached&channel={channel}");
+        let (status, d) = get(&client, &s.url("reporting-http", &url)).await;
+        assert_eq!(status, 200);
+        assert_eq!(d["count"], row["sla_breached"], "{channel}: {d}");
+        let listed: u64 = d["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["records"].as_u64().unwrap())
+            .sum();
+        assert_eq!(Some(listed), row["sla_breached"].as_u64(), "{channel}");
+    }
+    for (query, field) in [
+        ("/v1/report/conversations?figure=happiness", "figure"),
+        ("/v1/report?tz=Mars/Olympus", "tz"),
+    ] {
+        let (status, err) = get(&client, &s.url("reporting-http", query)).await;
+        assert_eq!(status, 400, "{query}");
+        assert_eq!(detail_paths(&err), [field]);
+    }
 
     for (channel, x) in &want {
         let row = report["rows"]

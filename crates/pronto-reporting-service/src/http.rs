@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use pronto_domain::EventTime;
-use pronto_reporting::{Bucket, Dimension, Query};
+use pronto_reporting::{Bucket, Dimension, Figure, Query};
 use pronto_runtime::CancellationToken;
 use serde::Deserialize;
 
@@ -82,6 +82,78 @@ pub fn parse_query(p: &ReportParams) -> Result<Query, (String, String)> {
     Ok(q)
 }
 
+/// Query-string parameters of `GET /v1/report/conversations`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DrillParams {
+    /// The figure: customer_messages, sla_breached, ...
+    pub(crate) figure: Option<String>,
+    /// The slice, by the values the report shows; any left out are not filtered on.
+    pub(crate) channel: Option<String>,
+    pub(crate) queue: Option<String>,
+    pub(crate) agent: Option<String>,
+    pub(crate) tenant: Option<String>,
+    /// A bucket's label (e.g. 2026-03 for a month), with `bucket` and `tz` as in the report.
+    pub(crate) bucket_key: Option<String>,
+    pub(crate) bucket: Option<String>,
+    pub(crate) tz: Option<String>,
+    pub(crate) from: Option<String>,
+    pub(crate) to: Option<String>,
+    /// Most conversations to list (default 1000, at most 100000).
+    pub(crate) limit: Option<usize>,
+}
+
+async fn drill(
+    State(model): State<Shared>,
+    params: Result<QueryParams<DrillParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let p = match params {
+        Ok(QueryParams(p)) => p,
+        Err(e) => return bad("query", e.body_text()),
+    };
+    let Some(figure) = p.figure.as_deref() else {
+        return bad("figure", format!("is required: one of {}", Figure::NAMES));
+    };
+    let Some(figure) = Figure::parse(figure) else {
+        return bad(
+            "figure",
+            format!(
+                "unknown figure '{figure}'; expected one of {}",
+                Figure::NAMES
+            ),
+        );
+    };
+    let q = match parse_query(&ReportParams {
+        bucket: p.bucket.clone(),
+        tz: p.tz.clone(),
+        from: p.from.clone(),
+        to: p.to.clone(),
+        ..ReportParams::default()
+    }) {
+        Ok(q) => q,
+        Err((f, r)) => return bad(&f, r),
+    };
+    let limit = p.limit.unwrap_or(1000);
+    if !(1..=100_000).contains(&limit) {
+        return bad("limit", format!("{limit} is not between 1 and 100000"));
+    }
+    let filter: Vec<(Dimension, String)> = [
+        (Dimension::Channel, &p.channel),
+        (Dimension::Queue, &p.queue),
+        (Dimension::Agent, &p.agent),
+        (Dimension::Tenant, &p.tenant),
+        (Dimension::Bucket, &p.bucket_key),
+    ]
+    .into_iter()
+    .filter_map(|(d, v)| v.clone().map(|v| (d, v)))
+    .collect();
+    let d = model
+        .read()
+        .expect("read model lock")
+        .drill(&q, &filter, figure, limit);
+    Json(d).into_response()
+}
+
 async fn report(
     State(model): State<Shared>,
     params: Result<QueryParams<ReportParams>, axum::extract::rejection::QueryRejection>,
@@ -123,6 +195,7 @@ pub(crate) async fn serve(
 ) -> anyhow::Result<()> {
     let app = Router::new()
         .route("/v1/report", get(report))
+        .route("/v1/report/conversations", get(drill))
         .with_state(model);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "reporting HTTP listening");

@@ -3,10 +3,12 @@
 //!
 //! Every input is keyed by its deterministic id, so a fact delivered twice counts once.
 
+mod drill;
 mod model;
 mod query;
 mod stats;
 
+pub use drill::{ConversationRef, Drill, Figure};
 pub use model::ReadModel;
 pub use query::{Bucket, Dimension, Query, Report, Row};
 pub use stats::{LatencyStats, percentile};

@@ -12,6 +12,7 @@ pub(crate) const NONE: &str = "(none)";
 #[derive(Debug, Clone)]
 pub(crate) struct MessageRec {
     pub(crate) tenant: String,
+    pub(crate) conversation: String,
     pub(crate) channel: Channel,
     pub(crate) queue: String,
     /// The agent who answered it, else the one assigned.
@@ -34,6 +35,7 @@ pub(crate) struct ReplyRec {
 #[derive(Debug, Clone)]
 pub(crate) struct ClockRec {
     pub(crate) tenant: String,
+    pub(crate) conversation: String,
     pub(crate) channel: Channel,
     pub(crate) queue: String,
     pub(crate) agent: String,
@@ -139,6 +141,7 @@ impl ReadModel {
                     id,
                     MessageRec {
                         tenant,
+                        conversation: env.conversation_id.to_string(),
                         channel: env.channel,
                         queue: or_none(&conv.queue),
                         agent: or_none(&conv.agent),
@@ -211,6 +214,7 @@ impl ReadModel {
             .entry(clock_id.clone())
             .or_insert_with(|| ClockRec {
                 tenant: ctx.tenant.clone(),
+                conversation: ctx.conversation_id.clone(),
                 channel: ctx.channel,
                 queue: or_none(&ctx.queue),
                 agent: NONE.to_string(),

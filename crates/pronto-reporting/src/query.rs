@@ -190,12 +190,12 @@ fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
-struct Keyer<'a> {
-    q: &'a Query,
+pub(crate) struct Keyer<'a> {
+    pub(crate) q: &'a Query,
 }
 
 impl Keyer<'_> {
-    fn keys(
+    pub(crate) fn keys(
         &self,
         tenant: &str,
         channel: Channel,
@@ -817,6 +817,69 @@ mod tests {
         assert!(
             r.to_table()
                 .contains("sentiment by model: lexicon 2 (1), linear acme-7 (1)")
+        );
+    }
+
+    #[test]
+    fn every_figure_drills_down_to_the_conversations_behind_it() {
+        use crate::{Figure, drill::ConversationRef};
+        let mut m = ReadModel::new();
+        for i in 0..6 {
+            let channel = if i % 2 == 0 {
+                Channel::Chat
+            } else {
+                Channel::Email
+            };
+            m.apply_event(&msg(
+                &format!("m{i}"),
+                &format!("c{i}"),
+                channel,
+                T0 + i as i64,
+            ));
+            // Every third conversation missed its target.
+            m.apply_sla(&latency(i, channel, 60_000, i % 3 != 0));
+        }
+        let by_channel = m.report(&Query {
+            group_by: vec![Dimension::Channel],
+            ..Query::default()
+        });
+        for row in &by_channel.rows {
+            let filter = [(Dimension::Channel, row.keys[0].clone())];
+            for (figure, value) in [
+                (Figure::CustomerMessages, row.customer_messages),
+                (Figure::SlaMet, row.sla_met),
+                (Figure::SlaBreached, row.sla_breached),
+                (
+                    Figure::UnansweredMessages,
+                    row.customer_messages - row.answered_messages,
+                ),
+            ] {
+                let d = m.drill(&Query::default(), &filter, figure, 100);
+                assert_eq!(d.count, value, "{:?} {figure:?}", row.keys);
+                assert_eq!(
+                    d.conversations.iter().map(|c| c.records).sum::<u64>(),
+                    value
+                );
+            }
+        }
+        let breached = m.drill(
+            &Query::default(),
+            &[(Dimension::Channel, "chat".into())],
+            Figure::SlaBreached,
+            100,
+        );
+        assert_eq!(
+            breached.conversations,
+            [ConversationRef {
+                tenant: "acme".into(),
+                conversation_id: "c0".into(),
+                records: 1
+            }]
+        );
+        let capped = m.drill(&Query::default(), &[], Figure::CustomerMessages, 2);
+        assert_eq!(
+            (capped.count, capped.conversations.len(), capped.truncated),
+            (6, 2, true)
         );
     }
 
