@@ -4,6 +4,7 @@
 
 mod explain;
 mod export;
+mod import;
 mod period;
 mod replay;
 mod sentiment;
@@ -56,6 +57,9 @@ enum Command {
     /// Write a period's input events and the policy versions in force to a self-describing
     /// file with its checksum, for `pronto replay --input` with no broker.
     Export(export::ExportArgs),
+    /// Load history from a file (JSON Lines events, or the Customer Support on Twitter
+    /// layout) into the events topic, with progress and the rows refused and why.
+    Import(import::ImportArgs),
     /// Show every clock of a conversation as it stood at an instant, under which policy
     /// version, and the verdicts announced until then.
     Audit(explain::AuditArgs),
@@ -684,6 +688,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         Command::Replay(a) => return replay::run(a).await,
         Command::Export(a) => return export::run(a).await,
+        Command::Import(a) => return import::run(a).await,
         Command::Report(a) => {
             if let Some(limit) = a.wait_settled {
                 wait_settled(&a.url, limit).await?;

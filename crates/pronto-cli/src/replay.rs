@@ -29,6 +29,9 @@ pub(crate) struct ReplayArgs {
     /// agent.
     #[arg(long)]
     policy: Option<std::path::PathBuf>,
+    /// Print the report, counts and digest as one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
     /// Replay a file written by `pronto export` instead of the topics: no broker needed.
     #[arg(long, conflicts_with_all = ["from", "to"])]
     input: Option<std::path::PathBuf>,
@@ -139,6 +142,19 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             until: None,
         },
     );
+    if a.json {
+        let v = serde_json::json!({
+            "events": replayed.events,
+            "records_not_events": undecodable,
+            "sla_facts": replayed.sla.len(),
+            "sentiment_tags": replayed.tags.len(),
+            "escalations": replayed.escalations.len(),
+            "digest": replayed.digest(),
+            "report": replayed.report(&query),
+        });
+        println!("{v}");
+        return Ok(ExitCode::SUCCESS);
+    }
     print!("{}", replayed.report(&query).to_table());
     println!(
         "replayed {} events ({} records not events) in {:.1} s: {} SLA facts, {} sentiment tags, {} escalations",

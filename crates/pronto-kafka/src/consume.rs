@@ -201,45 +201,69 @@ async fn timestamp_of(
         .ok_or_else(|| unreadable("record has no timestamp"))
 }
 
-/// Reads a topic's records in a range of publication times, each partition up to where it
-/// ended when the reader opened, then stops: for commands that go through history once.
+/// Reads a topic's records in a range of publication times, then stops: for commands that go
+/// through history once.
+///
+/// Offsets found by timestamp and the partitions' ends are where reading starts and the least
+/// it reads; the records' own timestamps decide what belongs to the range. Reading goes on past
+/// the ends the broker reported until every partition has shown a record past the range or no
+/// record of the range has come for a second: some brokers (Tansu) count record batches, not
+/// records, in the ends they report.
 pub struct RangeReader {
     consumer: StreamConsumer,
-    /// Per partition with records left: (first offset, end offset).
-    left: std::collections::HashMap<i32, (i64, i64)>,
-    /// Every partition and the offset its range ends at.
-    ends: Vec<(i32, i64)>,
+    /// Where each partition's range starts.
+    starts: std::collections::HashMap<i32, i64>,
+    /// Partitions not yet read up to the end the broker reported.
+    pending: std::collections::HashMap<i32, i64>,
+    /// The offset after the last record seen, per partition.
+    next: std::collections::HashMap<i32, i64>,
+    /// Partitions that have shown a record published after the range.
+    past: std::collections::HashSet<i32>,
+    from_ms: Option<i64>,
+    /// Records published at or after this are out of the range.
+    to_ms: i64,
     total: u64,
     read: u64,
     topic: String,
 }
 
+/// How long the reader waits for more records once past the ends the broker reported.
+const TAIL: Duration = Duration::from_secs(1);
+
 impl RangeReader {
     /// Opens `topic` at the first record at or after `from_ms` (the beginning when `None`),
-    /// up to the first at or after `to_ms` (the end now when `None`).
+    /// up to the first at or after `to_ms` (what is published when it opens, when `None`).
     pub async fn open(
         brokers: &str,
         topic: &str,
         from_ms: Option<i64>,
         to_ms: Option<i64>,
     ) -> Result<Self> {
+        let opened = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(i64::MAX);
         let consumer = reader(brokers)?;
         let ranges = assign_range(&consumer, topic, from_ms, to_ms).await?;
         Ok(Self {
-            ends: ranges.iter().map(|r| (r.partition, r.end)).collect(),
             total: ranges.iter().map(|r| r.len()).sum(),
-            left: ranges
+            starts: ranges.iter().map(|r| (r.partition, r.start)).collect(),
+            pending: ranges
                 .iter()
                 .filter(|r| !r.is_empty())
-                .map(|r| (r.partition, (r.start, r.end)))
+                .map(|r| (r.partition, r.end))
                 .collect(),
+            next: ranges.iter().map(|r| (r.partition, r.start)).collect(),
+            past: std::collections::HashSet::new(),
+            from_ms,
+            to_ms: to_ms.unwrap_or(opened),
             consumer,
             read: 0,
             topic: topic.to_string(),
         })
     }
 
-    /// Records in the range.
+    /// Records in the range as the broker counted them when the reader opened.
     pub fn total(&self) -> u64 {
         self.total
     }
@@ -249,38 +273,56 @@ impl RangeReader {
         self.read
     }
 
-    /// Every partition and the offset its range ends at: where to follow the topic from.
-    pub fn positions(&self) -> &[(i32, i64)] {
-        &self.ends
+    /// Every partition and the offset after the last record seen: where to follow the topic
+    /// from.
+    pub fn positions(&self) -> Vec<(i32, i64)> {
+        let mut p: Vec<(i32, i64)> = self.next.iter().map(|(k, v)| (*k, *v)).collect();
+        p.sort_unstable();
+        p
     }
 
-    /// The next record of the range, `None` once every partition is done. Fails when the
-    /// broker hands out nothing for 30 seconds.
+    /// The next record of the range, `None` once it is read. Fails when the broker hands out
+    /// nothing for 30 seconds before the reported ends are reached.
     pub async fn next(&mut self) -> Result<Option<rdkafka::message::OwnedMessage>> {
-        while !self.left.is_empty() {
-            let m = tokio::time::timeout(Duration::from_secs(30), self.consumer.recv())
-                .await
-                .map_err(|_| crate::Error::Topic {
-                    topic: self.topic.clone(),
-                    reason: "no record from the broker for 30 s".into(),
-                })??;
-            let Some((start, end)) = self.left.get(&m.partition()).copied() else {
-                continue;
+        loop {
+            if self.past.len() == self.starts.len() {
+                return Ok(None);
+            }
+            let wait = if self.pending.is_empty() {
+                TAIL
+            } else {
+                Duration::from_secs(30)
             };
-            if m.offset() < start {
+            let m = match tokio::time::timeout(wait, self.consumer.recv()).await {
+                Ok(m) => m?,
+                Err(_) if self.pending.is_empty() => return Ok(None),
+                Err(_) => {
+                    return Err(crate::Error::Topic {
+                        topic: self.topic.clone(),
+                        reason: "no record from the broker for 30 s".into(),
+                    });
+                }
+            };
+            let p = m.partition();
+            if self.starts.get(&p).is_none_or(|s| m.offset() < *s) {
                 continue;
             }
-            if m.offset() >= end {
-                self.left.remove(&m.partition());
+            let next = self.next.entry(p).or_insert(0);
+            *next = (*next).max(m.offset() + 1);
+            if self.pending.get(&p).is_some_and(|end| *next >= *end) {
+                self.pending.remove(&p);
+            }
+            let at = m.timestamp().to_millis().unwrap_or(i64::MIN);
+            if at >= self.to_ms {
+                self.past.insert(p);
                 continue;
             }
-            if m.offset() + 1 >= end {
-                self.left.remove(&m.partition());
+            if self.past.contains(&p) || self.from_ms.is_some_and(|f| at < f) {
+                continue;
             }
             self.read += 1;
             return Ok(Some(m.detach()));
         }
-        Ok(None)
     }
 }
 

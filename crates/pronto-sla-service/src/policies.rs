@@ -122,8 +122,8 @@ impl PolicyLog {
         for (partition, next) in range.positions() {
             tpl.add_partition_offset(
                 topic,
-                *partition,
-                pronto_kafka::rdkafka::Offset::Offset(*next),
+                partition,
+                pronto_kafka::rdkafka::Offset::Offset(next),
             )?;
         }
         consumer.assign(&tpl)?;
