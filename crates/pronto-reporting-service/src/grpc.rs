@@ -39,6 +39,12 @@ fn row(r: &Row) -> pb::ReportRow {
         resolution_met: r.resolution_met,
         resolution_breached: r.resolution_breached,
         resolution_compliance: r.resolution_compliance,
+        escalations_by_level: r
+            .escalations_by_level
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect(),
+        unanswered_conversations: r.unanswered_conversations,
         sentiment_positive: r.sentiment_positive,
         sentiment_neutral: r.sentiment_neutral,
         sentiment_negative: r.sentiment_negative,

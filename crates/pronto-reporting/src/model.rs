@@ -60,6 +60,8 @@ pub(crate) struct TagRec {
 #[derive(Debug, Clone)]
 pub(crate) struct EscalationRec {
     pub(crate) conv: (String, String),
+    /// agent, team_lead or manager.
+    pub(crate) level: &'static str,
     pub(crate) tenant: String,
     pub(crate) channel: Channel,
     pub(crate) queue: String,
@@ -273,6 +275,7 @@ impl ReadModel {
             e.escalation_id.clone(),
             EscalationRec {
                 conv: (e.context.tenant.clone(), e.context.conversation_id.clone()),
+                level: e.level.as_str(),
                 tenant: e.context.tenant.clone(),
                 channel: e.context.channel,
                 queue: or_none(&e.context.queue),

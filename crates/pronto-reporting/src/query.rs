@@ -147,6 +147,10 @@ pub struct Row {
     /// Customer-message tags counted above, by the model that produced them ("name version").
     pub sentiment_models: BTreeMap<String, u64>,
     pub escalations: u64,
+    /// Escalations by level: agent, team_lead, manager.
+    pub escalations_by_level: BTreeMap<String, u64>,
+    /// Backlog: conversations with a customer message still unanswered.
+    pub unanswered_conversations: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -166,6 +170,8 @@ struct Acc {
     all_bus: Vec<i64>,
     res_cal: Vec<i64>,
     res_bus: Vec<i64>,
+    /// Conversations with an unanswered customer message.
+    waiting: std::collections::BTreeSet<(String, String)>,
 }
 
 impl Acc {
@@ -179,6 +185,7 @@ impl Acc {
         r.first_reply_business = LatencyStats::of(self.first_bus);
         r.reply_calendar = LatencyStats::of(self.all_cal);
         r.reply_business = LatencyStats::of(self.all_bus);
+        r.unanswered_conversations = self.waiting.len() as u64;
         r.resolution_compliance = ratio(r.resolution_met, r.resolution_met + r.resolution_breached);
         r.resolution_calendar = LatencyStats::of(self.res_cal);
         r.resolution_business = LatencyStats::of(self.res_bus);
@@ -240,6 +247,9 @@ impl ReadModel {
                 &mut |a| {
                     a.row.customer_messages += 1;
                     a.row.answered_messages += u64::from(m.answered);
+                    if !m.answered {
+                        a.waiting.insert((m.tenant.clone(), m.conversation.clone()));
+                    }
                 },
             );
         }
@@ -307,6 +317,10 @@ impl ReadModel {
                 keyer.keys(&e.tenant, e.channel, &queue, NONE, e.at),
                 &mut |a| {
                     a.row.escalations += 1;
+                    *a.row
+                        .escalations_by_level
+                        .entry(e.level.to_string())
+                        .or_default() += 1;
                 },
             );
         }
@@ -332,7 +346,8 @@ fn secs(ms: i64) -> String {
 impl Report {
     /// The table as CSV: one column per dimension, then every figure (latencies as
     /// `<name>_count`, `_p50_ms`, `_p90_ms`, `_p99_ms`, `_mean_ms`), the total last with
-    /// `total` in the first column; `sentiment_models` as `model: count` pairs separated by `; `.
+    /// `total` in the first column; `sentiment_models` and `escalations_by_level` as `name: count`
+    /// pairs separated by `; `.
     pub fn to_csv(&self) -> String {
         let stats = [
             "first_reply_calendar",
@@ -380,12 +395,14 @@ impl Report {
                 "sentiment_negative",
                 "sentiment_models",
                 "escalations",
+                "escalations_by_level",
+                "unanswered_conversations",
             ]
             .map(String::from),
         );
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(&head).expect("writing to memory");
-        let dims = head.len() - 7 - 5 * stats.len() - 11;
+        let dims = head.len() - 7 - 5 * stats.len() - 13;
         for r in self.rows.iter().chain(std::iter::once(&self.total)) {
             // The total's key is `total` in the first column.
             let mut cells = r.keys.clone();
@@ -432,6 +449,12 @@ impl Report {
                 r.sentiment_negative.to_string(),
                 models.join("; "),
                 r.escalations.to_string(),
+                r.escalations_by_level
+                    .iter()
+                    .map(|(l, n)| format!("{l}: {n}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                r.unanswered_conversations.to_string(),
             ]);
             w.write_record(&cells).expect("writing to memory");
         }
@@ -881,6 +904,53 @@ mod tests {
             (capped.count, capped.conversations.len(), capped.truncated),
             (6, 2, true)
         );
+    }
+
+    #[test]
+    fn backlog_and_escalations_by_level() {
+        use pronto_domain::{EscalationLevel, EscalationRaised};
+        let mut m = ReadModel::new();
+        m.apply_event(&msg("m1", "c1", Channel::Chat, T0));
+        let mut answer = msg("r1", "c1", Channel::Chat, T0 + 60_000);
+        answer.payload = Payload::ReplySent {
+            text: BoundedText::default(),
+            author: AuthorKind::Human,
+            visibility: Visibility::Public,
+            agent_id: Some(Id::parse("a1").unwrap()),
+            agent_display_name: None,
+        };
+        m.apply_event(&answer);
+        m.apply_event(&msg("m2", "c2", Channel::Chat, T0));
+        m.apply_event(&msg("m3", "c2", Channel::Chat, T0 + 1));
+        m.apply_event(&msg("m4", "c3", Channel::Email, T0));
+        for (id, level) in [
+            ("e1", EscalationLevel::TeamLead),
+            ("e2", EscalationLevel::TeamLead),
+            ("e3", EscalationLevel::Manager),
+        ] {
+            m.apply_escalation(&EscalationRaised {
+                escalation_id: id.into(),
+                context: ctx("c2", Channel::Chat),
+                level,
+                rule: "r".into(),
+                reason: "why".into(),
+                trigger_ids: vec![],
+                raised_at: EventTime(T0 + 5),
+                policy_version: "p".into(),
+            });
+        }
+        let r = m.report(&Query {
+            group_by: vec![Dimension::Channel],
+            ..Query::default()
+        });
+        assert_eq!(r.total.unanswered_conversations, 2);
+        let chat = r.rows.iter().find(|r| r.keys[0] == "chat").unwrap();
+        assert_eq!(chat.unanswered_conversations, 1);
+        assert_eq!(
+            chat.escalations_by_level,
+            BTreeMap::from([("manager".into(), 1), ("team_lead".into(), 2)])
+        );
+        assert!(r.to_csv().contains("manager: 1; team_lead: 2"));
     }
 
     #[test]
