@@ -2,7 +2,9 @@
 //! self-describing JSON Lines file that `pronto replay --input` replays with no broker.
 //!
 //! The file: a header line (`{"pronto_export": 1, ...}` with the topic, range and counts),
-//! one line per policy version (`{"policy": {...}}`), one per event in log order
+//! one line per policy version (`{"policy": {...}}`), the escalation rules in force
+//! (`{"escalation_rules": {...}}`) and each acknowledgement or resolution of an escalation
+//! (`{"escalation_stop": {...}}`), one line per event in log order
 //! (`{"partition": p, "event": {...}}`, the event as `POST /v1/events` takes it), and a last
 //! line `{"sha256": "<hex>"}` over every byte before it, checked before replaying.
 
@@ -47,11 +49,68 @@ pub(crate) async fn policy_versions(
     Ok(versions)
 }
 
+/// Reads what the escalation service recorded beyond its escalations: the rules version in
+/// force (the last recorded) and every acknowledgement and resolution.
+pub(crate) async fn escalation_inputs(
+    kafka: &pronto_kafka::KafkaArgs,
+) -> anyhow::Result<pronto_replay::EscalationInputs> {
+    use pronto_proto::v1 as pb;
+    use prost::Message as _;
+    let topic = kafka.topics().escalations;
+    let mut inputs = pronto_replay::EscalationInputs::default();
+    let mut range = RangeReader::open(&kafka.brokers, &topic, None, None).await?;
+    let time = |t| pronto_proto::time_from_pb("pronto.v1.EscalationEvent", "at", t).ok();
+    while let Some(m) = range.next().await? {
+        let Ok(ev) = pb::EscalationEvent::decode(m.payload().unwrap_or_default()) else {
+            continue;
+        };
+        match ev.event {
+            Some(pb::escalation_event::Event::Acknowledged(x)) => {
+                if let Some(at) = time(x.at) {
+                    inputs.stops.push((x.escalation_id, at));
+                }
+            }
+            Some(pb::escalation_event::Event::Resolved(x)) => {
+                if let Some(at) = time(x.at) {
+                    inputs.stops.push((x.escalation_id, at));
+                }
+            }
+            Some(pb::escalation_event::Event::Rules(r)) => {
+                match rules_from_record(&r.version, &r.source, &r.file) {
+                    Ok(rules) => {
+                        inputs.rules = rules;
+                        inputs.effective_from = time(r.effective_from);
+                    }
+                    Err(e) => eprintln!(
+                        "skipping an escalation rules record at offset {}: {e}",
+                        m.offset()
+                    ),
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(inputs)
+}
+
+/// A rules version as recorded: its text, under the version it was recorded with.
+fn rules_from_record(
+    version: &str,
+    source: &str,
+    file: &str,
+) -> Result<pronto_escalation::RuleSet, String> {
+    let mut rules =
+        pronto_escalation::RuleSet::from_toml(file, source).map_err(|e| e.to_string())?;
+    rules.version = version.to_string();
+    Ok(rules)
+}
+
 pub(crate) async fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
     if a.period.refused("pronto export") {
         return Ok(ExitCode::from(2));
     }
     let versions = policy_versions(&a.kafka).await?;
+    let escalation = escalation_inputs(&a.kafka).await?;
     let mut range = a.period.events(&a.kafka).await?;
     let total = range.total();
     let file = match std::fs::File::create(&a.out) {
@@ -77,6 +136,14 @@ pub(crate) async fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
             "effective_from": from.millis(),
             "source": p.source,
         }}))?;
+    }
+    w.line(&json!({"escalation_rules": {
+        "version": escalation.rules.version,
+        "effective_from": escalation.effective_from.map(|t| t.millis()),
+        "source": escalation.rules.source,
+    }}))?;
+    for (id, at) in &escalation.stops {
+        w.line(&json!({"escalation_stop": {"escalation_id": id, "at": at.millis()}}))?;
     }
     let (mut events, mut skipped) = (0u64, 0u64);
     while let Some(m) = range.next().await? {
@@ -135,6 +202,7 @@ impl<W: Write> Hashing<W> {
 /// What an export file holds.
 pub(crate) struct Exported {
     pub(crate) versions: PolicyVersions,
+    pub(crate) escalation: pronto_replay::EscalationInputs,
     pub(crate) events: Vec<(i32, Event)>,
 }
 
@@ -144,6 +212,7 @@ pub(crate) fn read(path: &std::path::Path) -> Result<Exported, String> {
     let mut sha = Sha256::new();
     let mut versions = PolicyVersions::empty();
     let mut events = Vec::new();
+    let mut escalation = pronto_replay::EscalationInputs::default();
     let mut checked = false;
     let lenient = Limits {
         earliest: EventTime(i64::MIN),
@@ -185,6 +254,20 @@ pub(crate) fn read(path: &std::path::Path) -> Result<Exported, String> {
                 policy.version = version.to_string();
             }
             versions.add(EventTime(from), Arc::new(policy));
+        } else if let Some(r) = v.get("escalation_rules") {
+            let (Some(version), Some(source)) = (r["version"].as_str(), r["source"].as_str())
+            else {
+                return Err(at(n, "escalation_rules.version or .source missing".into()));
+            };
+            escalation.rules =
+                rules_from_record(version, source, &format!("{}:{n}", path.display()))
+                    .map_err(|e| at(n, e))?;
+            escalation.effective_from = r["effective_from"].as_i64().map(EventTime);
+        } else if let Some(s) = v.get("escalation_stop") {
+            let (Some(id), Some(t)) = (s["escalation_id"].as_str(), s["at"].as_i64()) else {
+                return Err(at(n, "escalation_stop.escalation_id or .at missing".into()));
+            };
+            escalation.stops.push((id.to_string(), EventTime(t)));
         } else {
             let partition = v["partition"]
                 .as_i64()
@@ -206,7 +289,11 @@ pub(crate) fn read(path: &std::path::Path) -> Result<Exported, String> {
             path.display()
         ));
     }
-    Ok(Exported { versions, events })
+    Ok(Exported {
+        versions,
+        escalation,
+        events,
+    })
 }
 
 #[cfg(test)]

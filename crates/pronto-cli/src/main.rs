@@ -69,6 +69,9 @@ enum Command {
 struct CheckPolicyArgs {
     /// The policy file (TOML).
     file: Option<std::path::PathBuf>,
+    /// Check this escalation rules file (TOML) instead.
+    #[arg(long, conflicts_with = "file")]
+    escalation_rules: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -219,6 +222,14 @@ struct EscalationArgs {
     /// HMAC-SHA256 of "<t>.<body>".
     #[arg(long, env = "PRONTO_WEBHOOK_SECRET", hide_env_values = true)]
     webhook_secret: Option<String>,
+    /// The escalation rules file (TOML; see docs/escalation.md). The built-in rules when
+    /// absent. Checked at start: an invalid file stops the service with its line and reason.
+    #[arg(long, env = "PRONTO_ESCALATION_RULES")]
+    escalation_rules: Option<std::path::PathBuf>,
+    /// How far the ladders' clock stays behind the inputs, so that an acknowledgement, reply
+    /// or solve arriving this late still stops a level due after it.
+    #[arg(long, env = "PRONTO_ESCALATION_GRACE", default_value = "2s", value_parser = humantime::parse_duration)]
+    escalation_grace: std::time::Duration,
 }
 
 /// `pronto escalation` runs the service; `redeliver` posts parked webhook deliveries again.
@@ -361,12 +372,27 @@ impl IngestArgs {
 }
 
 impl EscalationArgs {
-    fn settings(&self) -> pronto_escalation_service::EscalationSettings {
-        pronto_escalation_service::EscalationSettings {
+    fn settings(&self) -> Result<pronto_escalation_service::EscalationSettings, String> {
+        Ok(pronto_escalation_service::EscalationSettings {
             grpc_addr: self.escalation_grpc_addr,
             webhook: self.webhook.clone(),
             webhook_secret: self.webhook_secret.clone(),
-        }
+            rules: load_escalation_rules(self.escalation_rules.as_deref())?,
+            rules_file: self
+                .escalation_rules
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            grace: self.escalation_grace,
+        })
+    }
+}
+
+fn load_escalation_rules(
+    path: Option<&std::path::Path>,
+) -> Result<pronto_escalation::RuleSet, String> {
+    match path {
+        None => Ok(pronto_escalation::RuleSet::builtin()),
+        Some(p) => pronto_escalation::RuleSet::load(p).map_err(|e| e.to_string()),
     }
 }
 
@@ -591,8 +617,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Escalation(EscalationCmd { service: a, .. }) => {
             let _t = init_telemetry("pronto-escalation", a.common.log_json);
+            let Some(s) = config("escalation", "escalation rules", a.service.settings()) else {
+                return Ok(ExitCode::from(EXIT_CONFIG));
+            };
             let rt = with_admin(&a.common, "127.0.0.1:9104", &["escalation"]).await?;
-            let s = a.service.settings();
             pronto_escalation_service::run(a.common.kafka, s, rt.health, rt.metrics, rt.shutdown)
                 .await?;
         }
@@ -609,6 +637,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(EXIT_CONFIG));
             };
             let Some(tagger) = config("up", "model", a.sentiment.tagger()) else {
+                return Ok(ExitCode::from(EXIT_CONFIG));
+            };
+            let Some(escalation) = config("up", "escalation rules", a.escalation.settings()) else {
                 return Ok(ExitCode::from(EXIT_CONFIG));
             };
             let rt = with_admin(
@@ -643,7 +674,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ));
             tasks.spawn(pronto_escalation_service::run(
                 k.clone(),
-                a.escalation.settings(),
+                escalation,
                 h.clone(),
                 m.clone(),
                 s.clone(),
@@ -669,6 +700,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Simulate(a) => return simulate::run(a).await,
+        Command::CheckPolicy(CheckPolicyArgs {
+            escalation_rules: Some(file),
+            ..
+        }) => match load_escalation_rules(Some(&file)) {
+            Ok(r) => println!(
+                "{}: valid; {} rules, {} levels in all",
+                r.version,
+                r.rules.len(),
+                r.rules.iter().map(|r| r.levels.len()).sum::<usize>()
+            ),
+            Err(e) => {
+                eprintln!("pronto check-policy: {e}");
+                return Ok(ExitCode::from(EXIT_CONFIG));
+            }
+        },
         Command::CheckPolicy(a) => match load_policy(a.file.as_deref()) {
             Ok(p) => println!(
                 "{}: valid; {} channel targets, {} rules, warnings at {:?}; takes over {}",

@@ -95,11 +95,11 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
     };
 
-    let (versions, events, undecodable) = match &a.input {
+    let (versions, escalation, events, undecodable) = match &a.input {
         Some(path) => match crate::export::read(path) {
             Ok(x) => {
                 eprintln!("read {} events from {}", x.events.len(), path.display());
-                (x.versions, x.events, 0)
+                (x.versions, x.escalation, x.events, 0)
             }
             Err(e) => {
                 eprintln!("pronto replay: {e}");
@@ -108,8 +108,9 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         },
         None => {
             let versions = crate::export::policy_versions(&a.kafka).await?;
+            let escalation = crate::export::escalation_inputs(&a.kafka).await?;
             let (events, undecodable) = read_events(&a).await?;
-            (versions, events, undecodable)
+            (versions, escalation, events, undecodable)
         }
     };
     let versions = if versions.is_empty() {
@@ -127,6 +128,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             allowed_lateness_ms: lateness,
             sentiment: sentiment.as_ref(),
             until: None,
+            escalation: &escalation,
         };
         (
             policy,
@@ -140,6 +142,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             allowed_lateness_ms: lateness,
             sentiment: sentiment.as_ref(),
             until: None,
+            escalation: &escalation,
         },
     );
     if a.json {

@@ -28,15 +28,6 @@ named_enum!(
     }
 );
 
-named_enum!(
-    /// Who an escalation goes to.
-    EscalationLevel {
-        Agent => "agent",
-        TeamLead => "team_lead",
-        Manager => "manager",
-    }
-);
-
 /// The sentiment of one inbound customer message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SentimentTag {
@@ -205,17 +196,71 @@ impl SlaFact {
     }
 }
 
-/// An escalation: someone must look at this conversation.
+/// An escalation: someone must look at this conversation. One step of a ladder: a rule raises
+/// its first level when its trigger occurs, and each further level when that level's delay has
+/// passed with the ladder neither acknowledged, resolved, withdrawn nor answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EscalationRaised {
     pub escalation_id: String,
     pub context: ConversationContext,
-    pub level: EscalationLevel,
+    /// The level's name, as the rules file gives it (`agent`, `team_lead`, `manager`, ...).
+    pub level: String,
+    /// 0 for the ladder's first level, 1 for the next, and so on.
+    pub step: u32,
+    /// The id of the ladder's first step: every step of one ladder shares it.
+    pub ladder_id: String,
+    /// Who is to be told, as the rules file names them.
+    pub recipients: Vec<String>,
     pub rule: String,
     pub reason: String,
     pub trigger_ids: Vec<String>,
     pub raised_at: EventTime,
+    /// The escalation rules' version (`name@hash`).
     pub policy_version: String,
+}
+
+/// A correction showed that the SLA verdict behind an escalation should not have been
+/// announced: the escalation is taken back, and its ladder climbs no further.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationWithdrawn {
+    pub escalation_id: String,
+    pub ladder_id: String,
+    pub context: ConversationContext,
+    /// The SLA correction that withdrew it.
+    pub correction_id: String,
+    pub reason: String,
+    pub at: EventTime,
+}
+
+/// What the escalation rules emit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EscalationFact {
+    Raised(EscalationRaised),
+    Withdrawn(EscalationWithdrawn),
+}
+
+impl EscalationFact {
+    /// A deterministic id for the fact itself (a withdrawal has its own).
+    pub fn fact_id(&self) -> String {
+        match self {
+            EscalationFact::Raised(r) => r.escalation_id.clone(),
+            EscalationFact::Withdrawn(w) => crate::fact_id("wdr", &[&w.escalation_id]),
+        }
+    }
+
+    pub fn escalation_id(&self) -> &str {
+        match self {
+            EscalationFact::Raised(r) => &r.escalation_id,
+            EscalationFact::Withdrawn(w) => &w.escalation_id,
+        }
+    }
+
+    pub fn context(&self) -> &ConversationContext {
+        match self {
+            EscalationFact::Raised(r) => &r.context,
+            EscalationFact::Withdrawn(w) => &w.context,
+        }
+    }
 }
 
 impl fmt::Display for EscalationRaised {

@@ -2,11 +2,12 @@
 //! rules, publishes each escalation once to its topic, streams it to supervisors' consoles
 //! over gRPC, and posts it to a webhook when one is configured.
 
-use pronto_escalation::{Escalator, Rules};
-use pronto_kafka::rdkafka::consumer::{CommitMode, Consumer};
+use pronto_domain::{EscalationFact, EventTime};
+use pronto_escalation::{Escalator, RuleSet};
 use pronto_kafka::rdkafka::message::Message;
 use pronto_kafka::{
-    DeadLetters, KafkaArgs, Publisher, assign_from_beginning, group_consumer, reader, record_span,
+    DeadLetters, KafkaArgs, Publisher, assign_from_beginning, group_consumer_committing, reader,
+    record_span,
 };
 use pronto_proto::v1 as pb;
 use pronto_proto::v1::escalation_service_server::{EscalationService, EscalationServiceServer};
@@ -24,8 +25,9 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 
-/// Consumer group of the escalation service.
-pub const GROUP: &str = "pronto-escalation";
+/// Consumer group of the escalation service. Its members share the input partitions; they
+/// commit no offsets, as each rebuilds its ladders by reading its partitions from the start.
+pub const GROUP: &str = "pronto-escalation-ladders";
 
 /// Settings of the escalation service.
 #[derive(Debug, Clone)]
@@ -35,6 +37,13 @@ pub struct EscalationSettings {
     pub webhook: Option<String>,
     /// Key for the HMAC-SHA256 `Pronto-Signature` header of webhook posts.
     pub webhook_secret: Option<String>,
+    /// The escalation rules, and the file they came from.
+    pub rules: RuleSet,
+    pub rules_file: Option<String>,
+    /// How far the ladders' clock stays behind the inputs' event time (and the wall clock),
+    /// so that an acknowledgement, reply or solve arriving this late still stops a level
+    /// that was due after it.
+    pub grace: Duration,
 }
 
 pub mod webhook;
@@ -44,10 +53,59 @@ struct Board {
     order: Vec<String>,
     raised: HashMap<String, pb::EscalationEvent>,
     state: HashMap<String, &'static str>,
+    /// Rules versions recorded on the topic, with when each took effect.
+    rules: HashMap<String, EventTime>,
+}
+
+impl Board {
+    /// Folds one record of the escalations topic; tells the escalator of acknowledgements
+    /// and resolutions.
+    fn apply(&mut self, ev: &pb::EscalationEvent, escalator: &Mutex<Escalator>) {
+        let stop = |id: &str, at: &Option<pronto_proto::prost_types::Timestamp>| {
+            if let Ok(at) = pronto_proto::time_from_pb("pronto.v1.EscalationEvent", "at", *at) {
+                escalator.lock().expect("escalator lock").stop(id, at);
+            }
+        };
+        match &ev.event {
+            Some(pb::escalation_event::Event::Raised(r))
+                if !self.raised.contains_key(&r.escalation_id) =>
+            {
+                self.order.push(r.escalation_id.clone());
+                self.raised.insert(r.escalation_id.clone(), ev.clone());
+            }
+            Some(pb::escalation_event::Event::Acknowledged(a)) => {
+                if self.state.get(&a.escalation_id) != Some(&"resolved") {
+                    self.state.insert(a.escalation_id.clone(), "acknowledged");
+                }
+                stop(&a.escalation_id, &a.at);
+            }
+            Some(pb::escalation_event::Event::Resolved(r)) => {
+                self.state.insert(r.escalation_id.clone(), "resolved");
+                stop(&r.escalation_id, &r.at);
+            }
+            Some(pb::escalation_event::Event::Withdrawn(w)) => {
+                self.state.insert(w.escalation_id.clone(), "withdrawn");
+            }
+            Some(pb::escalation_event::Event::Rules(r)) => {
+                // No effective_from: the first version, in force from the beginning.
+                let at = r.effective_from.map_or(EventTime(i64::MIN), |t| {
+                    pronto_proto::time_from_pb(
+                        "pronto.v1.EscalationRulesInForce",
+                        "effective_from",
+                        Some(t),
+                    )
+                    .unwrap_or(EventTime(i64::MIN))
+                });
+                self.rules.entry(r.version.clone()).or_insert(at);
+            }
+            Some(pb::escalation_event::Event::Raised(_)) | None => {}
+        }
+    }
 }
 
 struct Shared {
     board: Mutex<Board>,
+    escalator: Mutex<Escalator>,
     tx: broadcast::Sender<pb::EscalationEvent>,
     publisher: Publisher,
     topic: String,
@@ -93,13 +151,14 @@ impl Shared {
         {
             let board = self.board.lock().expect("board lock");
             let current = board.state.get(id).copied().unwrap_or("raised");
-            if current == "resolved" || (current == to) {
+            if current == "resolved" || current == "withdrawn" || (current == to) {
                 return Err(Status::failed_precondition(format!(
                     "escalation {id} is already {current}"
                 )));
             }
         }
-        let at = Some(pronto_proto::timestamp(pronto_runtime::wall_clock()));
+        let now = pronto_runtime::wall_clock();
+        let at = Some(pronto_proto::timestamp(now));
         let event = match to {
             "acknowledged" => {
                 pb::escalation_event::Event::Acknowledged(pb::EscalationAcknowledged {
@@ -123,11 +182,13 @@ impl Shared {
             .expect("board lock")
             .state
             .insert(id.to_string(), to);
+        // An acknowledged or resolved ladder climbs no further.
+        self.escalator.lock().expect("escalator lock").stop(id, now);
         Ok(ev)
     }
 }
 
-struct Api(Arc<Shared>);
+struct Api(Arc<Shared>, CancellationToken);
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::EscalationEvent, Status>> + Send>>;
 
@@ -151,7 +212,13 @@ impl EscalationService for Api {
             Vec::new()
         };
         let live = BroadcastStream::new(rx).filter_map(|r| r.ok());
-        let stream = tokio_stream::iter(existing).chain(live).map(Ok);
+        // Streams end when the service stops, so that a graceful shutdown does not wait on
+        // consoles that never hang up.
+        let stopping = self.1.clone();
+        let stream = futures::StreamExt::take_until(
+            tokio_stream::iter(existing).chain(live).map(Ok),
+            async move { stopping.cancelled().await },
+        );
         Ok(Response::new(Box::pin(stream)))
     }
 
@@ -178,10 +245,16 @@ impl EscalationService for Api {
     }
 }
 
-/// Reads the escalations topic back from its beginning, so that a restarted service knows
-/// what it already raised (and raises, streams and posts nothing twice) and what was
-/// acknowledged or resolved.
-async fn load_board(brokers: &str, topic: &str, shared: &Shared) -> anyhow::Result<()> {
+/// Reads the escalations topic from its beginning until caught up, so that a restarted
+/// service knows what it already raised (and raises, streams and posts nothing twice), what
+/// was acknowledged or resolved, and which rules versions took effect when; then keeps
+/// following it in the background, so that escalations raised by other replicas are known too.
+async fn follow_board(
+    brokers: &str,
+    topic: &str,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     use pronto_kafka::rdkafka::consumer::Consumer as _;
     let r = reader(brokers)?;
     assign_from_beginning(&r, &[topic])?;
@@ -192,31 +265,23 @@ async fn load_board(brokers: &str, topic: &str, shared: &Shared) -> anyhow::Resu
             remaining.insert(e.partition(), high);
         }
     }
-    let mut n = 0;
-    while !remaining.is_empty() {
-        let m = r.recv().await?;
+    let apply = |shared: &Shared, m: &pronto_kafka::rdkafka::message::BorrowedMessage<'_>| {
         if let Ok(ev) = pronto_proto::decode::<pb::EscalationEvent>(
             "pronto.v1.EscalationEvent",
             m.payload().unwrap_or_default(),
         ) {
-            let mut board = shared.board.lock().expect("board lock");
-            match &ev.event {
-                Some(pb::escalation_event::Event::Raised(r))
-                    if !board.raised.contains_key(&r.escalation_id) =>
-                {
-                    board.order.push(r.escalation_id.clone());
-                    board.raised.insert(r.escalation_id.clone(), ev.clone());
-                }
-                Some(pb::escalation_event::Event::Acknowledged(a)) => {
-                    board.state.insert(a.escalation_id.clone(), "acknowledged");
-                }
-                Some(pb::escalation_event::Event::Resolved(r)) => {
-                    board.state.insert(r.escalation_id.clone(), "resolved");
-                }
-                _ => {}
-            }
-            n += 1;
+            shared
+                .board
+                .lock()
+                .expect("board lock")
+                .apply(&ev, &shared.escalator);
         }
+    };
+    let mut n = 0;
+    while !remaining.is_empty() {
+        let m = r.recv().await?;
+        apply(&shared, &m);
+        n += 1;
         if remaining
             .get(&m.partition())
             .is_some_and(|high| m.offset() + 1 >= *high)
@@ -225,10 +290,184 @@ async fn load_board(brokers: &str, topic: &str, shared: &Shared) -> anyhow::Resu
         }
     }
     tracing::info!(records = n, "escalation board restored from the log");
+    Ok(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                m = r.recv() => match m {
+                    Ok(m) => apply(&shared, &m),
+                    Err(e) => tracing::warn!(error = %e, "reading the escalations topic"),
+                },
+            }
+        }
+    }))
+}
+
+/// The ladders' clock: event time as far as every input topic has got, or the wall clock
+/// for a topic with nothing new for a second (it is caught up), less the grace.
+struct Clock {
+    grace: i64,
+    topics: HashMap<String, (EventTime, std::time::Instant)>,
+    names: Vec<String>,
+}
+
+impl Clock {
+    fn new(names: &[&str], grace: Duration) -> Self {
+        Self {
+            grace: grace.as_millis() as i64,
+            topics: HashMap::new(),
+            names: names.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn saw(&mut self, topic: &str, at: EventTime) {
+        let e = self
+            .topics
+            .entry(topic.to_string())
+            .or_insert((at, std::time::Instant::now()));
+        e.0 = e.0.max(at);
+        e.1 = std::time::Instant::now();
+    }
+
+    fn now(&self) -> EventTime {
+        let wall = pronto_runtime::wall_clock();
+        let idle = Duration::from_secs(1);
+        let slowest = self
+            .names
+            .iter()
+            .map(|t| match self.topics.get(t) {
+                Some((at, seen)) if seen.elapsed() < idle => *at,
+                _ => wall,
+            })
+            .min()
+            .unwrap_or(wall);
+        EventTime(slowest.min(wall).millis().saturating_sub(self.grace))
+    }
+}
+
+/// The time of an input record's fact, for the clock.
+fn input_time(e: &Input) -> EventTime {
+    match e {
+        Input::Event(e) => e.at(),
+        Input::Sla(f) => f.at(),
+        Input::Tag(t) => t.occurred_at,
+    }
+}
+
+enum Input {
+    Event(pronto_domain::Event),
+    Sla(pronto_domain::SlaFact),
+    Tag(pronto_domain::SentimentTag),
+}
+
+/// Publishes each new fact once, streams it to consoles and posts it to the webhook.
+async fn emit(
+    shared: &Shared,
+    facts: Vec<EscalationFact>,
+    hook: Option<&webhook::Webhook>,
+    dead_letter_topic: &str,
+    raised_total: &std::sync::atomic::AtomicU64,
+) -> anyhow::Result<()> {
+    for f in facts {
+        let id = f.escalation_id().to_string();
+        let fresh = {
+            let board = shared.board.lock().expect("board lock");
+            match &f {
+                EscalationFact::Raised(_) => !board.raised.contains_key(&id),
+                EscalationFact::Withdrawn(_) => board.state.get(&id) != Some(&"withdrawn"),
+            }
+        };
+        if !fresh {
+            continue;
+        }
+        let ev = pronto_proto::escalation_fact_to_pb(&f);
+        let key = format!("{}/{}", f.context().tenant, f.context().conversation_id);
+        shared.publish(&key, &ev).await?;
+        {
+            let mut board = shared.board.lock().expect("board lock");
+            match &f {
+                EscalationFact::Raised(_) => {
+                    board.order.push(id.clone());
+                    board.raised.insert(id.clone(), ev);
+                }
+                EscalationFact::Withdrawn(_) => {
+                    board.state.insert(id.clone(), "withdrawn");
+                }
+            }
+        }
+        match &f {
+            EscalationFact::Raised(r) => {
+                raised_total.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(escalation = %r, step = r.step, "escalation raised");
+            }
+            EscalationFact::Withdrawn(w) => {
+                tracing::info!(escalation = %w.escalation_id, reason = %w.reason, "escalation withdrawn");
+            }
+        }
+        if let Some(hook) = hook {
+            tokio::spawn(webhook::deliver_or_park(
+                hook.clone(),
+                shared.publisher.clone(),
+                dead_letter_topic.to_string(),
+                shared.topic.clone(),
+                f,
+            ));
+        }
+    }
     Ok(())
 }
 
-/// Runs until `shutdown`, then commits and returns.
+/// The instant the rules version took effect, as recorded on the topic; recorded now if it
+/// is new. The first version ever recorded covers all history (no effective_from).
+async fn rules_in_force(
+    shared: &Shared,
+    settings: &EscalationSettings,
+    instance: &str,
+) -> anyhow::Result<EventTime> {
+    let rules = &settings.rules;
+    let first = {
+        let board = shared.board.lock().expect("board lock");
+        if let Some(at) = board.rules.get(&rules.version) {
+            return Ok(*at);
+        }
+        board.rules.is_empty()
+    };
+    let now = pronto_runtime::wall_clock();
+    let from = if first { EventTime(i64::MIN) } else { now };
+    let ev = pb::EscalationEvent {
+        event: Some(pb::escalation_event::Event::Rules(
+            pb::EscalationRulesInForce {
+                version: rules.version.clone(),
+                effective_from: (!first).then(|| pronto_proto::timestamp(now)),
+                source: rules.source.clone(),
+                file: settings
+                    .rules_file
+                    .clone()
+                    .unwrap_or_else(|| "built-in escalation rules".into()),
+                publisher: instance.to_string(),
+            },
+        )),
+    };
+    shared
+        .publisher
+        .publish(
+            &shared.topic,
+            "escalation-rules",
+            &ev.encode_to_vec(),
+            "pronto.v1.EscalationEvent",
+        )
+        .await?;
+    shared
+        .board
+        .lock()
+        .expect("board lock")
+        .rules
+        .insert(rules.version.clone(), from);
+    tracing::info!(version = %rules.version, first, "escalation rules version recorded");
+    Ok(from)
+}
+
+/// Runs until `shutdown`.
 pub async fn run(
     kafka: KafkaArgs,
     settings: EscalationSettings,
@@ -243,13 +482,26 @@ pub async fn run(
     let (tx, _) = broadcast::channel(1024);
     let shared = Arc::new(Shared {
         board: Mutex::new(Board::default()),
+        escalator: Mutex::new(Escalator::new(settings.rules.clone())),
         tx,
         publisher: publisher.clone(),
         topic: topics.escalations.clone(),
     });
-    load_board(&kafka.brokers, &topics.escalations, &shared).await?;
+    let follower = follow_board(
+        &kafka.brokers,
+        &topics.escalations,
+        Arc::clone(&shared),
+        shutdown.clone(),
+    )
+    .await?;
+    let effective_from = rules_in_force(&shared, &settings, &kafka.instance_id).await?;
+    shared
+        .escalator
+        .lock()
+        .expect("escalator lock")
+        .set_effective_from(effective_from);
     let grpc = {
-        let svc = EscalationServiceServer::new(Api(Arc::clone(&shared)));
+        let svc = EscalationServiceServer::new(Api(Arc::clone(&shared), shutdown.clone()));
         let token = shutdown.clone();
         let listener = tokio::net::TcpListener::bind(settings.grpc_addr).await?;
         tokio::spawn(pronto_runtime::serve_grpc(
@@ -259,84 +511,86 @@ pub async fn run(
             token,
         ))
     };
-    let consumer = group_consumer(
-        &kafka.brokers,
-        GROUP,
-        &kafka.instance_id,
-        &[&topics.sla, &topics.sentiment],
-    )?;
-    let mut escalator = Escalator::new(Rules::default());
+    let inputs = [
+        topics.events.as_str(),
+        topics.sla.as_str(),
+        topics.sentiment.as_str(),
+    ];
+    // No offsets are committed: a member reads its partitions from the beginning, rebuilding
+    // its ladders; what it raised before is on the board and is not raised again.
+    let consumer =
+        group_consumer_committing(&kafka.brokers, GROUP, &kafka.instance_id, &inputs, false)?;
     let hook = settings
         .webhook
         .clone()
         .map(|url| webhook::Webhook::new(url, settings.webhook_secret.clone()))
         .transpose()?;
     let raised_total = metrics.counter("pronto_escalations_raised_total");
+    let pending = metrics.counter("pronto_escalation_levels_pending");
+    let mut clock = Clock::new(&inputs, settings.grace);
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
     ready.store(true, Ordering::Relaxed);
+    tracing::info!(rules = %settings.rules.version, %effective_from, "escalation service consuming");
     loop {
         let m = tokio::select! {
             _ = shutdown.cancelled() => break,
+            _ = tick.tick() => {
+                let facts = {
+                    let mut e = shared.escalator.lock().expect("escalator lock");
+                    let facts = e.advance(clock.now());
+                    pending.store(e.pending() as u64, Ordering::Relaxed);
+                    facts
+                };
+                emit(&shared, facts, hook.as_ref(), &topics.dead_letter, &raised_total).await?;
+                continue;
+            }
             m = consumer.recv() => m?,
         };
         let span = record_span("escalation", &m);
         async {
             let payload = m.payload().unwrap_or_default();
             let decoded = if m.topic() == topics.events {
-                pronto_proto::decode_event(payload).map(|e| {
-                    escalator.on_event(&e);
-                    None
-                })
+                pronto_proto::decode_event(payload).map(Input::Event)
             } else if m.topic() == topics.sla {
                 pronto_proto::decode::<pb::SlaFact>("pronto.v1.SlaFact", payload)
                     .and_then(pronto_proto::sla_fact_from_pb)
-                    .map(|f| escalator.on_sla(&f))
+                    .map(Input::Sla)
             } else {
                 pronto_proto::decode::<pb::SentimentTag>("pronto.v1.SentimentTag", payload)
                     .and_then(pronto_proto::tag_from_pb)
-                    .map(|t| escalator.on_tag(&t))
+                    .map(Input::Tag)
             };
             match decoded {
                 Err(e) => dead.park(&m, &e.to_string()).await?,
-                Ok(None) => {}
-                Ok(Some(esc)) => {
-                    let fresh = !shared
-                        .board
-                        .lock()
-                        .expect("board lock")
-                        .raised
-                        .contains_key(&esc.escalation_id);
-                    if fresh {
-                        let ev = pronto_proto::escalation_to_pb(&esc);
-                        let key = format!("{}/{}", esc.context.tenant, esc.context.conversation_id);
-                        shared.publish(&key, &ev).await?;
-                        {
-                            let mut board = shared.board.lock().expect("board lock");
-                            board.order.push(esc.escalation_id.clone());
-                            board.raised.insert(esc.escalation_id.clone(), ev);
+                Ok(input) => {
+                    clock.saw(m.topic(), input_time(&input));
+                    let facts = {
+                        let mut e = shared.escalator.lock().expect("escalator lock");
+                        match &input {
+                            Input::Event(ev) => e.on_event(ev),
+                            Input::Sla(f) => e.on_sla(f),
+                            Input::Tag(t) => e.on_tag(t),
                         }
-                        raised_total.fetch_add(1, Ordering::Relaxed);
-                        tracing::info!(escalation = %esc, "escalation raised");
-                        if let Some(hook) = &hook {
-                            tokio::spawn(webhook::deliver_or_park(
-                                hook.clone(),
-                                publisher.clone(),
-                                topics.dead_letter.clone(),
-                                topics.escalations.clone(),
-                                esc,
-                            ));
-                        }
-                    }
+                    };
+                    emit(
+                        &shared,
+                        facts,
+                        hook.as_ref(),
+                        &topics.dead_letter,
+                        &raised_total,
+                    )
+                    .await?;
                 }
             }
             anyhow::Ok(())
         }
         .instrument(span)
         .await?;
-        consumer.store_offset_from_message(&m)?;
     }
-    consumer.commit_consumer_state(CommitMode::Sync).ok();
+    drop(consumer);
     publisher.flush(Duration::from_secs(5));
     let _ = grpc.await;
+    let _ = follower.await;
     tracing::info!("escalation service stopped");
     Ok(())
 }

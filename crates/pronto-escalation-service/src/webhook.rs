@@ -7,7 +7,7 @@
 //! raw body and refuses a mismatch or an old `t` (replays).
 
 use hmac::{Hmac, Mac};
-use pronto_domain::EscalationRaised;
+use pronto_domain::{EscalationFact, EscalationRaised, EscalationWithdrawn};
 use pronto_kafka::Publisher;
 use prost::Message as _;
 use sha2::Sha256;
@@ -19,15 +19,44 @@ pub const DEAD_LETTER_SERVICE: &str = "escalation-webhook";
 /// Attempts before a delivery is parked.
 pub const ATTEMPTS: u32 = 4;
 
-/// The JSON body posted to the webhook.
+/// The JSON body posted to the webhook for a fact: `type` is `escalation.raised` or
+/// `escalation.withdrawn`.
+pub fn fact_body(f: &EscalationFact) -> serde_json::Value {
+    match f {
+        EscalationFact::Raised(r) => body(r),
+        EscalationFact::Withdrawn(w) => withdrawal_body(w),
+    }
+}
+
+/// The JSON body of a withdrawal.
+pub fn withdrawal_body(w: &EscalationWithdrawn) -> serde_json::Value {
+    serde_json::json!({
+        "type": "escalation.withdrawn",
+        "escalation_id": w.escalation_id,
+        "ladder_id": w.ladder_id,
+        "tenant": w.context.tenant,
+        "conversation_id": w.context.conversation_id,
+        "correction_id": w.correction_id,
+        "reason": w.reason,
+        "at": w.at.to_rfc3339(),
+    })
+}
+
+/// The JSON body of a new escalation.
 pub fn body(e: &EscalationRaised) -> serde_json::Value {
     serde_json::json!({
+        "type": "escalation.raised",
         "escalation_id": e.escalation_id,
         "tenant": e.context.tenant,
         "conversation_id": e.context.conversation_id,
         "channel": e.context.channel.as_str(),
         "queue": e.context.queue,
-        "level": e.level.as_str(),
+        "priority": e.context.priority.as_str(),
+        "customer_tier": e.context.customer_tier,
+        "level": e.level,
+        "step": e.step,
+        "ladder_id": e.ladder_id,
+        "recipients": e.recipients,
         "rule": e.rule,
         "reason": e.reason,
         "trigger_ids": e.trigger_ids,
@@ -113,20 +142,21 @@ impl Webhook {
     }
 }
 
-/// Delivers `e`; after the last failed attempt, parks the body in the dead-letter topic with
+/// Delivers `f`; after the last failed attempt, parks the body in the dead-letter topic with
 /// the reason, keyed by the conversation.
 pub async fn deliver_or_park(
     hook: Webhook,
     publisher: Publisher,
     dead_letter_topic: String,
     escalations_topic: String,
-    e: EscalationRaised,
+    f: EscalationFact,
 ) {
-    let payload = serde_json::to_vec(&body(&e)).expect("JSON of plain values");
-    let Err(why) = hook.deliver(&e.escalation_id, &payload).await else {
+    let payload = serde_json::to_vec(&fact_body(&f)).expect("JSON of plain values");
+    let id = f.escalation_id().to_string();
+    let Err(why) = hook.deliver(&id, &payload).await else {
         return;
     };
-    let key = format!("{}/{}", e.context.tenant, e.context.conversation_id);
+    let key = format!("{}/{}", f.context().tenant, f.context().conversation_id);
     let letter = pronto_proto::v1::DeadLetter {
         topic: escalations_topic,
         partition: -1,
@@ -139,7 +169,7 @@ pub async fn deliver_or_park(
         ),
         service: DEAD_LETTER_SERVICE.into(),
     };
-    tracing::error!(escalation = %e.escalation_id, reason = %letter.reason, "webhook delivery parked in the dead-letter topic");
+    tracing::error!(escalation = %id, reason = %letter.reason, "webhook delivery parked in the dead-letter topic");
     if let Err(err) = publisher
         .publish(
             &dead_letter_topic,
@@ -149,7 +179,7 @@ pub async fn deliver_or_park(
         )
         .await
     {
-        tracing::error!(escalation = %e.escalation_id, error = %err, "could not park the webhook delivery");
+        tracing::error!(escalation = %id, error = %err, "could not park the webhook delivery");
     }
 }
 

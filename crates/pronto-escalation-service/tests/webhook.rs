@@ -97,6 +97,13 @@ async fn a_failing_webhook_is_parked_then_redelivered_signed() {
             grpc_addr: "127.0.0.1:0".parse().unwrap(),
             webhook: Some(down.clone()),
             webhook_secret: Some("s3cret".into()),
+            rules: pronto_escalation::RuleSet::from_toml(
+                "one-level.toml",
+                "name = \"one-level\"\n[[rules]]\nname = \"breach\"\non = \"sla_breach\"\nlevels = [{ level = \"team_lead\", after = \"0m\" }]\n",
+            )
+            .unwrap(),
+            rules_file: None,
+            grace: Duration::from_millis(100),
         },
         Health::default(),
         Metrics::default(),

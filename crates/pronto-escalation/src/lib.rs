@@ -1,155 +1,651 @@
-//! Escalation rules: turn SLA breaches and unhappy customer messages into escalations.
+//! Escalation: turn SLA verdicts, unhappy customers, reopened conversations and repeat
+//! contacts into escalations that climb a ladder of levels until someone acts.
 //!
-//! Pure and deterministic: an escalation's id is derived from the fact that triggered it, so
-//! re-processing the same facts after a restart raises nothing new.
+//! Pure and deterministic. An escalation's id is derived from the fact that triggered it, the
+//! rule and the level, so re-processing the same facts after a restart raises nothing new.
+//! Time is event time: a ladder's next level is due at its trigger's time plus the level's
+//! delay (in calendar or business time), and is raised by [`Escalator::advance`] once the
+//! caller's clock passes that instant, unless the ladder was stopped before it: acknowledged
+//! or resolved ([`Escalator::stop`]), answered (the SLA clock it was raised for got its reply),
+//! the conversation solved or closed, or the verdict behind it withdrawn by an SLA correction.
+
+pub mod rules;
+
+pub use rules::{DEFAULT_RULES_TOML, Filter, Level, Rule, RuleSet, RulesError, Trigger};
 
 use pronto_domain::{
-    ConversationContext, EscalationLevel, EscalationRaised, Event, Payload, Polarity, SentimentTag,
-    SlaFact, fact_id,
+    ConversationContext, ConversationStatus, EscalationFact, EscalationRaised, EscalationWithdrawn,
+    Event, EventTime, Payload, Polarity, SentimentTag, SlaFact, fact_id,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
-/// The rule set in force. Its `version` is recorded on every escalation.
-#[derive(Debug, Clone)]
-pub struct Rules {
-    pub version: String,
-    /// A negative message at or below this score escalates.
-    pub negative_threshold: f64,
-    /// An angry message escalates whatever its score.
-    pub escalate_angry: bool,
-    pub breach_level: EscalationLevel,
-    pub negative_level: EscalationLevel,
+type ConvKey = (String, String);
+
+/// What the escalator remembers of a conversation.
+struct Conv {
+    ctx: ConversationContext,
+    /// Scores of the latest customer messages, newest last (as many as the longest streak
+    /// rule needs, plus one).
+    recent: VecDeque<f64>,
+    /// When it was solved or closed, latest last (a few are kept).
+    closes: Vec<EventTime>,
+    /// Ladders started in it.
+    ladders: Vec<String>,
+    /// The first customer message seen in it.
+    first_message: Option<EventTime>,
 }
 
-impl Default for Rules {
-    fn default() -> Self {
-        Self {
-            version: "rules-v1".into(),
-            negative_threshold: -0.5,
-            escalate_angry: true,
-            breach_level: EscalationLevel::TeamLead,
-            negative_level: EscalationLevel::Agent,
-        }
-    }
+/// One ladder: the levels a rule raises for one trigger.
+struct Ladder {
+    rule: usize,
+    context: ConversationContext,
+    start: EventTime,
+    trigger_ids: Vec<String>,
+    reason: String,
+    /// Escalation id of each step; the first is the ladder's id.
+    ids: Vec<String>,
+    /// When each step is due; `None` when the calendar never opens.
+    due: Vec<Option<EventTime>>,
+    /// Steps raised so far: `0..raised`.
+    raised: usize,
+    /// The earliest instant the ladder was stopped at.
+    stopped: Option<EventTime>,
+    withdrawn: bool,
 }
 
-/// Applies [`Rules`] to a stream of facts.
-#[derive(Debug, Default)]
+/// Applies a [`RuleSet`] to the facts and events of many conversations.
 pub struct Escalator {
-    rules: Rules,
-    /// The last context seen per conversation (queue, priority), to enrich sentiment triggers.
-    contexts: HashMap<(String, String), ConversationContext>,
+    rules: RuleSet,
+    convs: HashMap<ConvKey, Conv>,
+    /// Per tenant and customer: the conversations they started, as (first message time,
+    /// conversation, first message event id), within the longest repeat-contact window.
+    customers: HashMap<ConvKey, Vec<(EventTime, String, String)>>,
+    ladders: HashMap<String, Ladder>,
+    /// Steps waiting for their due time: (due, ladder id, step).
+    queue: BTreeSet<(EventTime, String, usize)>,
+    /// Escalation id of any step -> its ladder.
+    step_of: HashMap<String, String>,
+    /// Acknowledgements and resolutions by escalation id, kept also for steps not raised yet.
+    stops: HashMap<String, EventTime>,
+    /// SLA fact id -> ladders it started (so a correction withdraws them).
+    by_fact: HashMap<String, Vec<String>>,
+    /// SLA clock id -> ladders started by its warnings and breaches (its reply stops them).
+    by_clock: HashMap<String, Vec<String>>,
+    now: EventTime,
+    streak_window: usize,
+    pruned_at: EventTime,
+    effective_from: EventTime,
+}
+
+impl Default for Escalator {
+    fn default() -> Self {
+        Self::new(RuleSet::builtin())
+    }
 }
 
 impl Escalator {
-    pub fn new(rules: Rules) -> Self {
+    pub fn new(rules: RuleSet) -> Self {
+        let streak_window = rules
+            .rules
+            .iter()
+            .filter_map(|r| match r.trigger {
+                Trigger::NegativeStreak { count, .. } => Some(count as usize + 1),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
         Self {
             rules,
-            contexts: HashMap::new(),
+            convs: HashMap::new(),
+            customers: HashMap::new(),
+            ladders: HashMap::new(),
+            queue: BTreeSet::new(),
+            step_of: HashMap::new(),
+            stops: HashMap::new(),
+            by_fact: HashMap::new(),
+            by_clock: HashMap::new(),
+            now: EventTime(i64::MIN),
+            streak_window,
+            pruned_at: EventTime(i64::MIN),
+            effective_from: EventTime(i64::MIN),
         }
     }
 
-    pub fn rules(&self) -> &Rules {
+    /// Triggers before `from` start no ladder: they were judged by an earlier rules version.
+    pub fn with_effective_from(mut self, from: EventTime) -> Self {
+        self.set_effective_from(from);
+        self
+    }
+
+    /// See [`Escalator::with_effective_from`].
+    pub fn set_effective_from(&mut self, from: EventTime) {
+        self.effective_from = from;
+    }
+
+    pub fn rules(&self) -> &RuleSet {
         &self.rules
     }
 
-    /// An interaction event: keeps the conversation's queue and priority current, so that an
-    /// escalation names who owns the conversation.
-    pub fn on_event(&mut self, e: &Event) {
+    /// Steps scheduled and not yet due.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    fn conv(&mut self, ctx: &ConversationContext) -> &mut Conv {
+        let key = (ctx.tenant.clone(), ctx.conversation_id.clone());
+        self.convs.entry(key).or_insert_with(|| Conv {
+            ctx: ctx.clone(),
+            recent: VecDeque::new(),
+            closes: Vec::new(),
+            ladders: Vec::new(),
+            first_message: None,
+        })
+    }
+
+    /// An interaction event: keeps the conversation's queue, priority and tier current; a
+    /// solve or close stops its ladders; a reopen and a repeat contact trigger rules.
+    pub fn on_event(&mut self, e: &Event) -> Vec<EscalationFact> {
         let env = &e.envelope;
-        let key = (env.tenant.to_string(), env.conversation_id.to_string());
-        let ctx = self.contexts.entry(key).or_insert_with(|| {
-            ConversationContext::new(
-                env.tenant.as_str(),
-                env.conversation_id.as_str(),
-                env.channel,
-            )
-        });
+        let at = e.at();
+        let base = ConversationContext::new(
+            env.tenant.as_str(),
+            env.conversation_id.as_str(),
+            env.channel,
+        );
+        let conv = self.conv(&base);
         match &e.payload {
-            Payload::AssignmentChanged { queue: Some(q), .. } => ctx.queue = q.to_string(),
-            Payload::PriorityChanged(p) => ctx.priority = *p,
+            Payload::AssignmentChanged { queue: Some(q), .. } => conv.ctx.queue = q.to_string(),
+            Payload::PriorityChanged(p) => conv.ctx.priority = *p,
             Payload::CustomerMessage {
                 customer_tier: Some(t),
                 ..
-            } => ctx.customer_tier = t.to_string(),
+            } => conv.ctx.customer_tier = t.to_string(),
             _ => {}
         }
+        let mut out = Vec::new();
+        match &e.payload {
+            Payload::StatusChanged(ConversationStatus::Solved | ConversationStatus::Closed) => {
+                let conv = self.conv(&base);
+                conv.closes.push(at);
+                conv.closes.sort_unstable();
+                if conv.closes.len() > 8 {
+                    conv.closes.remove(0);
+                }
+                let ladders = conv.ladders.clone();
+                for id in ladders {
+                    self.stop_ladder(&id, at);
+                }
+            }
+            Payload::StatusChanged(ConversationStatus::Reopened) => {
+                let ctx = self.conv(&base).ctx.clone();
+                for i in self.matching(&ctx, |t| matches!(t, Trigger::Reopened)) {
+                    out.extend(self.start(
+                        i,
+                        &ctx,
+                        at,
+                        &format!("event:{}", e.id()),
+                        vec![e.id().to_string()],
+                        None,
+                        format!("conversation reopened at {at}"),
+                    ));
+                }
+            }
+            Payload::CustomerMessage { customer_id, .. } if self.rules.repeat_horizon_ms > 0 => {
+                let conv = self.conv(&base);
+                if conv.first_message.is_none() {
+                    conv.first_message = Some(at);
+                    out.extend(self.repeat_contact(
+                        (env.tenant.to_string(), customer_id.to_string()),
+                        at,
+                        env.conversation_id.as_str(),
+                        e.id(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        out
     }
 
-    /// An SLA fact: a breach escalates.
-    pub fn on_sla(&mut self, fact: &SlaFact) -> Option<EscalationRaised> {
-        let ctx = fact.context();
-        self.contexts.insert(
-            (ctx.tenant.clone(), ctx.conversation_id.clone()),
-            ctx.clone(),
-        );
-        let SlaFact::Breach(b) = fact else {
-            return None;
-        };
-        Some(EscalationRaised {
-            escalation_id: fact_id("esc", &[&b.fact_id]),
-            context: b.context.clone(),
-            level: self.rules.breach_level,
-            rule: "sla-breach".into(),
-            reason: format!(
-                "no {} reply within {} (deadline {}, policy {})",
-                b.kind,
-                human_duration(b.target_ms),
-                b.deadline,
-                b.policy_version
-            ),
-            trigger_ids: vec![b.fact_id.clone(), b.customer_event_id.clone()],
-            raised_at: b.deadline,
-            policy_version: self.rules.version.clone(),
-        })
-    }
-
-    /// A sentiment tag: a very negative or angry customer message escalates.
-    pub fn on_tag(&mut self, tag: &SentimentTag) -> Option<EscalationRaised> {
-        // An agent's tone is for quality review, and a re-scored old message is history:
-        // neither escalates.
-        if tag.reply || tag.rescored {
-            return None;
-        }
-        let angry = self.rules.escalate_angry && tag.tones.iter().any(|t| t == "angry");
-        let negative =
-            tag.polarity == Polarity::Negative && tag.score <= self.rules.negative_threshold;
-        if !(angry || negative) {
-            return None;
-        }
-        let context = self
-            .contexts
-            .get(&(tag.tenant.clone(), tag.conversation_id.clone()))
+    /// A conversation's first customer message: it, or a conversation of the same customer
+    /// started shortly after it (seen before it), may be a repeat contact. Whichever order
+    /// the two arrive in, the later conversation is the repeat.
+    fn repeat_contact(
+        &mut self,
+        customer: ConvKey,
+        at: EventTime,
+        conversation: &str,
+        event_id: &str,
+    ) -> Vec<EscalationFact> {
+        let tenant = customer.0.clone();
+        let list = self.customers.entry(customer.clone()).or_default();
+        let earlier: Vec<EventTime> = list
+            .iter()
+            .filter(|(t, c, _)| *t < at && c != conversation)
+            .map(|(t, _, _)| *t)
+            .collect();
+        let later: Vec<(EventTime, String, String)> = list
+            .iter()
+            .filter(|(t, c, _)| *t > at && c != conversation)
             .cloned()
-            .unwrap_or_else(|| {
-                ConversationContext::new(&tag.tenant, &tag.conversation_id, tag.channel)
-            });
-        let rule = if angry {
-            "angry-message"
+            .collect();
+        list.push((at, conversation.to_string(), event_id.to_string()));
+        let mut out = Vec::new();
+        let rules: Vec<(usize, i64)> = self
+            .rules
+            .rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| match r.trigger {
+                Trigger::RepeatContact { within_ms } => Some((i, within_ms)),
+                _ => None,
+            })
+            .collect();
+        let mut candidates = Vec::new();
+        // This conversation repeats an earlier one...
+        for &(i, within) in &rules {
+            if earlier
+                .iter()
+                .any(|t| at.millis().saturating_sub(t.millis()) <= within)
+            {
+                candidates.push((
+                    i,
+                    within,
+                    at,
+                    conversation.to_string(),
+                    event_id.to_string(),
+                ));
+            }
+            // ...and later ones already seen repeat this one.
+            for (t, c, ev) in &later {
+                if t.millis().saturating_sub(at.millis()) <= within {
+                    candidates.push((i, within, *t, c.clone(), ev.clone()));
+                }
+            }
+        }
+        for (i, within, t, c, ev) in candidates {
+            let key = (tenant.clone(), c.clone());
+            let Some(ctx) = self.convs.get(&key).map(|c| c.ctx.clone()) else {
+                continue;
+            };
+            if !self.rules.rules[i].filter.matches(&ctx) {
+                continue;
+            }
+            out.extend(self.start(
+                i,
+                &ctx,
+                t,
+                &format!("event:{ev}"),
+                vec![ev.clone()],
+                None,
+                format!(
+                    "customer {} started this conversation within {} of another one",
+                    customer.1,
+                    human_duration(within)
+                ),
+            ));
+        }
+        out
+    }
+
+    /// An SLA verdict: warnings and breaches trigger rules; a reply stops the ladders of its
+    /// clock; a correction withdraws the escalations of the verdict it corrects.
+    pub fn on_sla(&mut self, fact: &SlaFact) -> Vec<EscalationFact> {
+        let ctx = fact.context().clone();
+        {
+            // The SLA engine's view of queue, priority and tier is authoritative.
+            let conv = self.conv(&ctx);
+            conv.ctx = ctx.clone();
+        }
+        let mut out = Vec::new();
+        match fact {
+            SlaFact::Latency(l) => {
+                for id in self.by_clock.get(&l.clock_id).cloned().unwrap_or_default() {
+                    self.stop_ladder(&id, l.replied_at);
+                }
+            }
+            SlaFact::Breach(b) => {
+                let hits = self.matching(&ctx, |t| match t {
+                    Trigger::SlaBreach { kinds } => kinds.is_empty() || kinds.contains(&b.kind),
+                    _ => false,
+                });
+                for i in hits {
+                    out.extend(self.start(
+                        i,
+                        &ctx,
+                        b.deadline,
+                        &b.fact_id,
+                        vec![b.fact_id.clone(), b.customer_event_id.clone()],
+                        Some((&b.fact_id, &b.clock_id)),
+                        format!(
+                            "no {} reply within {} (deadline {}, SLA policy {})",
+                            b.kind,
+                            human_duration(b.target_ms),
+                            b.deadline,
+                            b.policy_version
+                        ),
+                    ));
+                }
+            }
+            SlaFact::Warning(w) => {
+                let hits = self.matching(&ctx, |t| match t {
+                    Trigger::SlaWarning { kinds, at_least } => {
+                        (kinds.is_empty() || kinds.contains(&w.kind)) && w.fraction >= *at_least
+                    }
+                    _ => false,
+                });
+                for i in hits {
+                    out.extend(self.start(
+                        i,
+                        &ctx,
+                        w.due_at,
+                        &w.fact_id,
+                        vec![w.fact_id.clone(), w.customer_event_id.clone()],
+                        Some((&w.fact_id, &w.clock_id)),
+                        format!(
+                            "{:.0}% of the {} {} reply target passed with no reply (SLA policy {})",
+                            w.fraction * 100.0,
+                            human_duration(w.target_ms),
+                            w.kind,
+                            w.policy_version
+                        ),
+                    ));
+                }
+            }
+            SlaFact::Correction(c) => {
+                for id in self
+                    .by_fact
+                    .get(&c.corrects_fact_id)
+                    .cloned()
+                    .unwrap_or_default()
+                {
+                    let Some(l) = self.ladders.get_mut(&id) else {
+                        continue;
+                    };
+                    if l.withdrawn {
+                        continue;
+                    }
+                    l.withdrawn = true;
+                    for step in 0..l.raised {
+                        out.push(EscalationFact::Withdrawn(EscalationWithdrawn {
+                            escalation_id: l.ids[step].clone(),
+                            ladder_id: l.ids[0].clone(),
+                            context: l.context.clone(),
+                            correction_id: c.fact_id.clone(),
+                            reason: format!(
+                                "the {} it answered was corrected: {}",
+                                c.corrects_kind, c.reason
+                            ),
+                            at: c.occurred_at,
+                        }));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// A sentiment tag of a customer message: an unhappy message, or the last of a negative
+    /// streak, triggers rules. Agents' replies and re-scored history never escalate.
+    pub fn on_tag(&mut self, tag: &SentimentTag) -> Vec<EscalationFact> {
+        if tag.reply || tag.rescored {
+            return Vec::new();
+        }
+        let base = ConversationContext::new(&tag.tenant, &tag.conversation_id, tag.channel);
+        let window = self.streak_window;
+        let conv = self.conv(&base);
+        let score = if tag.polarity == Polarity::Negative {
+            tag.score
         } else {
-            "negative-message"
+            tag.score.max(0.0)
         };
-        Some(EscalationRaised {
-            escalation_id: fact_id("esc", &[&tag.fact_id]),
-            context,
-            level: self.rules.negative_level,
-            rule: rule.into(),
-            reason: format!(
-                "customer message {} scored {:.2} ({}{})",
-                tag.event_id,
-                tag.score,
-                tag.polarity,
-                if angry { ", angry" } else { "" }
-            ),
-            trigger_ids: vec![tag.fact_id.clone(), tag.event_id.clone()],
-            raised_at: tag.occurred_at,
+        if window > 0 {
+            conv.recent.push_back(score);
+            while conv.recent.len() > window {
+                conv.recent.pop_front();
+            }
+        }
+        let recent = conv.recent.clone();
+        let ctx = conv.ctx.clone();
+        let negative = tag.polarity == Polarity::Negative;
+        let hits = self.matching(&ctx, |t| match t {
+            Trigger::Unhappy { tones, threshold } => {
+                tag.tones.iter().any(|t| tones.contains(t)) || (negative && tag.score <= *threshold)
+            }
+            Trigger::NegativeStreak { count, threshold } => {
+                let run = recent
+                    .iter()
+                    .rev()
+                    .take_while(|s| **s <= *threshold)
+                    .count();
+                negative && run == *count as usize
+            }
+            _ => false,
+        });
+        let mut out = Vec::new();
+        for i in hits {
+            let reason = match &self.rules.rules[i].trigger {
+                Trigger::NegativeStreak { count, .. } => format!(
+                    "{count} negative customer messages in a row, the last {} scored {:.2}",
+                    tag.event_id, tag.score
+                ),
+                _ => format!(
+                    "customer message {} scored {:.2} ({}{})",
+                    tag.event_id,
+                    tag.score,
+                    tag.polarity,
+                    if tag.tones.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {}", tag.tones.join(", "))
+                    }
+                ),
+            };
+            out.extend(self.start(
+                i,
+                &ctx,
+                tag.occurred_at,
+                &tag.fact_id,
+                vec![tag.fact_id.clone(), tag.event_id.clone()],
+                None,
+                reason,
+            ));
+        }
+        out
+    }
+
+    /// An escalation acknowledged or resolved at `at`: its ladder climbs no further than the
+    /// levels due by then. Known before the escalation is raised (when its log is read back on
+    /// a restart), it is applied when the ladder starts.
+    pub fn stop(&mut self, escalation_id: &str, at: EventTime) {
+        let known = self.stops.entry(escalation_id.to_string()).or_insert(at);
+        *known = (*known).min(at);
+        if let Some(ladder) = self.step_of.get(escalation_id).cloned() {
+            self.stop_ladder(&ladder, at);
+        }
+    }
+
+    fn stop_ladder(&mut self, id: &str, at: EventTime) {
+        if let Some(l) = self.ladders.get_mut(id)
+            && at >= l.start
+        {
+            l.stopped = Some(l.stopped.map_or(at, |s| s.min(at)));
+        }
+    }
+
+    /// Raises every level due by `now` whose ladder was not stopped before it was due.
+    pub fn advance(&mut self, now: EventTime) -> Vec<EscalationFact> {
+        self.now = self.now.max(now);
+        let mut out = Vec::new();
+        while let Some(first) = self.queue.first() {
+            if first.0 > self.now {
+                break;
+            }
+            let (_, id, step) = self.queue.pop_first().expect("non-empty");
+            out.extend(self.raise(&id, step));
+        }
+        self.prune();
+        out
+    }
+
+    /// Forgets customers' conversations older than any repeat-contact window can reach.
+    fn prune(&mut self) {
+        let horizon = self.rules.repeat_horizon_ms;
+        if horizon == 0 || self.now.millis().saturating_sub(self.pruned_at.millis()) < horizon {
+            return;
+        }
+        self.pruned_at = self.now;
+        let keep_from = self.now.millis().saturating_sub(2 * horizon);
+        self.customers.retain(|_, list| {
+            list.retain(|(t, _, _)| t.millis() >= keep_from);
+            !list.is_empty()
+        });
+    }
+
+    /// The rules whose trigger satisfies `pred` and whose filter matches `ctx`.
+    fn matching(&self, ctx: &ConversationContext, pred: impl Fn(&Trigger) -> bool) -> Vec<usize> {
+        self.rules
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| pred(&r.trigger) && r.filter.matches(ctx))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Starts rule `i`'s ladder for a trigger at `start`; raises the levels due at once.
+    #[allow(clippy::too_many_arguments)]
+    fn start(
+        &mut self,
+        i: usize,
+        ctx: &ConversationContext,
+        start: EventTime,
+        trigger_key: &str,
+        trigger_ids: Vec<String>,
+        sla: Option<(&str, &str)>,
+        reason: String,
+    ) -> Vec<EscalationFact> {
+        let rule = &self.rules.rules[i];
+        let ladder_id = fact_id("esc", &[trigger_key, &rule.name]);
+        if start < self.effective_from || self.ladders.contains_key(&ladder_id) {
+            return Vec::new();
+        }
+        let ids: Vec<String> = (0..rule.levels.len())
+            .map(|k| {
+                if k == 0 {
+                    ladder_id.clone()
+                } else {
+                    fact_id("esc", &[&ladder_id, &k.to_string()])
+                }
+            })
+            .collect();
+        let due: Vec<Option<EventTime>> = rule
+            .levels
+            .iter()
+            .map(|l| {
+                if l.business_hours {
+                    self.rules.calendar.add_business(start, l.after_ms)
+                } else {
+                    Some(start.plus_millis(l.after_ms))
+                }
+            })
+            .collect();
+        let key = (ctx.tenant.clone(), ctx.conversation_id.clone());
+        let mut stopped = ids
+            .iter()
+            .filter_map(|id| self.stops.get(id).copied())
+            .min();
+        if let Some(conv) = self.convs.get_mut(&key) {
+            if let Some(close) = conv.closes.iter().find(|c| **c >= start) {
+                stopped = Some(stopped.map_or(*close, |s| s.min(*close)));
+            }
+            conv.ladders.push(ladder_id.clone());
+        }
+        for id in &ids {
+            self.step_of.insert(id.clone(), ladder_id.clone());
+        }
+        if let Some((fact, clock)) = sla {
+            self.by_fact
+                .entry(fact.to_string())
+                .or_default()
+                .push(ladder_id.clone());
+            self.by_clock
+                .entry(clock.to_string())
+                .or_default()
+                .push(ladder_id.clone());
+        }
+        for (k, d) in due.iter().enumerate() {
+            if let Some(d) = d
+                && *d > start
+            {
+                self.queue.insert((*d, ladder_id.clone(), k));
+            }
+        }
+        self.ladders.insert(
+            ladder_id.clone(),
+            Ladder {
+                rule: i,
+                context: ctx.clone(),
+                start,
+                trigger_ids,
+                reason,
+                ids,
+                due: due.clone(),
+                raised: 0,
+                stopped,
+                withdrawn: false,
+            },
+        );
+        let mut out = Vec::new();
+        for (k, d) in due.iter().enumerate() {
+            if *d == Some(start) {
+                out.extend(self.raise(&ladder_id, k));
+            }
+        }
+        out
+    }
+
+    /// Raises step `step` of a ladder, unless it was stopped before the step was due.
+    fn raise(&mut self, id: &str, step: usize) -> Option<EscalationFact> {
+        let l = self.ladders.get_mut(id)?;
+        let due = l.due[step]?;
+        if l.withdrawn || l.raised != step || l.stopped.is_some_and(|s| s < due) {
+            return None;
+        }
+        l.raised = step + 1;
+        let rule = &self.rules.rules[l.rule];
+        let level = &rule.levels[step];
+        let mut reason = l.reason.clone();
+        if step > 0 {
+            reason = format!(
+                "{reason}; not acknowledged {} after the trigger{}",
+                human_duration(level.after_ms),
+                if level.business_hours {
+                    " (business hours)"
+                } else {
+                    ""
+                }
+            );
+        }
+        Some(EscalationFact::Raised(EscalationRaised {
+            escalation_id: l.ids[step].clone(),
+            context: l.context.clone(),
+            level: level.name.clone(),
+            step: step as u32,
+            ladder_id: l.ids[0].clone(),
+            recipients: level.notify.clone(),
+            rule: rule.name.clone(),
+            reason,
+            trigger_ids: l.trigger_ids.clone(),
+            raised_at: due,
             policy_version: self.rules.version.clone(),
-        })
+        }))
     }
 }
 
 fn human_duration(ms: i64) -> String {
     match ms {
+        0 => "0 min".into(),
         ms if ms % 3_600_000 == 0 => format!("{} h", ms / 3_600_000),
         ms if ms % 60_000 == 0 => format!("{} min", ms / 60_000),
         ms => format!("{} s", ms / 1000),
@@ -157,113 +653,4 @@ fn human_duration(ms: i64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use pronto_domain::{Channel, EventTime, Priority, ReplyKind, SlaBreach};
-
-    fn ctx() -> ConversationContext {
-        ConversationContext {
-            tenant: "acme".into(),
-            conversation_id: "c1".into(),
-            channel: Channel::Phone,
-            queue: "billing".into(),
-            priority: Priority::High,
-            customer_tier: String::new(),
-        }
-    }
-
-    fn tag(score: f64, polarity: Polarity, tones: &[&str]) -> SentimentTag {
-        SentimentTag {
-            fact_id: format!("snt-{score}"),
-            event_id: "m1".into(),
-            tenant: "acme".into(),
-            conversation_id: "c1".into(),
-            channel: Channel::Phone,
-            occurred_at: EventTime(1000),
-            polarity,
-            score,
-            language: "en".into(),
-            tones: tones.iter().map(|t| t.to_string()).collect(),
-            model_name: "lexicon".into(),
-            model_version: "1".into(),
-            reply: false,
-            signed: false,
-            rescored: false,
-        }
-    }
-
-    #[test]
-    fn a_breach_escalates_to_the_team_lead_with_its_why() {
-        let mut e = Escalator::default();
-        let breach = SlaFact::Breach(SlaBreach {
-            fact_id: "brk-1".into(),
-            clock_id: "clk-1".into(),
-            context: ctx(),
-            kind: ReplyKind::First,
-            customer_event_id: "m1".into(),
-            customer_at: EventTime(0),
-            deadline: EventTime(300_000),
-            target_ms: 300_000,
-            policy_version: "default@x".into(),
-        });
-        let esc = e.on_sla(&breach).unwrap();
-        assert_eq!(esc.level, EscalationLevel::TeamLead);
-        assert_eq!(esc.raised_at, EventTime(300_000));
-        assert!(esc.reason.contains("5 min"), "{}", esc.reason);
-        assert_eq!(esc.trigger_ids, ["brk-1", "m1"]);
-        assert_eq!(esc.escalation_id, e.on_sla(&breach).unwrap().escalation_id);
-    }
-
-    #[test]
-    fn only_very_negative_or_angry_messages_escalate() {
-        let mut e = Escalator::default();
-        assert!(e.on_tag(&tag(-0.2, Polarity::Negative, &[])).is_none());
-        assert!(e.on_tag(&tag(0.4, Polarity::Positive, &[])).is_none());
-        assert_eq!(
-            e.on_tag(&tag(-0.7, Polarity::Negative, &[])).unwrap().rule,
-            "negative-message"
-        );
-        assert_eq!(
-            e.on_tag(&tag(-0.3, Polarity::Negative, &["angry"]))
-                .unwrap()
-                .rule,
-            "angry-message"
-        );
-        let mut agent = tag(-0.9, Polarity::Negative, &["angry"]);
-        agent.reply = true;
-        assert!(
-            e.on_tag(&agent).is_none(),
-            "an agent's reply never escalates"
-        );
-        let mut history = tag(-0.9, Polarity::Negative, &["angry"]);
-        history.rescored = true;
-        assert!(
-            e.on_tag(&history).is_none(),
-            "a re-scored tag never escalates"
-        );
-    }
-
-    #[test]
-    fn sentiment_escalations_carry_the_known_queue() {
-        let mut e = Escalator::default();
-        let warn = SlaFact::Breach(SlaBreach {
-            fact_id: "b".into(),
-            clock_id: "k".into(),
-            context: ctx(),
-            kind: ReplyKind::First,
-            customer_event_id: "m0".into(),
-            customer_at: EventTime(0),
-            deadline: EventTime(1),
-            target_ms: 1,
-            policy_version: "p".into(),
-        });
-        e.on_sla(&warn);
-        assert_eq!(
-            e.on_tag(&tag(-0.9, Polarity::Negative, &[]))
-                .unwrap()
-                .context
-                .queue,
-            "billing"
-        );
-    }
-}
+mod tests;

@@ -3,8 +3,8 @@
 
 use crate::v1 as pb;
 use pronto_domain::{
-    AuthorKind, Channel, ConversationContext, ConversationStatus, EscalationLevel,
-    EscalationRaised, Event, EventTime, Limits, Payload, Polarity, Priority, RawAssignment,
+    AuthorKind, Channel, ConversationContext, ConversationStatus, EscalationFact, EscalationRaised,
+    EscalationWithdrawn, Event, EventTime, Limits, Payload, Polarity, Priority, RawAssignment,
     RawCustomerMessage, RawEvent, RawMerged, RawPriority, RawReply, RawStatus, RawTime, ReplyKind,
     ReplyLatency, SentimentTag, SlaBreach, SlaCorrection, SlaFact, SlaWarning, ValidationErrors,
     Visibility,
@@ -550,46 +550,95 @@ pub fn sla_fact_from_pb(f: pb::SlaFact) -> Result<SlaFact, DecodeError> {
     })
 }
 
-fn level_to_pb(l: EscalationLevel) -> pb::EscalationLevel {
-    match l {
-        EscalationLevel::Agent => pb::EscalationLevel::Agent,
-        EscalationLevel::TeamLead => pb::EscalationLevel::TeamLead,
-        EscalationLevel::Manager => pb::EscalationLevel::Manager,
+fn level_to_pb(name: &str) -> pb::EscalationLevel {
+    match name {
+        "agent" => pb::EscalationLevel::Agent,
+        "team_lead" => pb::EscalationLevel::TeamLead,
+        "manager" => pb::EscalationLevel::Manager,
+        _ => pb::EscalationLevel::Unspecified,
     }
 }
 
+/// An escalation raised, as the escalations topic carries it.
 pub fn escalation_to_pb(e: &EscalationRaised) -> pb::EscalationEvent {
     pb::EscalationEvent {
         event: Some(pb::escalation_event::Event::Raised(pb::EscalationRaised {
             escalation_id: e.escalation_id.clone(),
             context: Some(context_to_pb(&e.context)),
-            level: level_to_pb(e.level) as i32,
+            level: level_to_pb(&e.level) as i32,
             rule: e.rule.clone(),
             reason: e.reason.clone(),
             trigger_ids: e.trigger_ids.clone(),
             raised_at: Some(ts(e.raised_at)),
             policy_version: e.policy_version.clone(),
+            level_name: e.level.clone(),
+            step: e.step,
+            ladder_id: e.ladder_id.clone(),
+            recipients: e.recipients.clone(),
         })),
+    }
+}
+
+/// Any escalation fact, as the escalations topic carries it.
+pub fn escalation_fact_to_pb(f: &EscalationFact) -> pb::EscalationEvent {
+    match f {
+        EscalationFact::Raised(r) => escalation_to_pb(r),
+        EscalationFact::Withdrawn(w) => pb::EscalationEvent {
+            event: Some(pb::escalation_event::Event::Withdrawn(
+                pb::EscalationWithdrawn {
+                    escalation_id: w.escalation_id.clone(),
+                    ladder_id: w.ladder_id.clone(),
+                    context: Some(context_to_pb(&w.context)),
+                    correction_id: w.correction_id.clone(),
+                    reason: w.reason.clone(),
+                    at: Some(ts(w.at)),
+                },
+            )),
+        },
     }
 }
 
 pub fn escalation_from_pb(e: pb::EscalationRaised) -> Result<EscalationRaised, DecodeError> {
     const M: &str = "pronto.v1.EscalationRaised";
-    let level = match e.level() {
-        pb::EscalationLevel::Agent => EscalationLevel::Agent,
-        pb::EscalationLevel::TeamLead => EscalationLevel::TeamLead,
-        pb::EscalationLevel::Manager => EscalationLevel::Manager,
-        pb::EscalationLevel::Unspecified => return Err(invalid(M, "level is unset")),
+    let level = if !e.level_name.is_empty() {
+        e.level_name.clone()
+    } else {
+        match e.level() {
+            pb::EscalationLevel::Agent => "agent".into(),
+            pb::EscalationLevel::TeamLead => "team_lead".into(),
+            pb::EscalationLevel::Manager => "manager".into(),
+            pb::EscalationLevel::Unspecified => return Err(invalid(M, "level is unset")),
+        }
+    };
+    let ladder_id = if e.ladder_id.is_empty() {
+        e.escalation_id.clone()
+    } else {
+        e.ladder_id
     };
     Ok(EscalationRaised {
         context: context_from_pb(M, e.context)?,
         raised_at: from_ts(M, "raised_at", e.raised_at)?,
         level,
+        step: e.step,
+        ladder_id,
+        recipients: e.recipients,
         escalation_id: e.escalation_id,
         rule: e.rule,
         reason: e.reason,
         trigger_ids: e.trigger_ids,
         policy_version: e.policy_version,
+    })
+}
+
+pub fn withdrawal_from_pb(w: pb::EscalationWithdrawn) -> Result<EscalationWithdrawn, DecodeError> {
+    const M: &str = "pronto.v1.EscalationWithdrawn";
+    Ok(EscalationWithdrawn {
+        context: context_from_pb(M, w.context)?,
+        at: from_ts(M, "at", w.at)?,
+        escalation_id: w.escalation_id,
+        ladder_id: w.ladder_id,
+        correction_id: w.correction_id,
+        reason: w.reason,
     })
 }
 

@@ -7,8 +7,8 @@
 //! encoding: it does not depend on the order facts were produced in, so two replays of the
 //! same events agree, and so does any run that derived the same facts.
 
-use pronto_domain::{EscalationRaised, Event, EventTime, SentimentTag, SlaFact};
-use pronto_escalation::Escalator;
+use pronto_domain::{EscalationFact, Event, EventTime, SentimentTag, SlaFact};
+use pronto_escalation::{Escalator, RuleSet};
 use pronto_reporting::{Query, ReadModel, Report};
 use pronto_sentiment::Model;
 use pronto_sla::{Engine, PolicyVersions};
@@ -21,8 +21,18 @@ pub struct Replay {
     pub events: u64,
     pub sla: Vec<SlaFact>,
     pub tags: Vec<SentimentTag>,
-    pub escalations: Vec<EscalationRaised>,
+    pub escalations: Vec<EscalationFact>,
     model: ReadModel,
+}
+
+/// What the escalation service knew beyond the events: its rules version, when that took
+/// effect, and the acknowledgements and resolutions people made (which stop ladders).
+#[derive(Debug, Clone, Default)]
+pub struct EscalationInputs {
+    pub rules: RuleSet,
+    pub effective_from: Option<EventTime>,
+    /// (escalation id, when acknowledged or resolved).
+    pub stops: Vec<(String, EventTime)>,
 }
 
 /// Settings of a replay.
@@ -33,13 +43,19 @@ pub struct Settings<'a> {
     /// Event time to advance every engine to at the end, so the period's timers fire; the
     /// last event's time plus the allowed lateness when `None`.
     pub until: Option<EventTime>,
+    pub escalation: &'a EscalationInputs,
 }
 
 /// Replays `events`, each with the partition it was read from, in log order per partition.
 pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) -> Replay {
     let mut engines: BTreeMap<i32, Engine> = BTreeMap::new();
+    let mut escalator = Escalator::new(s.escalation.rules.clone())
+        .with_effective_from(s.escalation.effective_from.unwrap_or(EventTime(i64::MIN)));
+    for (id, at) in &s.escalation.stops {
+        escalator.stop(id, *at);
+    }
     let mut run = Run {
-        escalator: Escalator::default(),
+        escalator,
         raised: HashSet::new(),
         out: Replay {
             events: 0,
@@ -54,6 +70,8 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
         run.out.events += 1;
         last = last.max(event.at());
         run.out.model.apply_event(&event);
+        let esc = run.escalator.on_event(&event);
+        run.escalate(esc);
         if let Some(t) = pronto_sentiment_service::tag(s.sentiment, &event) {
             run.out.model.apply_tag(&t);
             let esc = run.escalator.on_tag(&t);
@@ -71,6 +89,8 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
     for engine in engines.values_mut() {
         run.sla(engine.advance(until));
     }
+    let climbed = run.escalator.advance(until);
+    run.escalate(climbed);
     run.out
 }
 
@@ -91,13 +111,17 @@ impl Run {
         }
     }
 
-    /// Keeps an escalation the first time it is raised, as the live service does.
-    fn escalate(&mut self, esc: Option<EscalationRaised>) {
-        if let Some(e) = esc
-            && self.raised.insert(e.escalation_id.clone())
-        {
-            self.out.model.apply_escalation(&e);
-            self.out.escalations.push(e);
+    /// Keeps each escalation fact the first time it comes, as the live service does.
+    fn escalate(&mut self, facts: Vec<EscalationFact>) {
+        for f in facts {
+            if !self.raised.insert(f.fact_id()) {
+                continue;
+            }
+            match &f {
+                EscalationFact::Raised(r) => self.out.model.apply_escalation(r),
+                EscalationFact::Withdrawn(w) => self.out.model.apply_withdrawal(&w.escalation_id),
+            }
+            self.out.escalations.push(f);
         }
     }
 }
@@ -125,11 +149,16 @@ impl Replay {
                 pronto_proto::tag_to_pb(t).encode_to_vec(),
             ));
         }
-        for e in &self.escalations {
+        let ids: Vec<String> = self
+            .escalations
+            .iter()
+            .map(EscalationFact::fact_id)
+            .collect();
+        for (e, id) in self.escalations.iter().zip(&ids) {
             entries.push((
                 "escalation",
-                &e.escalation_id,
-                pronto_proto::escalation_to_pb(e).encode_to_vec(),
+                id,
+                pronto_proto::escalation_fact_to_pb(e).encode_to_vec(),
             ));
         }
         entries.sort();
@@ -159,6 +188,7 @@ mod tests {
             allowed_lateness_ms: 500,
             sentiment: &lexicon,
             until: None,
+            escalation: &EscalationInputs::default(),
         };
         // Partition by conversation, as the topic's key does.
         let part = |e: &Event| {

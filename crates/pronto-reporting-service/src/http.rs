@@ -1,5 +1,6 @@
 //! `GET /v1/report`: the report as JSON (default), a text table (`format=text`) or CSV
-//! (`format=csv`).
+//! (`format=csv`); `GET /v1/report/conversations`: the conversations behind a figure;
+//! `GET /v1/escalations`: escalations by state; `GET /dashboard`: the live dashboard.
 
 use crate::Shared;
 use axum::extract::{Query as QueryParams, State};
@@ -154,6 +155,55 @@ async fn drill(
     Json(d).into_response()
 }
 
+/// Query-string parameters of `GET /v1/escalations`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EscalationParams {
+    /// open, acknowledged or resolved; any when absent.
+    pub(crate) state: Option<String>,
+    /// Most to list, newest first (default 100, at most 10000).
+    pub(crate) limit: Option<usize>,
+}
+
+async fn escalations(
+    State(model): State<Shared>,
+    params: Result<QueryParams<EscalationParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let p = match params {
+        Ok(QueryParams(p)) => p,
+        Err(e) => return bad("query", e.body_text()),
+    };
+    if let Some(s) = p.state.as_deref()
+        && !["open", "acknowledged", "resolved"].contains(&s)
+    {
+        return bad(
+            "state",
+            format!("unknown state '{s}'; expected open, acknowledged or resolved"),
+        );
+    }
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=10_000).contains(&limit) {
+        return bad("limit", format!("{limit} is not between 1 and 10000"));
+    }
+    let (total, items) = model
+        .read()
+        .expect("read model lock")
+        .escalation_list(p.state.as_deref(), limit);
+    Json(serde_json::json!({ "total": total, "escalations": items })).into_response()
+}
+
+/// The dashboard: one page that polls the JSON API and redraws itself.
+async fn dashboard() -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("dashboard.html"),
+    )
+        .into_response()
+}
+
 async fn report(
     State(model): State<Shared>,
     params: Result<QueryParams<ReportParams>, axum::extract::rejection::QueryRejection>,
@@ -196,6 +246,12 @@ pub(crate) async fn serve(
     let app = Router::new()
         .route("/v1/report", get(report))
         .route("/v1/report/conversations", get(drill))
+        .route("/v1/escalations", get(escalations))
+        .route("/dashboard", get(dashboard))
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::temporary("/dashboard") }),
+        )
         .with_state(model);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "reporting HTTP listening");

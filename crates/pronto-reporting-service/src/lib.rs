@@ -87,6 +87,18 @@ pub async fn run(
                         Some(pb::escalation_event::Event::Raised(r)) => {
                             pronto_proto::escalation_from_pb(r).map(|r| model.apply_escalation(&r))
                         }
+                        Some(pb::escalation_event::Event::Acknowledged(a)) => {
+                            model.apply_escalation_state(&a.escalation_id, "acknowledged");
+                            Ok(())
+                        }
+                        Some(pb::escalation_event::Event::Resolved(r)) => {
+                            model.apply_escalation_state(&r.escalation_id, "resolved");
+                            Ok(())
+                        }
+                        Some(pb::escalation_event::Event::Withdrawn(w)) => {
+                            model.apply_withdrawal(&w.escalation_id);
+                            Ok(())
+                        }
                         _ => Ok(()),
                     })
             }

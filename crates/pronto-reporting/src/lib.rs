@@ -9,6 +9,6 @@ mod query;
 mod stats;
 
 pub use drill::{ConversationRef, Drill, Figure};
-pub use model::ReadModel;
+pub use model::{EscalationItem, ReadModel};
 pub use query::{Bucket, Dimension, Query, Report, Row};
 pub use stats::{LatencyStats, percentile};

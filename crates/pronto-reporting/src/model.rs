@@ -60,8 +60,12 @@ pub(crate) struct TagRec {
 #[derive(Debug, Clone)]
 pub(crate) struct EscalationRec {
     pub(crate) conv: (String, String),
-    /// agent, team_lead or manager.
-    pub(crate) level: &'static str,
+    /// The level's name, as the escalation rules give it.
+    pub(crate) level: String,
+    pub(crate) rule: String,
+    pub(crate) reason: String,
+    /// open, acknowledged or resolved.
+    pub(crate) state: &'static str,
     pub(crate) tenant: String,
     pub(crate) channel: Channel,
     pub(crate) queue: String,
@@ -90,6 +94,10 @@ pub struct ReadModel {
     pub(crate) clocks: BTreeMap<String, ClockRec>,
     pub(crate) tags: BTreeMap<String, TagRec>,
     pub(crate) escalations: BTreeMap<String, EscalationRec>,
+    /// States of escalations read before the escalation itself.
+    escalation_states: HashMap<String, &'static str>,
+    /// Escalations withdrawn, kept so that one read after its withdrawal is not counted.
+    withdrawn: HashSet<String>,
     facts_seen: u64,
 }
 
@@ -267,20 +275,94 @@ impl ReadModel {
         );
     }
 
+    /// An escalation acknowledged or resolved. A resolution is final; an acknowledgement read
+    /// after it changes nothing.
+    pub fn apply_escalation_state(&mut self, escalation_id: &str, state: &'static str) {
+        let slot = match self.escalations.get_mut(escalation_id) {
+            Some(e) => &mut e.state,
+            None => self
+                .escalation_states
+                .entry(escalation_id.to_string())
+                .or_insert("open"),
+        };
+        if *slot != "resolved" {
+            *slot = state;
+        }
+    }
+
+    /// An escalation taken back by an SLA correction: it no longer counts.
+    pub fn apply_withdrawal(&mut self, escalation_id: &str) {
+        self.escalations.remove(escalation_id);
+        self.withdrawn.insert(escalation_id.to_string());
+    }
+
     pub fn apply_escalation(&mut self, e: &EscalationRaised) {
-        if !self.first_time(e.escalation_id.clone()) {
+        if self.withdrawn.contains(&e.escalation_id) || !self.first_time(e.escalation_id.clone()) {
             return;
         }
         self.escalations.insert(
             e.escalation_id.clone(),
             EscalationRec {
                 conv: (e.context.tenant.clone(), e.context.conversation_id.clone()),
-                level: e.level.as_str(),
+                level: e.level.clone(),
+                rule: e.rule.clone(),
+                reason: e.reason.clone(),
+                state: self
+                    .escalation_states
+                    .remove(&e.escalation_id)
+                    .unwrap_or("open"),
                 tenant: e.context.tenant.clone(),
                 channel: e.context.channel,
                 queue: or_none(&e.context.queue),
                 at: e.raised_at,
             },
         );
+    }
+}
+
+/// One escalation as `GET /v1/escalations` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EscalationItem {
+    pub escalation_id: String,
+    pub tenant: String,
+    pub conversation_id: String,
+    pub channel: String,
+    pub queue: String,
+    pub level: String,
+    pub rule: String,
+    pub reason: String,
+    /// open, acknowledged or resolved.
+    pub state: String,
+    pub raised_at: String,
+}
+
+impl ReadModel {
+    /// Escalations in `state` (any when `None`), newest first, at most `limit`; and how many
+    /// there are in all.
+    pub fn escalation_list(&self, state: Option<&str>, limit: usize) -> (u64, Vec<EscalationItem>) {
+        let mut all: Vec<(&String, &EscalationRec)> = self
+            .escalations
+            .iter()
+            .filter(|(_, e)| state.is_none_or(|s| e.state == s))
+            .collect();
+        all.sort_by(|a, b| b.1.at.cmp(&a.1.at).then(a.0.cmp(b.0)));
+        let total = all.len() as u64;
+        let items = all
+            .into_iter()
+            .take(limit)
+            .map(|(id, e)| EscalationItem {
+                escalation_id: id.clone(),
+                tenant: e.tenant.clone(),
+                conversation_id: e.conv.1.clone(),
+                channel: e.channel.to_string(),
+                queue: e.queue.clone(),
+                level: e.level.clone(),
+                rule: e.rule.clone(),
+                reason: e.reason.clone(),
+                state: e.state.to_string(),
+                raised_at: e.at.to_rfc3339(),
+            })
+            .collect();
+        (total, items)
     }
 }

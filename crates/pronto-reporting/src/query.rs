@@ -908,7 +908,7 @@ mod tests {
 
     #[test]
     fn backlog_and_escalations_by_level() {
-        use pronto_domain::{EscalationLevel, EscalationRaised};
+        use pronto_domain::EscalationRaised;
         let mut m = ReadModel::new();
         m.apply_event(&msg("m1", "c1", Channel::Chat, T0));
         let mut answer = msg("r1", "c1", Channel::Chat, T0 + 60_000);
@@ -924,14 +924,18 @@ mod tests {
         m.apply_event(&msg("m3", "c2", Channel::Chat, T0 + 1));
         m.apply_event(&msg("m4", "c3", Channel::Email, T0));
         for (id, level) in [
-            ("e1", EscalationLevel::TeamLead),
-            ("e2", EscalationLevel::TeamLead),
-            ("e3", EscalationLevel::Manager),
+            ("e1", "team_lead"),
+            ("e2", "team_lead"),
+            ("e3", "manager"),
+            ("e4", "manager"),
         ] {
             m.apply_escalation(&EscalationRaised {
                 escalation_id: id.into(),
                 context: ctx("c2", Channel::Chat),
-                level,
+                level: level.into(),
+                step: 0,
+                ladder_id: id.into(),
+                recipients: vec![],
                 rule: "r".into(),
                 reason: "why".into(),
                 trigger_ids: vec![],
@@ -939,6 +943,17 @@ mod tests {
                 policy_version: "p".into(),
             });
         }
+        m.apply_withdrawal("e4");
+        m.apply_escalation_state("e1", "acknowledged");
+        let (open, items) = m.escalation_list(Some("open"), 10);
+        assert_eq!(open, 2);
+        assert!(
+            items
+                .iter()
+                .all(|i| i.state == "open" && i.escalation_id != "e4")
+        );
+        assert_eq!(m.escalation_list(None, 1).0, 3);
+        assert_eq!(m.escalation_list(None, 1).1.len(), 1);
         let r = m.report(&Query {
             group_by: vec![Dimension::Channel],
             ..Query::default()

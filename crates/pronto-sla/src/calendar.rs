@@ -564,3 +564,42 @@ mod tests {
         }
     }
 }
+
+/// A calendar as a configuration file writes it: a time zone, opening slots per weekday
+/// (`mon = ["09:00-13:00", "14:00-18:00"]`) and holidays.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSpec {
+    pub time_zone: String,
+    #[serde(default)]
+    pub hours: std::collections::BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub holidays: Vec<NaiveDate>,
+    /// An iCalendar file of holidays, relative to the file that names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holidays_ical: Option<String>,
+}
+
+impl CalendarSpec {
+    /// The calendar, or the field (relative to the spec, such as `hours.mon[1]`) that is wrong
+    /// and why.
+    pub fn build(&self) -> Result<Calendar, (String, String)> {
+        let tz = Calendar::parse_tz(&self.time_zone)
+            .map_err(|e| ("time_zone".to_string(), e.to_string()))?;
+        let mut week: [Vec<Slot>; 7] = Default::default();
+        for (day, slots) in &self.hours {
+            let d = weekday_index(day).ok_or_else(|| {
+                (
+                    format!("hours.{day}"),
+                    "expected mon, tue, wed, thu, fri, sat or sun".to_string(),
+                )
+            })?;
+            for (i, s) in slots.iter().enumerate() {
+                week[d]
+                    .push(parse_slot(s).map_err(|e| (format!("hours.{day}[{i}]"), e.to_string()))?);
+            }
+        }
+        Calendar::new(tz, week, self.holidays.iter().copied())
+            .map_err(|e| ("hours".to_string(), e.to_string()))
+    }
+}

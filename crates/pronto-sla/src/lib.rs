@@ -5,6 +5,7 @@ pub mod calendar;
 mod engine;
 pub mod explain;
 pub mod policy;
+pub mod tomlfile;
 mod versions;
 
 pub use calendar::Calendar;

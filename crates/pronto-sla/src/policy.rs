@@ -1,7 +1,7 @@
 //! SLA policies: targets per channel, the business calendar, what pauses the clock, what
 //! counts as a reply, and when to warn. Loaded from TOML; versioned by a hash of content.
 
-use crate::calendar::{Calendar, Slot, parse_slot, weekday_index};
+use crate::calendar::{Calendar, CalendarSpec};
 use chrono::NaiveDate;
 use pronto_domain::{Channel, ConversationContext, ConversationStatus, EventTime, Priority};
 use serde::{Deserialize, Serialize};
@@ -27,35 +27,6 @@ pub enum PolicyError {
         field: String,
         reason: String,
     },
-}
-
-/// The line (1-based) where the value at `field` is written: a path such as
-/// `targets.chat.first_reply`, `warn_at[1]` or `rules[0] (gold).match.queue`. When only a
-/// prefix of the path is written, the line of the deepest part found.
-fn line_of(text: &str, field: &str) -> Option<usize> {
-    let root = toml::de::DeTable::parse(text).ok()?;
-    let mut found: Option<std::ops::Range<usize>> = None;
-    let mut table = Some(root.get_ref());
-    for part in field.split('.') {
-        // "rules[0] (gold)" is key "rules", index 0.
-        let part = part.split(" (").next().unwrap_or(part);
-        let (key, index) = match part.split_once('[') {
-            Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
-            None => (part, None),
-        };
-        let Some((_, mut value)) =
-            table.and_then(|t| t.iter().find(|(k, _)| k.get_ref().as_ref() == key))
-        else {
-            break;
-        };
-        if let Some(item) = index.and_then(|i| value.get_ref().as_array()?.get(i)) {
-            value = item;
-        }
-        found = Some(value.span());
-        table = value.get_ref().as_table();
-    }
-    let at = found?.start.min(text.len());
-    Some(text[..at].matches('\n').count() + 1)
 }
 
 /// How a target is counted.
@@ -118,19 +89,6 @@ struct RuleSpec {
     resolution: Option<String>,
     #[serde(default = "calendar_basis")]
     basis: Basis,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CalendarSpec {
-    time_zone: String,
-    #[serde(default)]
-    hours: BTreeMap<String, Vec<String>>,
-    #[serde(default)]
-    holidays: Vec<NaiveDate>,
-    /// An iCalendar file of holidays, relative to the policy file; read by [`Policy::load`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    holidays_ical: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -217,21 +175,9 @@ fn default_pauses() -> Vec<String> {
 
 /// Parses a policy file's text; syntax errors name the line and column.
 fn parse_spec(file: &str, text: &str) -> Result<PolicySpec, PolicyError> {
-    toml::from_str(text).map_err(|e| {
-        let place = e.span().map(|r| {
-            let before = &text[..r.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            format!("line {line}, column {column}: ")
-        });
-        PolicyError::Syntax {
-            file: file.into(),
-            message: format!(
-                "{}{}",
-                place.unwrap_or_default(),
-                e.message().trim_end().replace('\n', " ")
-            ),
-        }
+    crate::tomlfile::parse(text).map_err(|message| PolicyError::Syntax {
+        file: file.into(),
+        message,
     })
 }
 
@@ -288,7 +234,7 @@ impl Policy {
             .join(&ics);
         let invalid = |reason: String| PolicyError::Invalid {
             file: file.clone(),
-            line: line_of(&text, "calendar.holidays_ical"),
+            line: crate::tomlfile::line_of(&text, "calendar.holidays_ical"),
             field: "calendar.holidays_ical".into(),
             reason,
         };
@@ -318,7 +264,7 @@ impl Policy {
         let mut spec = parse_spec(file, text)?;
         let invalid = |field: &str, reason: String| PolicyError::Invalid {
             file: file.into(),
-            line: line_of(text, field),
+            line: crate::tomlfile::line_of(text, field),
             field: field.into(),
             reason,
         };
@@ -497,26 +443,9 @@ impl Policy {
         }
         let calendar = match &spec.calendar {
             None => Calendar::always_open(),
-            Some(c) => {
-                let tz = Calendar::parse_tz(&c.time_zone)
-                    .map_err(|e| invalid("calendar.time_zone", e.to_string()))?;
-                let mut week: [Vec<Slot>; 7] = Default::default();
-                for (day, slots) in &c.hours {
-                    let d = weekday_index(day).ok_or_else(|| {
-                        invalid(
-                            &format!("calendar.hours.{day}"),
-                            "expected mon, tue, wed, thu, fri, sat or sun".into(),
-                        )
-                    })?;
-                    for (i, s) in slots.iter().enumerate() {
-                        week[d].push(parse_slot(s).map_err(|e| {
-                            invalid(&format!("calendar.hours.{day}[{i}]"), e.to_string())
-                        })?);
-                    }
-                }
-                Calendar::new(tz, week, c.holidays.iter().copied())
-                    .map_err(|e| invalid("calendar.hours", e.to_string()))?
-            }
+            Some(c) => c
+                .build()
+                .map_err(|(field, reason)| invalid(&format!("calendar.{field}"), reason))?,
         };
         let effective_from = spec
             .effective_from
