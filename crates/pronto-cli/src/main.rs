@@ -304,7 +304,7 @@ struct ReportArgs {
         default_value = "http://127.0.0.1:8081"
     )]
     url: String,
-    /// Dimensions to group by, comma-separated: channel, queue, agent, bucket, tenant.
+    /// Dimensions to group by, comma-separated: channel, queue, agent, tier, bucket, tenant.
     #[arg(long, default_value = "channel")]
     group_by: String,
     /// Time bucket when grouping by bucket: hour, day or week.

@@ -20,8 +20,8 @@ pub(crate) struct ReplayArgs {
     /// Sentiment model file for the tags; the built-in lexicon when not given.
     #[arg(long)]
     sentiment_model: Option<std::path::PathBuf>,
-    /// Dimensions of the printed report, comma-separated: channel, queue, agent, bucket,
-    /// tenant.
+    /// Dimensions of the printed report, comma-separated: channel, queue, agent, tier,
+    /// bucket, tenant.
     #[arg(long, default_value = "channel")]
     group_by: String,
     /// What-if: also compute the period under this candidate SLA policy file (for the whole
@@ -69,7 +69,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     for d in a.group_by.split(',').filter(|d| !d.is_empty()) {
         let Some(dim) = Dimension::parse(d.trim()) else {
             eprintln!(
-                "pronto replay: --group-by: unknown dimension '{d}'; expected channel, queue, agent, bucket or tenant"
+                "pronto replay: --group-by: unknown dimension '{d}'; expected channel, queue, agent, tier, bucket or tenant"
             );
             return Ok(ExitCode::from(2));
         };

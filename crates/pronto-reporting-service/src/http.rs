@@ -17,7 +17,7 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportParams {
-    /// Comma-separated: channel, queue, agent, bucket, tenant.
+    /// Comma-separated: channel, queue, agent, tier, bucket, tenant.
     pub group_by: Option<String>,
     /// hour, day (default), week or month.
     pub bucket: Option<String>,
@@ -51,7 +51,7 @@ pub fn parse_query(p: &ReportParams) -> Result<Query, (String, String)> {
                 (
                     "group_by".to_string(),
                     format!(
-                        "unknown dimension '{d}'; expected channel, queue, agent, bucket or tenant"
+                        "unknown dimension '{d}'; expected channel, queue, agent, tier, bucket or tenant"
                     ),
                 )
             })?);
@@ -93,6 +93,7 @@ pub(crate) struct DrillParams {
     pub(crate) channel: Option<String>,
     pub(crate) queue: Option<String>,
     pub(crate) agent: Option<String>,
+    pub(crate) tier: Option<String>,
     pub(crate) tenant: Option<String>,
     /// A bucket's label (e.g. 2026-03 for a month), with `bucket` and `tz` as in the report.
     pub(crate) bucket_key: Option<String>,
@@ -142,6 +143,7 @@ async fn drill(
         (Dimension::Channel, &p.channel),
         (Dimension::Queue, &p.queue),
         (Dimension::Agent, &p.agent),
+        (Dimension::Tier, &p.tier),
         (Dimension::Tenant, &p.tenant),
         (Dimension::Bucket, &p.bucket_key),
     ]
@@ -191,6 +193,9 @@ async fn escalations(
         .escalation_list(p.state.as_deref(), limit);
     Json(serde_json::json!({ "total": total, "escalations": items })).into_response()
 }
+
+/// The OpenAPI 3.1 description of the HTTP API (ingest's and reporting's).
+pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
 
 /// The dashboard: one page that polls the JSON API and redraws itself.
 async fn dashboard() -> Response {
@@ -248,6 +253,15 @@ pub(crate) async fn serve(
         .route("/v1/report/conversations", get(drill))
         .route("/v1/escalations", get(escalations))
         .route("/dashboard", get(dashboard))
+        .route(
+            "/v1/openapi.json",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    OPENAPI,
+                )
+            }),
+        )
         .route(
             "/",
             get(|| async { axum::response::Redirect::temporary("/dashboard") }),

@@ -5,6 +5,8 @@
 mod grpc;
 mod http;
 
+pub use http::OPENAPI;
+
 use pronto_kafka::rdkafka::message::Message;
 use pronto_kafka::{KafkaArgs, assign_from_beginning, reader};
 use pronto_proto::v1 as pb;

@@ -98,7 +98,14 @@ impl ReadModel {
                         _ => true,
                     };
                     if counts {
-                        let keys = keyer.keys(&m.tenant, m.channel, &m.queue, &m.agent, m.at);
+                        let keys = keyer.keys(
+                            &m.tenant,
+                            m.channel,
+                            &m.queue,
+                            &m.agent,
+                            &self.tier_of(&m.tenant, &m.conversation),
+                            m.at,
+                        );
                         hit(keys, &m.tenant, &m.conversation);
                     }
                 }
@@ -118,8 +125,14 @@ impl ReadModel {
                         _ => missed && resolution,
                     };
                     if counts {
-                        let keys =
-                            keyer.keys(&c.tenant, c.channel, &c.queue, &c.agent, c.customer_at);
+                        let keys = keyer.keys(
+                            &c.tenant,
+                            c.channel,
+                            &c.queue,
+                            &c.agent,
+                            &self.tier_of(&c.tenant, &c.conversation),
+                            c.customer_at,
+                        );
                         hit(keys, &c.tenant, &c.conversation);
                     }
                 }
@@ -132,7 +145,14 @@ impl ReadModel {
                 };
                 for t in self.tags.values().filter(|t| t.polarity == polarity) {
                     let queue = self.queue_of(&t.conv);
-                    let keys = keyer.keys(&t.conv.0, t.channel, &queue, NONE, t.at);
+                    let keys = keyer.keys(
+                        &t.conv.0,
+                        t.channel,
+                        &queue,
+                        NONE,
+                        &self.tier_of(&t.conv.0, &t.conv.1),
+                        t.at,
+                    );
                     hit(keys, &t.conv.0, &t.conv.1);
                 }
             }
@@ -143,7 +163,14 @@ impl ReadModel {
                     } else {
                         e.queue.clone()
                     };
-                    let keys = keyer.keys(&e.tenant, e.channel, &queue, NONE, e.at);
+                    let keys = keyer.keys(
+                        &e.tenant,
+                        e.channel,
+                        &queue,
+                        NONE,
+                        &self.tier_of(&e.conv.0, &e.conv.1),
+                        e.at,
+                    );
                     hit(keys, &e.conv.0, &e.conv.1);
                 }
             }

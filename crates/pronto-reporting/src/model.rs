@@ -26,6 +26,7 @@ pub(crate) struct ReplyRec {
     /// From the reply's sentiment tag, once it came.
     pub(crate) signed: Option<bool>,
     pub(crate) tenant: String,
+    pub(crate) conversation: String,
     pub(crate) channel: Channel,
     pub(crate) queue: String,
     pub(crate) agent: String,
@@ -75,6 +76,8 @@ pub(crate) struct EscalationRec {
 #[derive(Debug, Default, Clone)]
 struct ConversationRec {
     queue: String,
+    /// The customer's tier, from their messages or the SLA engine's context.
+    tier: String,
     agent: String,
     /// Customer messages not yet answered, by key into `messages`.
     unanswered: Vec<String>,
@@ -127,6 +130,14 @@ impl ReadModel {
         fresh
     }
 
+    /// The conversation's customer tier, `(none)` when unknown.
+    pub(crate) fn tier_of(&self, tenant: &str, conversation: &str) -> String {
+        self.conversations
+            .get(&(tenant.to_string(), conversation.to_string()))
+            .map(|c| or_none(&c.tier))
+            .unwrap_or_else(|| NONE.to_string())
+    }
+
     pub(crate) fn queue_of(&self, conv: &(String, String)) -> String {
         self.conversations
             .get(conv)
@@ -144,7 +155,10 @@ impl ReadModel {
         let key = (tenant.clone(), env.conversation_id.to_string());
         let conv = self.conversations.entry(key).or_default();
         match &e.payload {
-            Payload::CustomerMessage { .. } => {
+            Payload::CustomerMessage { customer_tier, .. } => {
+                if let Some(t) = customer_tier {
+                    conv.tier = t.to_string();
+                }
                 let id = format!("{tenant}/{}", env.event_id);
                 conv.unanswered.push(id.clone());
                 self.messages.insert(
@@ -186,6 +200,7 @@ impl ReadModel {
                         id,
                         ReplyRec {
                             signed,
+                            conversation: env.conversation_id.to_string(),
                             tenant,
                             channel: env.channel,
                             queue: or_none(&conv.queue),
@@ -211,6 +226,12 @@ impl ReadModel {
             return;
         }
         let ctx = f.context();
+        if !ctx.customer_tier.is_empty() {
+            self.conversations
+                .entry((ctx.tenant.clone(), ctx.conversation_id.clone()))
+                .or_default()
+                .tier = ctx.customer_tier.clone();
+        }
         let (clock_id, kind, customer_at) = match f {
             SlaFact::Latency(l) => (&l.clock_id, l.kind, l.customer_at),
             SlaFact::Breach(b) => (&b.clock_id, b.kind, b.customer_at),

@@ -18,6 +18,8 @@ pub enum Dimension {
     Agent,
     Bucket,
     Tenant,
+    /// The customer's tier.
+    Tier,
 }
 
 impl Dimension {
@@ -28,6 +30,7 @@ impl Dimension {
             "agent" => Self::Agent,
             "bucket" => Self::Bucket,
             "tenant" => Self::Tenant,
+            "tier" => Self::Tier,
             _ => return None,
         })
     }
@@ -39,6 +42,7 @@ impl Dimension {
             Self::Agent => "agent",
             Self::Bucket => "bucket",
             Self::Tenant => "tenant",
+            Self::Tier => "tier",
         }
     }
 }
@@ -208,6 +212,7 @@ impl Keyer<'_> {
         channel: Channel,
         queue: &str,
         agent: &str,
+        tier: &str,
         at: EventTime,
     ) -> Option<Vec<String>> {
         if self.q.from.is_some_and(|f| at < f) || self.q.to.is_some_and(|t| at >= t) {
@@ -222,6 +227,7 @@ impl Keyer<'_> {
                     Dimension::Queue => queue.to_string(),
                     Dimension::Agent => agent.to_string(),
                     Dimension::Tenant => tenant.to_string(),
+                    Dimension::Tier => tier.to_string(),
                     Dimension::Bucket => self.q.bucket.label(at, self.q.time_zone),
                 })
                 .collect(),
@@ -243,7 +249,14 @@ impl ReadModel {
         };
         for m in self.messages.values() {
             add(
-                keyer.keys(&m.tenant, m.channel, &m.queue, &m.agent, m.at),
+                keyer.keys(
+                    &m.tenant,
+                    m.channel,
+                    &m.queue,
+                    &m.agent,
+                    &self.tier_of(&m.tenant, &m.conversation),
+                    m.at,
+                ),
                 &mut |a| {
                     a.row.customer_messages += 1;
                     a.row.answered_messages += u64::from(m.answered);
@@ -255,7 +268,14 @@ impl ReadModel {
         }
         for r in self.replies.values() {
             add(
-                keyer.keys(&r.tenant, r.channel, &r.queue, &r.agent, r.at),
+                keyer.keys(
+                    &r.tenant,
+                    r.channel,
+                    &r.queue,
+                    &r.agent,
+                    &self.tier_of(&r.tenant, &r.conversation),
+                    r.at,
+                ),
                 &mut |a| {
                     a.row.human_replies += 1;
                     a.row.tagged_replies += u64::from(r.signed.is_some());
@@ -265,7 +285,14 @@ impl ReadModel {
         }
         for c in self.clocks.values() {
             add(
-                keyer.keys(&c.tenant, c.channel, &c.queue, &c.agent, c.customer_at),
+                keyer.keys(
+                    &c.tenant,
+                    c.channel,
+                    &c.queue,
+                    &c.agent,
+                    &self.tier_of(&c.tenant, &c.conversation),
+                    c.customer_at,
+                ),
                 &mut |a| {
                     let missed = c.breached || c.met == Some(false);
                     let met = !missed && c.met == Some(true);
@@ -294,7 +321,14 @@ impl ReadModel {
         for t in self.tags.values() {
             let queue = self.queue_of(&t.conv);
             add(
-                keyer.keys(&t.conv.0, t.channel, &queue, NONE, t.at),
+                keyer.keys(
+                    &t.conv.0,
+                    t.channel,
+                    &queue,
+                    NONE,
+                    &self.tier_of(&t.conv.0, &t.conv.1),
+                    t.at,
+                ),
                 &mut |a| {
                     match t.polarity {
                         Polarity::Positive => a.row.sentiment_positive += 1,
@@ -314,7 +348,14 @@ impl ReadModel {
                 e.queue.clone()
             };
             add(
-                keyer.keys(&e.tenant, e.channel, &queue, NONE, e.at),
+                keyer.keys(
+                    &e.tenant,
+                    e.channel,
+                    &queue,
+                    NONE,
+                    &self.tier_of(&e.conv.0, &e.conv.1),
+                    e.at,
+                ),
                 &mut |a| {
                     a.row.escalations += 1;
                     *a.row
@@ -1094,5 +1135,37 @@ mod tests {
         });
         assert_eq!(filtered.total.customer_messages, 1);
         assert!(m.report(&Query::default()).to_table().contains("total"));
+    }
+
+    #[test]
+    fn reports_slice_by_customer_tier() {
+        let mut m = ReadModel::new();
+        let mut gold = msg("m1", "c1", Channel::Chat, T0);
+        gold.payload = Payload::CustomerMessage {
+            text: BoundedText::default(),
+            customer_id: Id::parse("u1").unwrap(),
+            customer_tier: Some(Id::parse("gold").unwrap()),
+        };
+        m.apply_event(&gold);
+        // A later message of the same conversation, with no tier given, is still gold's.
+        m.apply_event(&msg("m2", "c1", Channel::Chat, T0 + 1));
+        m.apply_event(&msg("m3", "c2", Channel::Chat, T0));
+        let r = m.report(&Query {
+            group_by: vec![Dimension::Tier],
+            ..Query::default()
+        });
+        let rows: Vec<(String, u64)> = r
+            .rows
+            .iter()
+            .map(|r| (r.keys[0].clone(), r.customer_messages))
+            .collect();
+        assert_eq!(rows, [("(none)".to_string(), 1), ("gold".to_string(), 2)]);
+        let d = m.drill(
+            &Query::default(),
+            &[(Dimension::Tier, "gold".into())],
+            crate::Figure::CustomerMessages,
+            10,
+        );
+        assert_eq!(d.conversations.len(), 1);
     }
 }
