@@ -80,7 +80,7 @@ impl ReadModel {
             ..q.clone()
         };
         let want: Vec<String> = filter.iter().map(|(_, v)| v.clone()).collect();
-        let keyer = Keyer { q: &q };
+        let keyer = Keyer { q: &q, model: self };
         let mut hits: BTreeMap<(String, String), u64> = BTreeMap::new();
         let mut hit = |keys: Option<Vec<String>>, tenant: &str, conversation: &str| {
             if keys.as_ref() == Some(&want) {
@@ -100,10 +100,10 @@ impl ReadModel {
                     if counts {
                         let keys = keyer.keys(
                             &m.tenant,
+                            &m.conversation,
                             m.channel,
                             &m.queue,
                             &m.agent,
-                            &self.tier_of(&m.tenant, &m.conversation),
                             m.at,
                         );
                         hit(keys, &m.tenant, &m.conversation);
@@ -127,10 +127,10 @@ impl ReadModel {
                     if counts {
                         let keys = keyer.keys(
                             &c.tenant,
+                            &c.conversation,
                             c.channel,
                             &c.queue,
                             &c.agent,
-                            &self.tier_of(&c.tenant, &c.conversation),
                             c.customer_at,
                         );
                         hit(keys, &c.tenant, &c.conversation);
@@ -145,14 +145,7 @@ impl ReadModel {
                 };
                 for t in self.tags.values().filter(|t| t.polarity == polarity) {
                     let queue = self.queue_of(&t.conv);
-                    let keys = keyer.keys(
-                        &t.conv.0,
-                        t.channel,
-                        &queue,
-                        NONE,
-                        &self.tier_of(&t.conv.0, &t.conv.1),
-                        t.at,
-                    );
+                    let keys = keyer.keys(&t.conv.0, &t.conv.1, t.channel, &queue, NONE, t.at);
                     hit(keys, &t.conv.0, &t.conv.1);
                 }
             }
@@ -163,14 +156,7 @@ impl ReadModel {
                     } else {
                         e.queue.clone()
                     };
-                    let keys = keyer.keys(
-                        &e.tenant,
-                        e.channel,
-                        &queue,
-                        NONE,
-                        &self.tier_of(&e.conv.0, &e.conv.1),
-                        e.at,
-                    );
+                    let keys = keyer.keys(&e.tenant, &e.conv.1, e.channel, &queue, NONE, e.at);
                     hit(keys, &e.conv.0, &e.conv.1);
                 }
             }

@@ -203,16 +203,19 @@ fn ratio(a: u64, b: u64) -> f64 {
 
 pub(crate) struct Keyer<'a> {
     pub(crate) q: &'a Query,
+    /// For what belongs to the conversation rather than the record (the customer's tier).
+    pub(crate) model: &'a ReadModel,
 }
 
 impl Keyer<'_> {
+    /// The record's keys under the query's dimensions; `None` when its time is out of range.
     pub(crate) fn keys(
         &self,
         tenant: &str,
+        conversation: &str,
         channel: Channel,
         queue: &str,
         agent: &str,
-        tier: &str,
         at: EventTime,
     ) -> Option<Vec<String>> {
         if self.q.from.is_some_and(|f| at < f) || self.q.to.is_some_and(|t| at >= t) {
@@ -227,7 +230,7 @@ impl Keyer<'_> {
                     Dimension::Queue => queue.to_string(),
                     Dimension::Agent => agent.to_string(),
                     Dimension::Tenant => tenant.to_string(),
-                    Dimension::Tier => tier.to_string(),
+                    Dimension::Tier => self.model.tier_of(tenant, conversation),
                     Dimension::Bucket => self.q.bucket.label(at, self.q.time_zone),
                 })
                 .collect(),
@@ -238,7 +241,7 @@ impl Keyer<'_> {
 impl ReadModel {
     /// Computes a report. Exact: percentiles come from every latency in the slice.
     pub fn report(&self, q: &Query) -> Report {
-        let keyer = Keyer { q };
+        let keyer = Keyer { q, model: self };
         let mut groups: BTreeMap<Vec<String>, Acc> = BTreeMap::new();
         let mut total = Acc::default();
         let mut add = |keys: Option<Vec<String>>, f: &mut dyn FnMut(&mut Acc)| {
@@ -251,10 +254,10 @@ impl ReadModel {
             add(
                 keyer.keys(
                     &m.tenant,
+                    &m.conversation,
                     m.channel,
                     &m.queue,
                     &m.agent,
-                    &self.tier_of(&m.tenant, &m.conversation),
                     m.at,
                 ),
                 &mut |a| {
@@ -270,10 +273,10 @@ impl ReadModel {
             add(
                 keyer.keys(
                     &r.tenant,
+                    &r.conversation,
                     r.channel,
                     &r.queue,
                     &r.agent,
-                    &self.tier_of(&r.tenant, &r.conversation),
                     r.at,
                 ),
                 &mut |a| {
@@ -287,10 +290,10 @@ impl ReadModel {
             add(
                 keyer.keys(
                     &c.tenant,
+                    &c.conversation,
                     c.channel,
                     &c.queue,
                     &c.agent,
-                    &self.tier_of(&c.tenant, &c.conversation),
                     c.customer_at,
                 ),
                 &mut |a| {
@@ -321,14 +324,7 @@ impl ReadModel {
         for t in self.tags.values() {
             let queue = self.queue_of(&t.conv);
             add(
-                keyer.keys(
-                    &t.conv.0,
-                    t.channel,
-                    &queue,
-                    NONE,
-                    &self.tier_of(&t.conv.0, &t.conv.1),
-                    t.at,
-                ),
+                keyer.keys(&t.conv.0, &t.conv.1, t.channel, &queue, NONE, t.at),
                 &mut |a| {
                     match t.polarity {
                         Polarity::Positive => a.row.sentiment_positive += 1,
@@ -348,14 +344,7 @@ impl ReadModel {
                 e.queue.clone()
             };
             add(
-                keyer.keys(
-                    &e.tenant,
-                    e.channel,
-                    &queue,
-                    NONE,
-                    &self.tier_of(&e.conv.0, &e.conv.1),
-                    e.at,
-                ),
+                keyer.keys(&e.tenant, &e.conv.1, e.channel, &queue, NONE, e.at),
                 &mut |a| {
                     a.row.escalations += 1;
                     *a.row
