@@ -130,21 +130,7 @@ pub(crate) async fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
         "events": total,
         "policies": versions.len(),
     }))?;
-    for (from, p) in versions.iter() {
-        w.line(&json!({"policy": {
-            "version": p.version,
-            "effective_from": from.millis(),
-            "source": p.source,
-        }}))?;
-    }
-    w.line(&json!({"escalation_rules": {
-        "version": escalation.rules.version,
-        "effective_from": escalation.effective_from.map(|t| t.millis()),
-        "source": escalation.rules.source,
-    }}))?;
-    for (id, at) in &escalation.stops {
-        w.line(&json!({"escalation_stop": {"escalation_id": id, "at": at.millis()}}))?;
-    }
+    write_inputs(&mut w, &versions, &escalation)?;
     let (mut events, mut skipped) = (0u64, 0u64);
     while let Some(m) = range.next().await? {
         match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
@@ -166,6 +152,55 @@ pub(crate) async fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
         a.out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a complete export file of `events` (no broker involved: `pronto simulate --out`);
+/// returns the checksum.
+pub(crate) fn write_file(
+    path: &std::path::Path,
+    versions: &PolicyVersions,
+    escalation: &pronto_replay::EscalationInputs,
+    events: &[(i32, Event)],
+) -> std::io::Result<String> {
+    let file = std::fs::File::create(path)?;
+    let mut w = Hashing::new(std::io::BufWriter::new(file));
+    w.line(&json!({
+        "pronto_export": FORMAT,
+        "events_topic": null,
+        "published_from": null,
+        "published_to": null,
+        "events": events.len(),
+        "policies": versions.len(),
+    }))?;
+    write_inputs(&mut w, versions, escalation)?;
+    for (p, e) in events {
+        w.line(&json!({"partition": p, "event": e.to_json()}))?;
+    }
+    w.finish()
+}
+
+/// The policy version and escalation lines of an export.
+fn write_inputs<W: Write>(
+    w: &mut Hashing<W>,
+    versions: &PolicyVersions,
+    escalation: &pronto_replay::EscalationInputs,
+) -> std::io::Result<()> {
+    for (from, p) in versions.iter() {
+        w.line(&json!({"policy": {
+            "version": p.version,
+            "effective_from": from.millis(),
+            "source": p.source,
+        }}))?;
+    }
+    w.line(&json!({"escalation_rules": {
+        "version": escalation.rules.version,
+        "effective_from": escalation.effective_from.map(|t| t.millis()),
+        "source": escalation.rules.source,
+    }}))?;
+    for (id, at) in &escalation.stops {
+        w.line(&json!({"escalation_stop": {"escalation_id": id, "at": at.millis()}}))?;
+    }
+    Ok(())
 }
 
 /// Writes lines and keeps the SHA-256 of everything written.
@@ -335,6 +370,35 @@ mod tests {
         let cut: Vec<&str> = text.lines().take(3).collect();
         std::fs::write(&path, cut.join("\n") + "\n").unwrap();
         assert!(read(&path).err().unwrap().contains("cut short"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_written_file_carries_the_escalation_rules_and_stops() {
+        let dir = std::env::temp_dir().join(format!("pronto-export-w-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.jsonl");
+        let events: Vec<(i32, Event)> = pronto_sim::generate(&pronto_sim::SimConfig {
+            conversations: 5,
+            ..pronto_sim::SimConfig::default()
+        })
+        .into_iter()
+        .map(|e| (1, e))
+        .collect();
+        let versions = PolicyVersions::single(Arc::new(Policy::builtin()));
+        let escalation = pronto_replay::EscalationInputs {
+            effective_from: Some(EventTime(7)),
+            stops: vec![("esc-1".into(), EventTime(9))],
+            ..pronto_replay::EscalationInputs::default()
+        };
+        let sum = write_file(&path, &versions, &escalation, &events).unwrap();
+        assert_eq!(sum.len(), 64);
+        let x = read(&path).unwrap();
+        assert_eq!(x.events, events);
+        assert_eq!(x.escalation.rules.version, escalation.rules.version);
+        assert_eq!(x.escalation.effective_from, Some(EventTime(7)));
+        assert_eq!(x.escalation.stops, escalation.stops);
+        assert_eq!(x.versions.iter().next().unwrap().0, EventTime(i64::MIN));
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -37,6 +37,11 @@ pub(crate) struct SimulateArgs {
         default_value = "http://127.0.0.1:50051"
     )]
     grpc_url: String,
+    /// Write the sample to this file, in the format of `pronto export` (under the built-in SLA
+    /// policy and escalation rules), instead of publishing it: for `pronto replay --input`
+    /// with no broker.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
 }
 
 pub(crate) async fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
@@ -53,6 +58,28 @@ pub(crate) async fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         tenant: a.tenant.clone(),
         ..SimConfig::default()
     });
+    if let Some(out) = &a.out {
+        let versions =
+            pronto_sla::PolicyVersions::single(std::sync::Arc::new(pronto_sla::Policy::builtin()));
+        let numbered: Vec<(i32, pronto_domain::Event)> =
+            events.into_iter().map(|e| (0, e)).collect();
+        let escalation = pronto_replay::EscalationInputs::default();
+        return match crate::export::write_file(out, &versions, &escalation, &numbered) {
+            Ok(sum) => {
+                println!(
+                    "wrote {} events of {} conversations to {}; sha256 {sum}",
+                    numbered.len(),
+                    a.conversations,
+                    out.display()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("pronto simulate: {}: {e}", out.display());
+                Ok(ExitCode::from(2))
+            }
+        };
+    }
     let http = reqwest::Client::new();
     let mut grpc = IngestServiceClient::connect(a.grpc_url.clone())
         .await
