@@ -152,7 +152,9 @@ pub async fn deliver_or_park(
     f: EscalationFact,
 ) {
     let payload = serde_json::to_vec(&fact_body(&f)).expect("JSON of plain values");
-    let id = f.escalation_id().to_string();
+    // The delivery's id: the escalation's, or a withdrawal's own, so that receivers dropping
+    // repeats by it never drop a withdrawal as a repeat of its escalation.
+    let id = f.fact_id();
     let Err(why) = hook.deliver(&id, &payload).await else {
         return;
     };
@@ -218,7 +220,14 @@ pub async fn redeliver(
         out.parked += 1;
         let id = serde_json::from_slice::<serde_json::Value>(&letter.payload)
             .ok()
-            .and_then(|v| v["escalation_id"].as_str().map(String::from))
+            .and_then(|v| {
+                let escalation = v["escalation_id"].as_str()?;
+                Some(if v["type"] == "escalation.withdrawn" {
+                    pronto_domain::fact_id("wdr", &[escalation])
+                } else {
+                    escalation.to_string()
+                })
+            })
             .unwrap_or_default();
         match hook.deliver(&id, &letter.payload).await {
             Ok(()) => out.delivered += 1,
