@@ -361,27 +361,43 @@ impl ReadModel {
     /// Escalations in `state` (any when `None`), newest first, at most `limit`; and how many
     /// there are in all.
     pub fn escalation_list(&self, state: Option<&str>, limit: usize) -> (u64, Vec<EscalationItem>) {
-        let mut all: Vec<(&String, &EscalationRec)> = self
-            .escalations
-            .iter()
-            .filter(|(_, e)| state.is_none_or(|s| e.state == s))
-            .collect();
-        all.sort_by(|a, b| b.1.at.cmp(&a.1.at).then(a.0.cmp(b.0)));
-        let total = all.len() as u64;
-        let items = all
+        // The newest `limit` by a bounded heap: a dashboard polls this, and escalations pile
+        // up in the hundreds of thousands.
+        use std::cmp::Reverse;
+        let mut heap: std::collections::BinaryHeap<Reverse<(EventTime, Reverse<&String>)>> =
+            std::collections::BinaryHeap::with_capacity(limit + 1);
+        let mut total = 0u64;
+        for (id, e) in &self.escalations {
+            if state.is_some_and(|s| e.state != s) {
+                continue;
+            }
+            total += 1;
+            heap.push(Reverse((e.at, Reverse(id))));
+            if heap.len() > limit {
+                heap.pop();
+            }
+        }
+        let mut newest: Vec<(EventTime, &String)> = heap
             .into_iter()
-            .take(limit)
-            .map(|(id, e)| EscalationItem {
-                escalation_id: id.clone(),
-                tenant: e.tenant.clone(),
-                conversation_id: e.conv.1.clone(),
-                channel: e.channel.to_string(),
-                queue: e.queue.clone(),
-                level: e.level.clone(),
-                rule: e.rule.clone(),
-                reason: e.reason.clone(),
-                state: e.state.to_string(),
-                raised_at: e.at.to_rfc3339(),
+            .map(|Reverse((at, Reverse(id)))| (at, id))
+            .collect();
+        newest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        let items = newest
+            .into_iter()
+            .map(|(_, id)| {
+                let e = &self.escalations[id];
+                EscalationItem {
+                    escalation_id: id.clone(),
+                    tenant: e.tenant.clone(),
+                    conversation_id: e.conv.1.clone(),
+                    channel: e.channel.to_string(),
+                    queue: e.queue.clone(),
+                    level: e.level.clone(),
+                    rule: e.rule.clone(),
+                    reason: e.reason.clone(),
+                    state: e.state.to_string(),
+                    raised_at: e.at.to_rfc3339(),
+                }
             })
             .collect();
         (total, items)
