@@ -197,6 +197,12 @@ struct SlaArgs {
     /// breaches fire with no new event, e.g. "3s".
     #[arg(long, env = "PRONTO_IDLE_ADVANCE", default_value = "200ms", value_parser = humantime::parse_duration)]
     idle_advance: Duration,
+    /// How long a conversation keeps its recent events after its clocks closed, e.g. "24h":
+    /// an event later than the allowed lateness is put in its place and every verdict it
+    /// changes is corrected. "0s" keeps none (then a late event corrects only the timers it
+    /// overtook on a running clock).
+    #[arg(long, env = "PRONTO_CORRECTION_WINDOW", default_value = "24h", value_parser = humantime::parse_duration)]
+    correction_window: Duration,
     /// Commit verdicts together with the input offsets in Kafka transactions (exactly-once),
     /// as `pronto-sla-<instance id>`. Needs a broker with transactions (Apache Kafka,
     /// Redpanda; Tansu has none): without them, deterministic verdict ids make a restart's
@@ -461,12 +467,18 @@ async fn with_admin(
     Ok(rt)
 }
 
+/// A correction window as the engine takes it: none for zero.
+pub(crate) fn window(d: Duration) -> Option<Duration> {
+    (!d.is_zero()).then_some(d)
+}
+
 fn sla_settings(a: &SlaArgs) -> Result<pronto_sla_service::SlaSettings, String> {
     Ok(pronto_sla_service::SlaSettings {
         policy: load_policy(a.policy.as_deref())?,
         policy_file: a.policy.clone(),
         allowed_lateness: a.allowed_lateness,
         idle_advance: a.idle_advance,
+        correction_window: window(a.correction_window),
         transactions: a.transactions,
     })
 }

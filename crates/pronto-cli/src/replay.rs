@@ -17,6 +17,9 @@ pub(crate) struct ReplayArgs {
     /// As the SLA service's setting of the same name.
     #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
     allowed_lateness: Duration,
+    /// As the SLA service's setting of the same name.
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    correction_window: Duration,
     /// Sentiment model file for the tags; the built-in lexicon when not given.
     #[arg(long)]
     sentiment_model: Option<std::path::PathBuf>,
@@ -121,11 +124,13 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     };
     let started = std::time::Instant::now();
     let lateness = a.allowed_lateness.as_millis() as i64;
+    let window = crate::window(a.correction_window).map(|w| w.as_millis() as i64);
     let what_if = candidate.map(|policy| {
         let single = pronto_sla::PolicyVersions::single(Arc::clone(&policy));
         let settings = pronto_replay::Settings {
             policies: &single,
             allowed_lateness_ms: lateness,
+            correction_window_ms: window,
             sentiment: sentiment.as_ref(),
             until: None,
             escalation: &escalation,
@@ -140,6 +145,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         &pronto_replay::Settings {
             policies: &versions,
             allowed_lateness_ms: lateness,
+            correction_window_ms: window,
             sentiment: sentiment.as_ref(),
             until: None,
             escalation: &escalation,

@@ -127,14 +127,14 @@ pub struct SlaBreach {
     pub policy_version: String,
 }
 
-/// A late event showed that an earlier warning or breach should not have been announced. The
-/// earlier fact stays; this one supersedes it.
+/// A late event showed that an earlier verdict (a latency, warning or breach) no longer holds.
+/// The earlier fact stays; this one supersedes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlaCorrection {
     pub fact_id: FactId,
-    /// The warning or breach this corrects.
+    /// The verdict this corrects.
     pub corrects_fact_id: String,
-    /// `warning` or `breach`: what the corrected fact was.
+    /// `latency`, `warning` or `breach`: what the corrected fact was.
     pub corrects_kind: String,
     pub clock_id: String,
     pub context: ConversationContext,

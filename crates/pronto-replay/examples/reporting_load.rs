@@ -53,6 +53,7 @@ fn main() {
             &pronto_replay::Settings {
                 policies: &policies,
                 allowed_lateness_ms: 500,
+                correction_window_ms: Some(pronto_sla::DEFAULT_CORRECTION_WINDOW_MS),
                 sentiment: &pronto_sentiment::Lexicon,
                 until: None,
                 escalation: &escalation,

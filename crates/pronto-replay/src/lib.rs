@@ -39,6 +39,8 @@ pub struct EscalationInputs {
 pub struct Settings<'a> {
     pub policies: &'a PolicyVersions,
     pub allowed_lateness_ms: i64,
+    /// As the SLA engine's correction window (`None`: none).
+    pub correction_window_ms: Option<i64>,
     pub sentiment: &'a dyn Model,
     /// Event time to advance every engine to at the end, so the period's timers fire; the
     /// last event's time plus the allowed lateness when `None`.
@@ -78,9 +80,10 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
             run.escalate(esc);
             run.out.tags.push(t);
         }
-        let engine = engines
-            .entry(partition)
-            .or_insert_with(|| Engine::with_versions(s.policies.clone(), s.allowed_lateness_ms));
+        let engine = engines.entry(partition).or_insert_with(|| {
+            Engine::with_versions(s.policies.clone(), s.allowed_lateness_ms)
+                .with_correction_window(s.correction_window_ms)
+        });
         run.sla(engine.apply_owned(event));
     }
     let until = s.until.unwrap_or(EventTime(
@@ -186,6 +189,7 @@ mod tests {
         let s = Settings {
             policies: &policies,
             allowed_lateness_ms: 500,
+            correction_window_ms: Some(pronto_sla::DEFAULT_CORRECTION_WINDOW_MS),
             sentiment: &lexicon,
             until: None,
             escalation: &EscalationInputs::default(),

@@ -114,6 +114,7 @@ async fn the_dashboard_shows_the_report_and_follows_new_facts_without_reload() {
         &pronto_replay::Settings {
             policies: &policies,
             allowed_lateness_ms: 500,
+            correction_window_ms: Some(pronto_sla::DEFAULT_CORRECTION_WINDOW_MS),
             sentiment: &pronto_sentiment::Lexicon,
             until: None,
             escalation: &pronto_replay::EscalationInputs::default(),

@@ -46,6 +46,10 @@ pub(crate) struct ClockRec {
     pub(crate) latency: Option<(i64, i64)>,
     pub(crate) met: Option<bool>,
     pub(crate) breached: bool,
+    /// Hashes of the ids of the latency and breach counted, so that a correction takes back
+    /// only the fact it names (a verdict announced again has a new id).
+    pub(crate) latency_fact: u64,
+    pub(crate) breach_fact: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -235,10 +239,27 @@ impl ReadModel {
         let (clock_id, kind, customer_at) = match f {
             SlaFact::Latency(l) => (&l.clock_id, l.kind, l.customer_at),
             SlaFact::Breach(b) => (&b.clock_id, b.kind, b.customer_at),
-            SlaFact::Correction(c) if c.corrects_kind == "breach" => {
-                (&c.clock_id, c.kind, c.customer_at)
+            SlaFact::Correction(c) => {
+                // A late event showed the verdict no longer holds: it stops counting. A clock
+                // left with nothing counted is gone (a late message may have moved its start).
+                let taken_back = fact_hash(&c.corrects_fact_id);
+                if let Some(rec) = self.clocks.get_mut(&c.clock_id) {
+                    if rec.breach_fact == taken_back {
+                        rec.breached = false;
+                        rec.breach_fact = 0;
+                    }
+                    if rec.latency_fact == taken_back {
+                        rec.latency = None;
+                        rec.met = None;
+                        rec.latency_fact = 0;
+                    }
+                    if rec.latency.is_none() && !rec.breached {
+                        self.clocks.remove(&c.clock_id);
+                    }
+                }
+                return;
             }
-            SlaFact::Warning(_) | SlaFact::Correction(_) => return,
+            SlaFact::Warning(_) => return,
         };
         let rec = self
             .clocks
@@ -254,6 +275,8 @@ impl ReadModel {
                 latency: None,
                 met: None,
                 breached: false,
+                latency_fact: 0,
+                breach_fact: 0,
             });
         match f {
             SlaFact::Latency(l) => {
@@ -261,12 +284,13 @@ impl ReadModel {
                 rec.met = Some(l.met);
                 rec.agent = or_none(&l.agent_id);
                 rec.queue = or_none(&l.context.queue);
+                rec.latency_fact = fact_hash(&l.fact_id);
             }
-            SlaFact::Breach(_) => rec.breached = true,
-            // A late event showed the breach was announced too soon; a breach announced
-            // again afterwards sets it anew.
-            SlaFact::Correction(_) => rec.breached = false,
-            SlaFact::Warning(_) => {}
+            SlaFact::Breach(b) => {
+                rec.breached = true;
+                rec.breach_fact = fact_hash(&b.fact_id);
+            }
+            SlaFact::Warning(_) | SlaFact::Correction(_) => {}
         }
     }
 
@@ -402,4 +426,12 @@ impl ReadModel {
             .collect();
         (total, items)
     }
+}
+
+/// A fact id's hash, never 0 (which stands for none).
+fn fact_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish().max(1)
 }

@@ -681,6 +681,56 @@ mod tests {
     }
 
     #[test]
+    fn a_corrected_latency_gives_way_to_the_one_that_replaces_it() {
+        let mut m = ReadModel::new();
+        let SlaFact::Latency(first) = latency(1, Channel::Chat, 4_000_000, false) else {
+            unreachable!()
+        };
+        m.apply_sla(&SlaFact::Latency(first.clone()));
+        let correct = |id: &str, what: &str| {
+            SlaFact::Correction(pronto_domain::SlaCorrection {
+                fact_id: format!("cor-{id}"),
+                corrects_fact_id: id.into(),
+                corrects_kind: what.into(),
+                clock_id: first.clock_id.clone(),
+                context: first.context.clone(),
+                kind: ReplyKind::First,
+                customer_at: first.customer_at,
+                reason: "a late pause".into(),
+                occurred_at: EventTime(T0),
+                policy_version: "p".into(),
+            })
+        };
+        // A correction of some other fact of the clock changes nothing.
+        m.apply_sla(&correct("brk-elsewhere", "breach"));
+        let t = m.report(&Query::default()).total;
+        assert_eq!(
+            (t.sla_met, t.sla_breached, t.reply_calendar.count),
+            (0, 1, 1)
+        );
+        // Taken back: the clock no longer counts at all.
+        m.apply_sla(&correct(&first.fact_id, "latency"));
+        let t = m.report(&Query::default()).total;
+        assert_eq!(
+            (t.sla_met, t.sla_breached, t.reply_calendar.count),
+            (0, 0, 0)
+        );
+        // The measurement net of the pause, under its own id.
+        m.apply_sla(&SlaFact::Latency(ReplyLatency {
+            fact_id: "lat-net".into(),
+            calendar_ms: 1_000_000,
+            met: true,
+            ..first.clone()
+        }));
+        let t = m.report(&Query::default()).total;
+        assert_eq!((t.sla_met, t.sla_breached), (1, 0));
+        assert_eq!(
+            (t.reply_calendar.count, t.reply_calendar.p50_ms),
+            (1, 1_000_000)
+        );
+    }
+
+    #[test]
     fn resolution_has_its_own_figures_beside_the_reply_targets() {
         let mut m = ReadModel::new();
         m.apply_sla(&latency(1, Channel::Chat, 60_000, true));

@@ -48,6 +48,10 @@ pub struct SlaSettings {
     pub allowed_lateness: Duration,
     /// After this long with no record on a partition, event time follows the wall clock.
     pub idle_advance: Duration,
+    /// How long a conversation keeps its events after its clocks closed, so that an event
+    /// later than the allowed lateness is put in its place and the verdicts it changes are
+    /// corrected; `None` keeps none.
+    pub correction_window: Option<Duration>,
     /// Commit verdicts and input offsets together in Kafka transactions (exactly-once), with
     /// the transactional id `pronto-sla-<instance id>`. Needs a broker with transactions.
     pub transactions: bool,
@@ -105,7 +109,8 @@ async fn restore(
     let mut engine = Engine::with_versions(
         versions.clone(),
         settings.allowed_lateness.as_millis() as i64,
-    );
+    )
+    .with_correction_window(settings.correction_window.map(|w| w.as_millis() as i64));
     if until <= 0 {
         return Ok(engine);
     }

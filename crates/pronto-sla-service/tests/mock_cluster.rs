@@ -96,6 +96,7 @@ async fn verdicts_follow_the_policy_versions_published_on_the_topic() {
         policy: Arc::clone(&a),
         policy_file: Some(file.clone()),
         allowed_lateness: Duration::ZERO,
+        correction_window: Some(Duration::from_secs(24 * 3600)),
         idle_advance: Duration::from_secs(3600),
         transactions: false,
     };
@@ -241,6 +242,7 @@ async fn verdicts_and_offsets_commit_together_in_transactions() {
         policy: Arc::new(Policy::builtin()),
         policy_file: None,
         allowed_lateness: Duration::ZERO,
+        correction_window: Some(Duration::from_secs(24 * 3600)),
         idle_advance: Duration::from_secs(3600),
         transactions: true,
     };

@@ -12,6 +12,7 @@
 //! one due), with superseded timers dropped lazily when they come up.
 
 use crate::PolicyVersions;
+use crate::journal::{Base, Entry, History, Journal, What};
 use crate::policy::{Basis, Policy, Target};
 use compact_str::CompactString;
 use hashbrown::HashTable;
@@ -23,7 +24,7 @@ use rustc_hash::FxBuildHasher;
 use smallvec::SmallVec;
 use std::cmp::Reverse;
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
@@ -54,9 +55,6 @@ struct Clock {
     fired: u32,
     /// The generation of the clock's pending timer; timers of other generations are stale.
     generation: u32,
-    /// How many times a late event took back announced timers: part of the ids of timers
-    /// announced again, so they are new facts.
-    revision: u8,
 }
 
 impl Clock {
@@ -106,6 +104,10 @@ struct Conversation {
     seen: SmallVec<[u64; 2]>,
     /// The next timer generation.
     next_generation: u32,
+    /// Where the history is kept, when not in `journal`.
+    history: History,
+    /// Recent events, for putting a late one in its place.
+    journal: Option<Box<Journal>>,
 }
 
 impl Conversation {
@@ -115,6 +117,17 @@ impl Conversation {
 
     fn conversation_id(&self) -> &str {
         &self.key[usize::from(self.tenant_len) + 1..]
+    }
+
+    /// No clock running, and a journal whose events are all before `instant`.
+    fn quiet_since_before(&self, instant: EventTime) -> bool {
+        self.clock.is_none()
+            && self.resolution.is_none()
+            && self
+                .journal
+                .as_ref()
+                .and_then(|j| j.last_at())
+                .is_some_and(|last| last < instant)
     }
 
     fn clock_mut(&mut self, slot: TimerSlot) -> Option<&mut Clock> {
@@ -163,10 +176,12 @@ pub struct EngineStats {
     /// Timers queued, including superseded ones not yet dropped.
     pub timers: usize,
     pub duplicates_ignored: u64,
+    /// Events that came after timers or events they precede, put in their place.
+    pub late_events_placed: u64,
 }
 
-/// Interned strings (queues, tiers); 0 is the empty string.
-#[derive(Debug)]
+/// Interned strings (queues, tiers, agents); 0 is the empty string.
+#[derive(Debug, Clone)]
 struct Symbols {
     names: Vec<CompactString>,
     index: HashMap<CompactString, u32, FxBuildHasher>,
@@ -214,7 +229,19 @@ pub struct Engine {
     /// arrive a little out of order are still applied before a verdict is reached.
     allowed_lateness_ms: i64,
     duplicates_ignored: u64,
+    late_events_placed: u64,
+    /// How long a closed conversation keeps its recent events for corrections; `None`: no
+    /// journal, late events are applied in arrival order.
+    correction_window_ms: Option<i64>,
+    /// Conversations left with no clock running, and when: their journals are folded once
+    /// the window has passed, unless events came since.
+    quiet: VecDeque<(u32, EventTime)>,
+    /// Timers due before this instant have fired: an event before it is late.
+    settled: EventTime,
 }
+
+/// The default correction window: a day.
+pub const DEFAULT_CORRECTION_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 
 fn id_hash(id: &str) -> u64 {
     let mut h = DefaultHasher::new();
@@ -264,29 +291,44 @@ fn due_at(clock: &Clock, policy: &Policy, fraction: f64) -> Option<EventTime> {
     }
 }
 
-/// The id of a warning or breach: derived from its clock, its slot and the clock's revision.
-fn timer_fact_id(clock_id: &str, slot: TimerSlot, revision: u8) -> String {
-    let revision = revision.to_string();
-    let mut parts = vec![clock_id];
-    let kind = if slot & !RESOLUTION == BREACH {
-        "brk"
+/// The id of a warning or breach: derived from its clock and slot, and from all a late event
+/// can change: the instant it came due, the kind of clock, the target, the policy version and
+/// where the conversation stood. A timer announced again after a late pause is a new fact; the
+/// same verdict derived twice has the same id.
+fn timer_fact_id(
+    clock_id: &str,
+    slot: TimerSlot,
+    due: EventTime,
+    clock: &Clock,
+    version: &str,
+    context: &ConversationContext,
+) -> String {
+    let due = due.millis().to_string();
+    let target = clock.target.ms.to_string();
+    let mut parts = vec![clock_id, &due, clock.kind.as_str(), &target, version];
+    parts.extend(context_parts(context));
+    if slot & !RESOLUTION == BREACH {
+        fact_id("brk", &parts)
     } else {
-        "wrn"
-    };
-    let slot = slot.to_string();
-    if kind == "wrn" {
+        let slot = slot.to_string();
         parts.push(&slot);
+        fact_id("wrn", &parts)
     }
-    if revision != "0" {
-        parts.push(&revision);
-    }
-    fact_id(kind, &parts)
 }
 
-/// Fired timers of `clock` that were not due yet at `at`: an event at `at` that stops or
-/// pauses the clock comes before them. Only a late event (one past the allowed lateness) can
-/// find any, since timers fire only once event time has passed them.
-fn overtaken(clock: &Clock, policy: &Policy, at: EventTime) -> Vec<TimerSlot> {
+/// What of a conversation's context can change while its id stays: queue, priority, tier.
+fn context_parts(context: &ConversationContext) -> [&str; 3] {
+    [
+        &context.queue,
+        context.priority.as_str(),
+        &context.customer_tier,
+    ]
+}
+
+/// Fired timers of `clock` that were not due yet at `at`, with the instants they came due: an
+/// event at `at` that stops or pauses the clock comes before them. Only a late event (one past
+/// the allowed lateness) can find any, since timers fire only once event time has passed them.
+fn overtaken(clock: &Clock, policy: &Policy, at: EventTime) -> Vec<(TimerSlot, EventTime)> {
     let Some(since) = clock.running() else {
         return Vec::new();
     };
@@ -299,13 +341,13 @@ fn overtaken(clock: &Clock, policy: &Policy, at: EventTime) -> Vec<TimerSlot> {
     };
     slots(policy)
         .filter(|i| clock.has_fired(clock.slot(*i)))
-        .filter(|i| {
+        .filter_map(|i| {
             // Reached during this run (not before a pause), and not yet at `at`.
-            let f = fraction(policy, *i);
-            (clock.target.ms as f64 * f).round() as i64 > counted_before
-                && due_at(clock, policy, f).is_none_or(|d| d >= at)
+            let f = fraction(policy, i);
+            let due = due_at(clock, policy, f)?;
+            ((clock.target.ms as f64 * f).round() as i64 > counted_before && due >= at)
+                .then_some((clock.slot(i), due))
         })
-        .map(|i| clock.slot(i))
         .collect()
 }
 
@@ -315,15 +357,15 @@ fn corrections(
     key: &str,
     context: &ConversationContext,
     clock: &Clock,
-    slots: &[TimerSlot],
+    slots: &[(TimerSlot, EventTime)],
     event: &Event,
     why: &str,
 ) -> Vec<SlaFact> {
     let id = clock_id(key, clock.kind, &clock.customer_event_id);
     slots
         .iter()
-        .map(|slot| {
-            let corrected = timer_fact_id(&id, *slot, clock.revision);
+        .map(|(slot, due)| {
+            let corrected = timer_fact_id(&id, *slot, *due, clock, &policy.version, context);
             let what = if slot & !RESOLUTION == BREACH {
                 "breach"
             } else {
@@ -347,6 +389,68 @@ fn corrections(
             })
         })
         .collect()
+}
+
+fn set_fact_id(f: &mut SlaFact, id: String) {
+    match f {
+        SlaFact::Latency(l) => l.fact_id = id,
+        SlaFact::Warning(w) => w.fact_id = id,
+        SlaFact::Breach(b) => b.fact_id = id,
+        SlaFact::Correction(c) => c.fact_id = id,
+    }
+}
+
+/// The correction of verdict `f`, announced as `announced`, which a late `event`, put in its
+/// place, no longer yields.
+fn correction(f: &SlaFact, announced: &str, event: &Event) -> Option<SlaFact> {
+    let (clock_id, kind, customer_at, what, version) = match f {
+        SlaFact::Latency(l) => (
+            &l.clock_id,
+            l.kind,
+            l.customer_at,
+            "latency",
+            &l.policy_version,
+        ),
+        SlaFact::Warning(w) => (
+            &w.clock_id,
+            w.kind,
+            w.customer_at,
+            "warning",
+            &w.policy_version,
+        ),
+        SlaFact::Breach(b) => (
+            &b.clock_id,
+            b.kind,
+            b.customer_at,
+            "breach",
+            &b.policy_version,
+        ),
+        SlaFact::Correction(_) => return None,
+    };
+    let late = match &event.payload {
+        Payload::CustomerMessage { .. } => "the customer message".to_string(),
+        Payload::ReplySent { .. } => "the reply".to_string(),
+        Payload::StatusChanged(s) => format!("the status {s}"),
+        Payload::AssignmentChanged { .. } => "the assignment".to_string(),
+        Payload::PriorityChanged(p) => format!("the priority {p}"),
+        Payload::Merged { .. } => "the merge".to_string(),
+    };
+    Some(SlaFact::Correction(pronto_domain::SlaCorrection {
+        fact_id: fact_id("cor", &[announced, event.id()]),
+        corrects_fact_id: announced.to_string(),
+        corrects_kind: what.into(),
+        clock_id: clock_id.clone(),
+        context: f.context().clone(),
+        kind,
+        customer_at,
+        reason: format!(
+            "{late} ({}, at {}) arrived after the allowed lateness; put in its place, it changes this {what}",
+            event.id(),
+            event.at()
+        ),
+        occurred_at: event.at(),
+        policy_version: version.clone(),
+    }))
 }
 
 /// The slots of a clock's timers in firing order: warnings by fraction, then the breach.
@@ -403,7 +507,6 @@ impl Clocks<'_> {
             kind,
             fired: 0,
             generation: 0,
-            revision: 0,
         };
         self.schedule(&mut clock, generation);
         clock
@@ -453,7 +556,20 @@ impl Engine {
             watermark: EventTime(i64::MIN),
             allowed_lateness_ms: allowed_lateness_ms.max(0),
             duplicates_ignored: 0,
+            late_events_placed: 0,
+            correction_window_ms: Some(DEFAULT_CORRECTION_WINDOW_MS),
+            quiet: VecDeque::new(),
+            settled: EventTime(i64::MIN),
         }
+    }
+
+    /// Sets how long a conversation keeps its events after its clocks closed, so that an
+    /// event arriving later than the allowed lateness is put in its place and what it changes
+    /// corrected (default a day); `None` keeps no events, and a late event is applied as it
+    /// comes, correcting only timers it overtook on a running clock.
+    pub fn with_correction_window(mut self, window_ms: Option<i64>) -> Self {
+        self.correction_window_ms = window_ms.map(|w| w.max(0));
+        self
     }
 
     /// The policy versions the engine knows.
@@ -481,6 +597,7 @@ impl Engine {
                 .sum(),
             timers: self.timers.len(),
             duplicates_ignored: self.duplicates_ignored,
+            late_events_placed: self.late_events_placed,
         }
     }
 
@@ -577,7 +694,7 @@ impl Engine {
         let mut out = Vec::new();
         self.watermark = self.watermark.max(at);
         self.fire_until(at, &mut out);
-        self.process(event, &mut out);
+        self.take(event, &mut out);
         self.fire_until(horizon, &mut out);
         Some(out)
     }
@@ -606,7 +723,7 @@ impl Engine {
             }
             let event = entry.remove();
             self.fire_until(event.at(), &mut out);
-            self.process(&event, &mut out);
+            self.take(&event, &mut out);
         }
         self.fire_until(horizon, &mut out);
         out
@@ -615,6 +732,260 @@ impl Engine {
     /// Events taken but not applied yet (younger than the allowed lateness).
     pub fn buffered(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Applies an event whose turn has come. One older than timers already fired is put in
+    /// its place in the conversation's journal, when it has one that reaches back so far.
+    fn take(&mut self, event: &Event, out: &mut Vec<SlaFact>) {
+        self.fold_quiet_journals();
+        let ci = self.conversation(event);
+        if !((event.at() < self.settled || self.behind(ci, event)) && self.correct(ci, event, out))
+        {
+            self.process(ci, event, out);
+        }
+        let conv = &self.conversations[ci as usize];
+        if conv.clock.is_none() && conv.resolution.is_none() && conv.journal.is_some() {
+            self.quiet.push_back((ci, event.at()));
+        }
+    }
+
+    /// Whether `event` sorts before an event of its conversation `ci` already applied: the
+    /// same instant, a smaller id.
+    fn behind(&self, ci: u32, event: &Event) -> bool {
+        let conv = &self.conversations[ci as usize];
+        let newest = match (&conv.journal, conv.history, &conv.clock) {
+            (Some(j), _, _) => j.entries.last().map(|e| (e.at, e.id.as_str())),
+            (None, History::FirstMessage, Some(c)) => {
+                Some((c.customer_at, c.customer_event_id.as_str()))
+            }
+            _ => None,
+        };
+        newest.is_some_and(|newest| (event.at(), event.id()) < newest)
+    }
+
+    /// The journal of conversation `ci`, made from what the conversation holds when it keeps
+    /// its history elsewhere; `None` when the engine keeps no journals. A journal whose clocks
+    /// are all closed and whose events are all older than the window is folded first.
+    fn journal_mut(&mut self, ci: u32) -> Option<&mut Journal> {
+        let window = self.correction_window_ms?;
+        let folded_until = EventTime(self.watermark.millis().saturating_sub(window));
+        let conv = &mut self.conversations[ci as usize];
+        let quiet = conv.quiet_since_before(folded_until);
+        let here = Base {
+            priority: conv.priority,
+            status: conv.status,
+            replied_before: conv.replied_before,
+            queue: conv.queue,
+            tier: conv.tier,
+        };
+        if quiet || conv.journal.is_none() {
+            let journal = match (conv.history, conv.clock.as_ref()) {
+                _ if conv.journal.is_some() => Journal::new(here, folded_until),
+                (History::Fresh, _) => Journal::new(Base::FRESH, EventTime(i64::MIN)),
+                (History::FirstMessage, Some(clock)) => {
+                    let mut j = Journal::new(Base::FRESH, EventTime(i64::MIN));
+                    j.insert(Entry {
+                        at: clock.customer_at,
+                        id: clock.customer_event_id.clone(),
+                        what: What::Customer { tier: conv.tier },
+                    });
+                    j
+                }
+                _ => Journal::new(here, folded_until),
+            };
+            conv.journal = Some(Box::new(journal));
+        }
+        conv.journal.as_deref_mut()
+    }
+
+    /// Keeps `event` in its conversation's journal. The first customer message of a fresh
+    /// conversation is kept by its clock alone.
+    fn record(&mut self, ci: u32, event: &Event) {
+        if self.correction_window_ms.is_none() {
+            return;
+        }
+        let conv = &mut self.conversations[ci as usize];
+        if conv.history == History::Fresh
+            && conv.journal.is_none()
+            && matches!(event.payload, Payload::CustomerMessage { .. })
+        {
+            conv.history = History::FirstMessage;
+            return;
+        }
+        let entry = Entry::of(event, |name| self.symbols.intern(name));
+        if let Some(journal) = self.journal_mut(ci) {
+            journal.insert(entry);
+        }
+    }
+
+    /// Folds the journals of conversations quiet for longer than the correction window: no
+    /// clock running, no event since.
+    fn fold_quiet_journals(&mut self) {
+        let Some(window) = self.correction_window_ms else {
+            return;
+        };
+        let folded_until = EventTime(self.watermark.millis().saturating_sub(window));
+        while let Some(&(ci, since)) = self.quiet.front() {
+            if since >= folded_until {
+                break;
+            }
+            self.quiet.pop_front();
+            let conv = &mut self.conversations[ci as usize];
+            let quiet = conv.quiet_since_before(folded_until);
+            if quiet {
+                conv.journal = None;
+                conv.history = History::Folded;
+            }
+        }
+    }
+
+    /// Puts a late `event` in its place: derives the conversation's verdicts from its journal
+    /// without and with it, in event-time order up to the instant settled, takes back by a
+    /// correction each verdict that no longer holds, announces each new one, and carries on
+    /// from the conversation as the ordered log leaves it. `false` when the event cannot be put
+    /// in its place (no journal, or it falls before the journal's start): it is then applied
+    /// as it comes.
+    fn correct(&mut self, ci: u32, event: &Event, out: &mut Vec<SlaFact>) -> bool {
+        let conv = &self.conversations[ci as usize];
+        if conv.history == History::Fresh && conv.journal.is_none() {
+            // Nothing applied yet: nothing to put it before.
+            return false;
+        }
+        let h = id_hash(event.id());
+        if self.conversations[ci as usize].seen.contains(&h) {
+            self.duplicates_ignored += 1;
+            return true;
+        }
+        let entry = Entry::of(event, |name| self.symbols.intern(name));
+        match self.journal_mut(ci) {
+            Some(journal) if event.at() >= journal.base_at => {}
+            _ => return false,
+        }
+        self.late_events_placed += 1;
+        let until = self.settled;
+        let (before, _) = self.derive(ci, until);
+        if let Some(journal) = self.conversations[ci as usize].journal.as_deref_mut() {
+            journal.insert(entry);
+        }
+        let (after, state) = self.derive(ci, until);
+        self.install(ci, state);
+        let was: HashSet<&str> = before.iter().map(SlaFact::fact_id).collect();
+        let is: HashSet<&str> = after.iter().map(SlaFact::fact_id).collect();
+        let Some(journal) = self.conversations[ci as usize].journal.as_deref_mut() else {
+            return true;
+        };
+        for f in before.iter().filter(|f| !is.contains(f.fact_id())) {
+            out.extend(correction(f, journal.announced_as(f.fact_id()), event));
+            journal.take_back(f.fact_id());
+        }
+        for f in after.iter().filter(|f| !was.contains(f.fact_id())) {
+            let mut f = f.clone();
+            let id = journal.announce(f.fact_id(), event.id());
+            set_fact_id(&mut f, id);
+            out.push(f);
+        }
+        true
+    }
+
+    /// The verdicts of conversation `ci`'s journal in event-time order, with every timer due
+    /// before `until` fired, and the conversation as they leave it.
+    fn derive(&self, ci: u32, until: EventTime) -> (Vec<SlaFact>, Conversation) {
+        let conv = &self.conversations[ci as usize];
+        let Some(journal) = conv.journal.as_deref() else {
+            return (Vec::new(), conv.clone());
+        };
+        let mut scratch = Engine {
+            policies: self.policies.clone(),
+            registry: self.registry.clone(),
+            conversations: Vec::new(),
+            index: HashTable::new(),
+            symbols: self.symbols.clone(),
+            timers: BinaryHeap::new(),
+            pending: BTreeMap::new(),
+            watermark: EventTime(i64::MIN),
+            allowed_lateness_ms: 0,
+            duplicates_ignored: 0,
+            late_events_placed: 0,
+            correction_window_ms: None,
+            quiet: VecDeque::new(),
+            settled: EventTime(i64::MIN),
+        };
+        let base = journal.base;
+        scratch.conversations.push(Conversation {
+            key: conv.key.clone(),
+            tenant_len: conv.tenant_len,
+            channel: conv.channel,
+            priority: base.priority,
+            status: base.status,
+            replied_before: base.replied_before,
+            queue: base.queue,
+            tier: base.tier,
+            clock: None,
+            resolution: None,
+            seen: SmallVec::new(),
+            next_generation: 0,
+            history: History::Folded,
+            journal: None,
+        });
+        let hash = FxBuildHasher.hash_one(conv.key.as_str());
+        scratch.index.insert_unique(hash, 0, |_| hash);
+        let mut out = Vec::new();
+        for entry in &journal.entries {
+            let event = entry.event(conv.tenant(), conv.conversation_id(), conv.channel, |s| {
+                self.symbols.name(s)
+            });
+            out.extend(scratch.apply_owned(event));
+        }
+        out.extend(scratch.advance(until));
+        let state = scratch.conversations.swap_remove(0);
+        (out, state)
+    }
+
+    /// Carries on conversation `ci` from `state`: its clocks, and timers for them; the timers
+    /// queued before go stale.
+    fn install(&mut self, ci: u32, state: Conversation) {
+        let conv = &mut self.conversations[ci as usize];
+        conv.priority = state.priority;
+        conv.status = state.status;
+        conv.replied_before = state.replied_before;
+        conv.queue = state.queue;
+        conv.tier = state.tier;
+        conv.clock = state.clock;
+        conv.resolution = state.resolution;
+        // What the journal's events marked as seen is as the ordered log leaves it (a wait a
+        // merge carried over may be carried by another merge now); what came before stays.
+        if let Some(journal) = conv.journal.as_deref() {
+            let mine: HashSet<u64> = journal
+                .entries
+                .iter()
+                .flat_map(|e| {
+                    let carried = match &e.what {
+                        What::Merged(m) => m.1.as_ref().map(|(_, message)| id_hash(message)),
+                        _ => None,
+                    };
+                    std::iter::once(id_hash(&e.id)).chain(carried)
+                })
+                .collect();
+            conv.seen.retain(|h| !mine.contains(h));
+        }
+        for h in state.seen {
+            if !conv.seen.contains(&h) {
+                conv.seen.push(h);
+            }
+        }
+        let mut generation = conv.next_generation;
+        let mut clocks = Clocks {
+            registry: &self.registry,
+            timers: &mut self.timers,
+            conversation: ci,
+        };
+        if let Some(clock) = conv.clock.as_mut() {
+            clocks.schedule(clock, &mut generation);
+        }
+        if let Some(clock) = conv.resolution.as_deref_mut() {
+            clocks.schedule(clock, &mut generation);
+        }
+        conv.next_generation = generation;
     }
 
     /// The index of the conversation an event belongs to, created when first seen.
@@ -644,6 +1015,8 @@ impl Engine {
             resolution: None,
             seen: SmallVec::new(),
             next_generation: 0,
+            history: History::Fresh,
+            journal: None,
         });
         let conversations = &self.conversations;
         self.index.insert_unique(hash, i, |i| {
@@ -687,9 +1060,8 @@ impl Engine {
         }
     }
 
-    fn process(&mut self, event: &Event, out: &mut Vec<SlaFact>) {
+    fn process(&mut self, ci: u32, event: &Event, out: &mut Vec<SlaFact>) {
         let at = event.at();
-        let ci = self.conversation(event);
         let pi = self.policy_at(at);
         // A wait carried over by a merge follows the version in force when it began.
         let carried = match &event.payload {
@@ -699,21 +1071,21 @@ impl Engine {
             } => Some((*since, message, self.policy_at(*since))),
             _ => None,
         };
+        let h = id_hash(event.id());
+        if self.conversations[ci as usize].seen.contains(&h) {
+            self.duplicates_ignored += 1;
+            return;
+        }
+        self.conversations[ci as usize].seen.push(h);
+        self.record(ci, event);
         let Engine {
             registry,
             conversations,
             symbols,
             timers,
-            duplicates_ignored,
             ..
         } = self;
         let conv = &mut conversations[ci as usize];
-        let h = id_hash(event.id());
-        if conv.seen.contains(&h) {
-            *duplicates_ignored += 1;
-            return;
-        }
-        conv.seen.push(h);
         // The version in force now rules what has no clock yet; a running clock keeps its own.
         let policy = Arc::clone(&registry[usize::from(pi)]);
         let mut clocks = Clocks {
@@ -842,10 +1214,9 @@ impl Engine {
                                 out.extend(corrections(
                                     policy, &conv.key, ctx, clock, &late, event, &why,
                                 ));
-                                for slot in &late {
+                                for (slot, _) in &late {
                                     clock.fired &= !Clock::bit(*slot);
                                 }
-                                clock.revision = clock.revision.wrapping_add(1);
                             }
                             clocks.pause(clock, at, generation);
                         } else {
@@ -908,7 +1279,6 @@ impl Engine {
                         kind,
                         fired: 0,
                         generation: 0,
-                        revision: 0,
                     };
                     // What came due before the merge was announced in the merged
                     // conversation already.
@@ -947,10 +1317,21 @@ impl Engine {
         let met = measured <= clock.target.ms
             && due_at(clock, policy, 1.0).is_none_or(|deadline| at <= deadline);
         let id = clock_id(&conv.key, clock.kind, &clock.customer_event_id);
+        let context = Self::context(symbols, conv);
         SlaFact::Latency(ReplyLatency {
-            fact_id: fact_id("lat", &[&id, event.id()]),
+            // What a late event can change is part of the id: the same measurement derived
+            // twice has the same id, a different one is a new fact.
+            fact_id: {
+                let (calendar, business) = (calendar_ms.to_string(), business_ms.to_string());
+                let target = clock.target.ms.to_string();
+                let mut parts = vec![&*id, event.id(), &calendar, &business, &target];
+                parts.extend([clock.kind.as_str(), if met { "met" } else { "missed" }]);
+                parts.push(&policy.version);
+                parts.extend(context_parts(&context));
+                fact_id("lat", &parts)
+            },
             clock_id: id,
-            context: Self::context(symbols, conv),
+            context,
             kind: clock.kind,
             customer_event_id: clock.customer_event_id.to_string(),
             customer_at: clock.customer_at,
@@ -967,6 +1348,7 @@ impl Engine {
 
     /// Fires every timer due strictly before `until`: a reply at the very deadline is in time.
     fn fire_until(&mut self, until: EventTime, out: &mut Vec<SlaFact>) {
+        self.settled = self.settled.max(until);
         while let Some(Reverse(t)) = self.timers.peek().copied() {
             if t.due >= until {
                 break;
@@ -1002,7 +1384,7 @@ impl Engine {
             let version = policy.version.clone();
             if t.slot & !RESOLUTION == BREACH {
                 out.push(SlaFact::Breach(SlaBreach {
-                    fact_id: timer_fact_id(&id, t.slot, clock.revision),
+                    fact_id: timer_fact_id(&id, t.slot, t.due, &clock, &version, &context),
                     clock_id: id,
                     context,
                     kind: clock.kind,
@@ -1014,7 +1396,7 @@ impl Engine {
                 }));
             } else {
                 out.push(SlaFact::Warning(SlaWarning {
-                    fact_id: timer_fact_id(&id, t.slot, clock.revision),
+                    fact_id: timer_fact_id(&id, t.slot, t.due, &clock, &version, &context),
                     clock_id: id,
                     context,
                     kind: clock.kind,

@@ -4,12 +4,13 @@
 pub mod calendar;
 mod engine;
 pub mod explain;
+mod journal;
 pub mod policy;
 pub mod tomlfile;
 mod versions;
 
 pub use calendar::Calendar;
-pub use engine::{ClockView, Engine, EngineStats};
+pub use engine::{ClockView, DEFAULT_CORRECTION_WINDOW_MS, Engine, EngineStats};
 pub use explain::{Explanation, explain};
 pub use policy::{Basis, Policy, PolicyError, Target};
 pub use versions::PolicyVersions;

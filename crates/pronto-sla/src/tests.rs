@@ -356,7 +356,7 @@ fn a_clock_follows_the_version_in_force_when_it_started() {
 }
 
 fn arb_conversations() -> impl Strategy<Value = Vec<Event>> {
-    let step = (0usize..4, 0i64..40, 0u8..9);
+    let step = (0usize..4, 0i64..40, 0u8..11);
     prop::collection::vec(step, 1..60).prop_map(|steps| {
         let mut t = 0;
         steps
@@ -378,7 +378,18 @@ fn arb_conversations() -> impl Strategy<Value = Vec<Event>> {
                     5 => Payload::StatusChanged(ConversationStatus::Open),
                     6 => Payload::StatusChanged(ConversationStatus::Solved),
                     7 => Payload::StatusChanged(ConversationStatus::Reopened),
-                    _ => merged("c9", Some(((t - 30).max(0), "c9-m"))),
+                    8 => merged("c9", Some(((t - 30).max(0), "c9-m"))),
+                    9 => Payload::AssignmentChanged {
+                        queue: Some(
+                            Id::parse(if t % 2 == 0 { "billing" } else { "tech" }).unwrap(),
+                        ),
+                        agent_id: None,
+                    },
+                    _ => Payload::PriorityChanged(if t % 2 == 0 {
+                        pronto_domain::Priority::Urgent
+                    } else {
+                        pronto_domain::Priority::Normal
+                    }),
                 };
                 ev(&format!("e{i}"), &format!("c{conv}"), channel, t, payload)
             })
@@ -424,8 +435,8 @@ proptest! {
         prop_assert_eq!(run(&ordered), owned);
     }
 
-    /// Events arriving later than the lateness: every correction takes back a warning or
-    /// breach announced before it, once, and the run is as deterministic as any other.
+    /// Events arriving later than the lateness: every correction takes back a verdict
+    /// announced before it, once, and the run is as deterministic as any other.
     #[test]
     fn corrections_take_back_only_what_was_announced((_, shuffled) in arb_arrivals()) {
         let run = || {
@@ -441,14 +452,48 @@ proptest! {
             match f {
                 SlaFact::Warning(_) => { announced.insert(f.fact_id().to_string(), "warning"); }
                 SlaFact::Breach(_) => { announced.insert(f.fact_id().to_string(), "breach"); }
+                SlaFact::Latency(_) => { announced.insert(f.fact_id().to_string(), "latency"); }
                 SlaFact::Correction(c) => {
                     prop_assert_eq!(announced.get(&c.corrects_fact_id).copied(), Some(c.corrects_kind.as_str()));
                     prop_assert!(taken_back.insert(c.corrects_fact_id.clone()));
                 }
-                SlaFact::Latency(_) => {}
             }
         }
         prop_assert_eq!(facts, run());
+    }
+
+    /// However late events arrive (within the correction window), what stands once the
+    /// corrections are applied is exactly what the ordered log yields.
+    #[test]
+    fn corrected_late_arrivals_leave_the_facts_of_the_ordered_log((ordered, shuffled) in arb_arrivals()) {
+        let end = EventTime(i64::MAX / 2);
+        let mut e = Engine::with_versions(versions(200), 0);
+        let mut expected: Vec<SlaFact> = ordered.iter().flat_map(|ev| e.apply(ev)).collect();
+        expected.extend(e.advance(end));
+        let mut e = Engine::with_versions(versions(200), 0);
+        let mut live: Vec<SlaFact> = shuffled.iter().flat_map(|ev| e.apply(ev)).collect();
+        live.extend(e.advance(end));
+        prop_assert_eq!(standing(&live), standing(&expected), "{}", compact(&shuffled));
+    }
+
+    /// The same in any arrival order at all, with live ticks between arrivals.
+    #[test]
+    fn any_arrival_order_corrected_leaves_the_facts_of_the_ordered_log(
+        (ordered, shuffled) in arb_conversations().prop_flat_map(|e| (Just(e.clone()), Just(e).prop_shuffle())),
+        lateness in 0i64..3,
+    ) {
+        let end = EventTime(i64::MAX / 2);
+        let mut e = Engine::with_versions(versions(200), lateness * MIN);
+        let mut expected: Vec<SlaFact> = ordered.iter().flat_map(|ev| e.apply(ev)).collect();
+        expected.extend(e.advance(end));
+        let mut e = Engine::with_versions(versions(200), lateness * MIN);
+        let mut live = Vec::new();
+        for ev in &shuffled {
+            live.extend(e.apply(ev));
+            live.extend(e.advance(EventTime(ev.at().millis() + MIN)));
+        }
+        live.extend(e.advance(end));
+        prop_assert_eq!(standing(&live), standing(&expected), "{}", compact(&shuffled));
     }
 
     /// Live mode ticks the clock between events; replay does not. Both give the same facts.
@@ -518,13 +563,13 @@ fn a_rule_for_urgent_conversations_tightens_the_target() {
         0,
         Payload::PriorityChanged(pronto_domain::Priority::Urgent),
     ));
-    e.apply(&ev("m1", "c", Channel::Email, 0, customer()));
-    let facts = e.advance(EventTime(T0 + MIN));
+    e.apply(&ev("m1", "c", Channel::Email, 1, customer()));
+    let facts = e.advance(EventTime(T0 + 2 * MIN));
     let breach = facts
         .iter()
         .find(|f| f.kind() == "breach")
         .expect("urgent target breached");
-    assert_eq!(breach.at(), EventTime(T0 + 30_000));
+    assert_eq!(breach.at(), EventTime(T0 + MIN + 30_000));
 }
 
 // Explanations.
@@ -843,6 +888,51 @@ fn the_timeline_tells_the_resolution_clock_too() {
     );
 }
 
+/// Events in a line each: id, conversation, minute, payload.
+fn compact(events: &[Event]) -> String {
+    events
+        .iter()
+        .map(|e| {
+            let what = match &e.payload {
+                Payload::ReplySent { author, .. } => format!("reply {author:?}"),
+                Payload::StatusChanged(s) => format!("status {s}"),
+                Payload::Merged { waiting, .. } => format!(
+                    "merged {:?}",
+                    waiting
+                        .as_ref()
+                        .map(|(t, m)| ((t.millis() - T0) / MIN, m.to_string()))
+                ),
+                p => p.kind().to_string(),
+            };
+            format!(
+                "{} {} {} {what}\n",
+                e.id(),
+                e.envelope.conversation_id,
+                (e.at().millis() - T0) / MIN
+            )
+        })
+        .collect()
+}
+
+/// The verdicts that stand: those announced and not corrected, without their ids (a verdict
+/// announced again after a correction has a new one), in a stable order.
+fn standing(facts: &[SlaFact]) -> Vec<String> {
+    let corrected: std::collections::HashSet<&str> = facts
+        .iter()
+        .filter_map(|f| match f {
+            SlaFact::Correction(c) => Some(c.corrects_fact_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut out: Vec<String> = facts
+        .iter()
+        .filter(|f| !matches!(f, SlaFact::Correction(_)) && !corrected.contains(f.fact_id()))
+        .map(|f| format!("{f:?}").replace(f.fact_id(), ""))
+        .collect();
+    out.sort();
+    out
+}
+
 /// Hands `events` to the engine in the order given; returns what it emitted.
 fn arrive(e: &mut Engine, events: &[Event]) -> Vec<SlaFact> {
     events.iter().flat_map(|ev| e.apply(ev)).collect()
@@ -971,6 +1061,138 @@ fn a_late_solve_takes_back_the_breach_it_came_before() {
             ("breach", 60, String::new()),
             ("correction", 50, "breach".into()),
         ]
+    );
+}
+
+#[test]
+fn a_late_reply_on_a_clock_already_answered_corrects_the_latency() {
+    let mut e = engine();
+    let facts = arrive(
+        &mut e,
+        &[
+            evc("m1", "c1", 0, customer()),
+            // Answered at 09:50 (met), known first...
+            evc("r2", "c1", 50, human()),
+            // ...then an earlier reply of 09:10 arrives: it was the first reply.
+            evc("r1", "c1", 10, human()),
+        ],
+    );
+    assert_eq!(
+        summary(&facts),
+        [
+            ("warning", 30, "50%".into()),
+            ("warning", 48, "80%".into()),
+            ("latency", 50, "met=true".into()),
+            ("correction", 10, "warning".into()),
+            ("correction", 10, "warning".into()),
+            ("correction", 10, "latency".into()),
+            ("latency", 10, "met=true".into()),
+        ]
+    );
+    let SlaFact::Correction(c) = &facts[5] else {
+        unreachable!()
+    };
+    assert_eq!(c.corrects_fact_id, facts[2].fact_id());
+    assert!(
+        c.reason
+            .starts_with("the reply (r1, at 2026-03-02T09:10:00.000Z)"),
+        "{}",
+        c.reason
+    );
+    let SlaFact::Latency(l) = &facts[6] else {
+        unreachable!()
+    };
+    assert_eq!((l.reply_event_id.as_str(), l.calendar_ms), ("r1", 10 * MIN));
+}
+
+#[test]
+fn a_late_message_before_the_clock_started_moves_its_start() {
+    let mut e = engine();
+    let mut facts = arrive(
+        &mut e,
+        &[
+            evc("m2", "c1", 20, customer()),
+            evc("x1", "c2", 60, customer()),
+            // The customer had first written at 09:00: the wait began then.
+            evc("m1", "c1", 0, customer()),
+        ],
+    );
+    facts.extend(e.advance(EventTime(T0 + 70 * MIN)));
+    facts.extend(arrive(&mut e, &[evc("r1", "c1", 70, human())]));
+    assert_eq!(
+        summary(&facts),
+        [
+            ("warning", 50, "50%".into()),
+            ("correction", 0, "warning".into()),
+            ("warning", 30, "50%".into()),
+            ("warning", 48, "80%".into()),
+            ("breach", 60, String::new()),
+            ("latency", 70, "met=false".into()),
+        ]
+    );
+    let SlaFact::Latency(l) = facts.last().unwrap() else {
+        unreachable!()
+    };
+    assert_eq!(
+        (l.customer_event_id.as_str(), l.calendar_ms),
+        ("m1", 70 * MIN)
+    );
+}
+
+#[test]
+fn a_late_pause_on_a_clock_already_answered_corrects_the_latency() {
+    let mut e = engine();
+    let facts = arrive(
+        &mut e,
+        &[
+            evc("m1", "c1", 0, customer()),
+            evc("r1", "c1", 90, human()),
+            // Pending on the customer from 09:20 to 09:50, known only now: 60 minutes waited.
+            evc(
+                "p1",
+                "c1",
+                20,
+                Payload::StatusChanged(ConversationStatus::PendingCustomer),
+            ),
+            evc("m2", "c1", 50, customer()),
+        ],
+    );
+    // Once the pause is known, 20 minutes were counted by 09:90; once the customer's 09:50
+    // message is known too, 60: each latency taken back in turn but the last.
+    assert_eq!(
+        latencies(&facts),
+        [
+            (ReplyKind::First, 90 * MIN, false),
+            (ReplyKind::First, 20 * MIN, true),
+            (ReplyKind::First, 60 * MIN, true)
+        ]
+    );
+    let corrected: Vec<&str> = facts
+        .iter()
+        .filter_map(|f| match f {
+            SlaFact::Correction(c) => Some(c.corrects_fact_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let standing: Vec<i64> = facts
+        .iter()
+        .filter_map(|f| match f {
+            SlaFact::Latency(l) if !corrected.contains(&l.fact_id.as_str()) => Some(l.calendar_ms),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(standing, [60 * MIN]);
+    let corrected: Vec<&str> = facts
+        .iter()
+        .filter_map(|f| match f {
+            SlaFact::Correction(c) => Some(c.corrects_kind.as_str()),
+            _ => None,
+        })
+        .collect();
+    // The warnings, breach and the 90-minute latency are taken back.
+    assert!(
+        corrected.contains(&"latency") && corrected.contains(&"breach"),
+        "{corrected:?}"
     );
 }
 
