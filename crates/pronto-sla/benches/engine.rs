@@ -21,16 +21,22 @@ fn engine_throughput(c: &mut Criterion) {
     let mut group = c.benchmark_group("sla_engine");
     group.throughput(Throughput::Elements(events.len() as u64));
     group.sample_size(10);
-    for lateness_ms in [0, 5_000] {
+    let day = Some(pronto_sla::DEFAULT_CORRECTION_WINDOW_MS);
+    for (lateness_ms, window) in [(0, day), (5_000, day), (0, None)] {
+        let journal = if window.is_some() { "" } else { "_no_journal" };
         group.bench_function(
-            format!("apply_{}_events_lateness_{lateness_ms}ms", events.len()),
+            format!(
+                "apply_{}_events_lateness_{lateness_ms}ms{journal}",
+                events.len()
+            ),
             |b| {
                 // The events are the engine's to keep, as in the service, which decodes
                 // each record into an event it owns; copying them is not timed.
                 b.iter_batched(
                     || events.clone(),
                     |events| {
-                        let mut engine = Engine::new(Arc::clone(&policy), lateness_ms);
+                        let mut engine = Engine::new(Arc::clone(&policy), lateness_ms)
+                            .with_correction_window(window);
                         let mut facts = 0usize;
                         for e in events {
                             facts += engine.apply_owned(black_box(e)).len();
