@@ -176,3 +176,94 @@ fn imported_history_reports_the_latencies_of_the_file() {
     ]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// A helpdesk export in a layout of its own, read through the example column mapping.
+const HELPDESK: &str = "\
+ticket;message_id;created;direction;from;agent_name;body;group;plan;prio;new_status
+T-1;m1;02/03/2026 10:00;in;cust-1;;Il mio ordine è in ritardo;billing;gold;high;
+T-1;m2;02/03/2026 10:20;out;a-7;Giulia;Controllo subito - Giulia;billing;gold;high;
+T-1;m3;02/03/2026 10:30;state;a-7;;;billing;gold;high;risolto
+T-2;m4;02/03/2026 10:00;in;cust-2;;Reso non arrivato;returns;;;
+T-2;m5;02/03/2026 10:10;note;a-8;Marco;chiesto al magazzino;returns;;;
+T-2;m6;02/03/2026 11:30;out;a-8;Marco;Rimborso fatto - Marco;returns;;;
+T-3;m7;02/03/2026 25:00;in;cust-3;;?;returns;;;
+";
+
+#[test]
+fn a_csv_export_imported_through_a_column_mapping_reports_its_latencies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_broker, brokers) = start_broker(dir.path());
+    let file = dir.path().join("helpdesk.csv");
+    std::fs::write(&file, HELPDESK).unwrap();
+    let mapping = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/import-mapping.example.toml"
+    );
+    let (code, out, err) = pronto(&[
+        "import",
+        "--brokers",
+        &brokers,
+        "--format",
+        "csv",
+        "--mapping",
+        mapping,
+        "--file",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Six rows, plus an assignment per ticket and a priority change on the first.
+    assert!(
+        out.starts_with("imported 9 events in 2 conversations from 7 rows; 1 rows refused"),
+        "{out}"
+    );
+    assert!(
+        out.contains("row 8: occurred_at (column 'created')"),
+        "{out}"
+    );
+
+    let (code, out, err) = pronto(&[
+        "replay",
+        "--brokers",
+        &brokers,
+        "--json",
+        "--group-by",
+        "queue",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let first = &v["report"]["total"]["first_reply_calendar"];
+    // 20 minutes on T-1; 90 on T-2, where the private note does not count as a reply.
+    assert_eq!(first["count"].as_u64(), Some(2), "{v}");
+    assert_eq!(first["p50_ms"].as_i64(), Some(20 * 60_000), "{first}");
+    assert_eq!(first["p99_ms"].as_i64(), Some(90 * 60_000), "{first}");
+    let queues: Vec<&str> = v["report"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["keys"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(queues, ["billing", "returns"]);
+
+    // A mapping that does not load is exit 2, naming the file and the line.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[columns]\nconversation_id = \"ticket\"\nwhen = \"created\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = pronto(&[
+        "import",
+        "--dry-run",
+        "--format",
+        "csv",
+        "--mapping",
+        bad.to_str().unwrap(),
+        "--file",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bad.toml: line 3: unknown field `when`"),
+        "{err}"
+    );
+}

@@ -14,6 +14,8 @@ pub(crate) enum Format {
     /// The public "Customer Support on Twitter" layout: tweet_id, author_id, inbound,
     /// created_at, text, response_tweet_id, in_response_to_tweet_id.
     Twcs,
+    /// CSV in any layout, one row per event, read through the column mapping of --mapping.
+    Csv,
 }
 
 #[derive(Debug, Args)]
@@ -26,7 +28,11 @@ pub(crate) struct ImportArgs {
     /// Its layout.
     #[arg(long, value_enum)]
     format: Format,
-    /// Tenant of the conversations (twcs; JSON Lines events name their own).
+    /// The column mapping of a CSV file (TOML; see docs/import.md).
+    #[arg(long, required_if_eq("format", "csv"))]
+    mapping: Option<std::path::PathBuf>,
+    /// Tenant of the conversations (twcs, and csv when the mapping names none; JSON Lines
+    /// events name their own).
     #[arg(long, default_value = "twcs")]
     tenant: String,
     /// Check the file and print the summary without publishing anything.
@@ -54,9 +60,30 @@ pub(crate) async fn run(a: ImportArgs) -> anyhow::Result<ExitCode> {
             eprint!("\rreading {}: {rows} rows", a.file.display());
         }
     };
-    let import = match a.format {
-        Format::Jsonl => pronto_import::json_lines(file, progress),
-        Format::Twcs => pronto_import::twcs(file, &a.tenant, progress),
+    let mapping = match (&a.format, &a.mapping) {
+        (Format::Csv, Some(path)) => {
+            match std::fs::read_to_string(path)
+                .map_err(|e| e.to_string())
+                .and_then(|text| pronto_import::Mapping::from_toml(&text))
+            {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    let e = e.replace('\n', " ");
+                    eprintln!("pronto import: {}: {e}", path.display());
+                    return Ok(ExitCode::from(2));
+                }
+            }
+        }
+        _ => None,
+    };
+    let import = match (a.format, &mapping) {
+        (Format::Jsonl, _) => pronto_import::json_lines(file, progress),
+        (Format::Twcs, _) => pronto_import::twcs(file, &a.tenant, progress),
+        (Format::Csv, Some(m)) => pronto_import::csv_mapped(file, m, &a.tenant, progress),
+        (Format::Csv, None) => {
+            eprintln!("pronto import: --format csv needs --mapping FILE");
+            return Ok(ExitCode::from(2));
+        }
     };
     eprintln!("\rreading {}: {} rows", a.file.display(), import.rows);
     let conversations: std::collections::HashSet<String> = import

@@ -2,14 +2,18 @@
 //! refused and why. Pure: it reads from the reader it is given and returns events; publishing
 //! them is the caller's.
 //!
-//! Two layouts:
+//! Three layouts:
 //! - **JSON Lines**: one event per line, exactly as `POST /v1/events` takes it.
+//! - **CSV through a column mapping** ([`Mapping`]): one row per event, any columns.
 //! - **Customer Support on Twitter** (`twcs`): `tweet_id, author_id, inbound, created_at,
 //!   text, response_tweet_id, in_response_to_tweet_id`. Threads are rebuilt from the reply
 //!   ids (a conversation per first tweet whose parent is not in the file), inbound tweets
 //!   become customer messages, outbound ones human public replies by the brand account, and
 //!   the brand (the author of the thread's first outbound tweet) is the conversation's queue.
 
+mod mapped;
+
+pub use mapped::{Columns, Fixed, Mapping, TimeFormat, csv_mapped};
 use pronto_domain::{Event, EventTime, Limits, RawEvent};
 use std::collections::HashMap;
 use std::io::{BufRead, Read};
@@ -75,6 +79,31 @@ pub fn json_lines(reader: impl Read, mut progress: impl FnMut(usize)) -> Import 
     out
 }
 
+/// A CSV reader past its header, and the header; `Err` is the import that refuses a file
+/// with none.
+fn with_header<R: Read>(
+    reader: R,
+    delimiter: u8,
+) -> Result<(csv::Reader<R>, csv::StringRecord), Import> {
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(reader);
+    match csv.headers() {
+        Ok(h) => {
+            let h = h.clone();
+            Ok((csv, h))
+        }
+        Err(e) => Err(Import {
+            rejected: vec![Rejected {
+                row: 1,
+                reason: format!("no header: {e}"),
+            }],
+            ..Import::default()
+        }),
+    }
+}
+
 /// One tweet of the file.
 struct Tweet {
     row: usize,
@@ -94,16 +123,9 @@ fn tweet_id(s: &str) -> String {
 /// Reads the Customer Support on Twitter layout; events go to `tenant`.
 pub fn twcs(reader: impl Read, tenant: &str, mut progress: impl FnMut(usize)) -> Import {
     let mut out = Import::default();
-    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-    let headers = match csv.headers() {
-        Ok(h) => h.clone(),
-        Err(e) => {
-            out.rejected.push(Rejected {
-                row: 1,
-                reason: format!("no header: {e}"),
-            });
-            return out;
-        }
+    let (mut csv, headers) = match with_header(reader, b',') {
+        Ok(opened) => opened,
+        Err(refused) => return refused,
     };
     let col = |name: &str| headers.iter().position(|h| h == name);
     let needed = [
