@@ -673,6 +673,9 @@ T-101;m1;03/03/2026 10:05;in;cust-2;;again;;;;
             err(&EXAMPLE.replace("kind = \"direction\"", ""))
                 .contains("columns.kind or fixed.kind")
         );
+        assert!(
+            err(&EXAMPLE.replace("delimiter = \";\"", "delimiter = \"§\"")).contains("delimiter")
+        );
         let x = csv_mapped(
             "ticket;created\nT;x\n".as_bytes(),
             &Mapping::from_toml(EXAMPLE).unwrap(),
