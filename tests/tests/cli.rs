@@ -17,27 +17,44 @@ fn unknown_flags_and_bad_values_exit_2() {
     assert_eq!(code, 2);
 }
 
-#[test]
-fn an_invalid_policy_exits_64_naming_file_and_field() {
+/// Starts `command` with `flag` naming a file holding `content`: it must stop at once with
+/// exit 64 and one line naming the file and saying `why`.
+fn refuses_config(command: &str, flag: &str, file: &str, content: &str, why: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("policy.toml");
-    std::fs::write(
-        &path,
-        "name = \"x\"\n[targets.fax]\nfirst_reply = \"1h\"\nnext_reply = \"1h\"\n",
-    )
-    .unwrap();
-    let (code, _, err) = run(&[
-        "sla",
-        "--policy",
+    let path = dir.path().join(file);
+    std::fs::write(&path, content).unwrap();
+    let args = [
+        command,
+        flag,
         path.to_str().unwrap(),
         "--brokers",
         "127.0.0.1:1",
-    ]);
+    ];
+    let (code, _, err) = run(&args);
     assert_eq!(code, 64, "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(
-        err.contains("policy.toml") && err.contains("targets.fax"),
-        "{err}"
+    assert!(err.contains(file) && err.contains(why), "{err}");
+}
+
+#[test]
+fn an_invalid_policy_exits_64_naming_file_and_field() {
+    refuses_config(
+        "sla",
+        "--policy",
+        "policy.toml",
+        "name = \"x\"\n[targets.fax]\nfirst_reply = \"1h\"\nnext_reply = \"1h\"\n",
+        "targets.fax",
+    );
+}
+
+#[test]
+fn an_outsourcers_file_that_lists_a_queue_twice_exits_64() {
+    refuses_config(
+        "reporting",
+        "--outsourcers",
+        "outsourcers.toml",
+        "[outsourcers.a]\nqueues = [\"billing\"]\n[outsourcers.b]\nqueues = [\"billing\"]\n",
+        "queue 'billing' is listed under both",
     );
 }
 

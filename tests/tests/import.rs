@@ -263,7 +263,7 @@ fn a_csv_export_imported_through_a_column_mapping_reports_its_latencies() {
     ]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("bad.toml: line 3: unknown field `when`"),
+        err.contains("bad.toml: line 3, column 1: unknown field `when`"),
         "{err}"
     );
 }

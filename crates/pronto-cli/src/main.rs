@@ -283,6 +283,9 @@ struct ReportingArgs {
         default_value = "127.0.0.1:50052"
     )]
     reporting_grpc_addr: SocketAddr,
+    /// Who works each queue and agent, for reports by outsourcer (TOML; see docs/api.md).
+    #[arg(long, env = "PRONTO_OUTSOURCERS")]
+    outsourcers: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -310,7 +313,8 @@ struct ReportArgs {
         default_value = "http://127.0.0.1:8081"
     )]
     url: String,
-    /// Dimensions to group by, comma-separated: channel, queue, agent, tier, bucket, tenant.
+    /// Dimensions to group by, comma-separated: channel, queue, agent, tier, outsourcer,
+    /// bucket, tenant.
     #[arg(long, default_value = "channel")]
     group_by: String,
     /// Time bucket when grouping by bucket: hour, day or week.
@@ -403,12 +407,26 @@ fn load_escalation_rules(
 }
 
 impl ReportingArgs {
-    fn settings(&self) -> pronto_reporting_service::ReportingSettings {
-        pronto_reporting_service::ReportingSettings {
+    fn settings(&self) -> Result<pronto_reporting_service::ReportingSettings, String> {
+        Ok(pronto_reporting_service::ReportingSettings {
             http_addr: self.reporting_http_addr,
             grpc_addr: self.reporting_grpc_addr,
-        }
+            outsourcers: load_outsourcers(self.outsourcers.as_deref())?,
+        })
     }
+}
+
+/// Reads an outsourcers file; none when no file is given.
+pub(crate) fn load_outsourcers(
+    path: Option<&std::path::Path>,
+) -> Result<pronto_reporting::Outsourcers, String> {
+    let Some(path) = path else {
+        return Ok(pronto_reporting::Outsourcers::default());
+    };
+    std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| pronto_reporting::Outsourcers::from_toml(&text))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The loaded configuration, or `None` after printing the one-line reason it was refused.
@@ -638,8 +656,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Reporting(a) => {
             let _t = init_telemetry("pronto-reporting", a.common.log_json);
+            let Some(s) = config("reporting", "outsourcers", a.service.settings()) else {
+                return Ok(ExitCode::from(EXIT_CONFIG));
+            };
             let rt = with_admin(&a.common, "127.0.0.1:9105", &["reporting"]).await?;
-            let s = a.service.settings();
             pronto_reporting_service::run(a.common.kafka, s, rt.health, rt.metrics, rt.shutdown)
                 .await?;
         }
@@ -652,6 +672,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(EXIT_CONFIG));
             };
             let Some(escalation) = config("up", "escalation rules", a.escalation.settings()) else {
+                return Ok(ExitCode::from(EXIT_CONFIG));
+            };
+            let Some(reporting) = config("up", "outsourcers", a.reporting.settings()) else {
                 return Ok(ExitCode::from(EXIT_CONFIG));
             };
             let rt = with_admin(
@@ -691,13 +714,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 m.clone(),
                 s.clone(),
             ));
-            tasks.spawn(pronto_reporting_service::run(
-                k,
-                a.reporting.settings(),
-                h,
-                m,
-                s.clone(),
-            ));
+            tasks.spawn(pronto_reporting_service::run(k, reporting, h, m, s.clone()));
             let mut failed = None;
             while let Some(r) = tasks.join_next().await {
                 let r = r.map_err(anyhow::Error::from).and_then(|r| r);

@@ -24,9 +24,13 @@ pub(crate) struct ReplayArgs {
     #[arg(long)]
     sentiment_model: Option<std::path::PathBuf>,
     /// Dimensions of the printed report, comma-separated: channel, queue, agent, tier,
-    /// bucket, tenant.
+    /// outsourcer, bucket, tenant.
     #[arg(long, default_value = "channel")]
     group_by: String,
+    /// Who works each queue and agent, for --group-by outsourcer (as the reporting service's
+    /// setting of the same name).
+    #[arg(long)]
+    outsourcers: Option<std::path::PathBuf>,
     /// What-if: also compute the period under this candidate SLA policy file (for the whole
     /// period) and show its compliance beside what really applied, per channel, queue and
     /// agent.
@@ -72,7 +76,8 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     for d in a.group_by.split(',').filter(|d| !d.is_empty()) {
         let Some(dim) = Dimension::parse(d.trim()) else {
             eprintln!(
-                "pronto replay: --group-by: unknown dimension '{d}'; expected channel, queue, agent, tier, bucket or tenant"
+                "pronto replay: --group-by: unknown dimension '{d}'; expected {}",
+                Dimension::NAMES
             );
             return Ok(ExitCode::from(2));
         };
@@ -85,6 +90,13 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         .transpose()
     {
         Ok(c) => c.map(Arc::new),
+        Err(e) => {
+            eprintln!("pronto replay: {e}");
+            return Ok(ExitCode::from(crate::EXIT_CONFIG));
+        }
+    };
+    let outsourcers = match crate::load_outsourcers(a.outsourcers.as_deref()) {
+        Ok(o) => o,
         Err(e) => {
             eprintln!("pronto replay: {e}");
             return Ok(ExitCode::from(crate::EXIT_CONFIG));
@@ -135,12 +147,11 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             until: None,
             escalation: &escalation,
         };
-        (
-            policy,
-            pronto_replay::replay(events.iter().cloned(), &settings),
-        )
+        let mut candidate = pronto_replay::replay(events.iter().cloned(), &settings);
+        candidate.set_outsourcers(outsourcers.clone());
+        (policy, candidate)
     });
-    let replayed = pronto_replay::replay(
+    let mut replayed = pronto_replay::replay(
         events,
         &pronto_replay::Settings {
             policies: &versions,
@@ -151,6 +162,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             escalation: &escalation,
         },
     );
+    replayed.set_outsourcers(outsourcers);
     if a.json {
         let v = serde_json::json!({
             "events": replayed.events,

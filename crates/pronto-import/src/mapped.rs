@@ -110,14 +110,7 @@ const KINDS: [&str; 7] = [
 impl Mapping {
     /// Reads a mapping; the error names the line, or the setting, at fault.
     pub fn from_toml(text: &str) -> Result<Self, String> {
-        let m: Mapping = toml::from_str(text).map_err(|e| match e.span() {
-            Some(span) => format!(
-                "line {}: {}",
-                text[..span.start.min(text.len())].matches('\n').count() + 1,
-                e.message()
-            ),
-            None => e.message().to_string(),
-        })?;
+        let m: Mapping = pronto_config::parse(text)?;
         for kind in m.kinds.keys().chain(m.fixed.kind.iter()) {
             if !KINDS.contains(&kind.as_str()) {
                 return Err(format!(

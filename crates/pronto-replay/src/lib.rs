@@ -130,6 +130,11 @@ impl Run {
 }
 
 impl Replay {
+    /// Sets who works each queue and agent, for reports by outsourcer.
+    pub fn set_outsourcers(&mut self, outsourcers: pronto_reporting::Outsourcers) {
+        self.model.set_outsourcers(outsourcers);
+    }
+
     /// The report of what was replayed.
     pub fn report(&self, q: &Query) -> Report {
         self.model.report(q)

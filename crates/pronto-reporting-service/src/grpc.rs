@@ -69,6 +69,8 @@ fn query(req: &pb::ReportRequest) -> Result<Query, Status> {
             Ok(pb::Dimension::Agent) => Dimension::Agent,
             Ok(pb::Dimension::Bucket) => Dimension::Bucket,
             Ok(pb::Dimension::Tenant) => Dimension::Tenant,
+            Ok(pb::Dimension::Tier) => Dimension::Tier,
+            Ok(pb::Dimension::Outsourcer) => Dimension::Outsourcer,
             _ => {
                 return Err(Status::invalid_argument(format!(
                     "group_by[{i}]: unknown dimension {d}"

@@ -17,7 +17,7 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportParams {
-    /// Comma-separated: channel, queue, agent, tier, bucket, tenant.
+    /// Comma-separated: channel, queue, agent, tier, outsourcer, bucket, tenant.
     pub group_by: Option<String>,
     /// hour, day (default), week or month.
     pub bucket: Option<String>,
@@ -50,9 +50,7 @@ pub fn parse_query(p: &ReportParams) -> Result<Query, (String, String)> {
             q.group_by.push(Dimension::parse(d.trim()).ok_or_else(|| {
                 (
                     "group_by".to_string(),
-                    format!(
-                        "unknown dimension '{d}'; expected channel, queue, agent, tier, bucket or tenant"
-                    ),
+                    format!("unknown dimension '{d}'; expected {}", Dimension::NAMES),
                 )
             })?);
         }
@@ -94,6 +92,7 @@ pub(crate) struct DrillParams {
     pub(crate) queue: Option<String>,
     pub(crate) agent: Option<String>,
     pub(crate) tier: Option<String>,
+    pub(crate) outsourcer: Option<String>,
     pub(crate) tenant: Option<String>,
     /// A bucket's label (e.g. 2026-03 for a month), with `bucket` and `tz` as in the report.
     pub(crate) bucket_key: Option<String>,
@@ -144,6 +143,7 @@ async fn drill(
         (Dimension::Queue, &p.queue),
         (Dimension::Agent, &p.agent),
         (Dimension::Tier, &p.tier),
+        (Dimension::Outsourcer, &p.outsourcer),
         (Dimension::Tenant, &p.tenant),
         (Dimension::Bucket, &p.bucket_key),
     ]

@@ -23,6 +23,8 @@ pub use http::parse_query;
 pub struct ReportingSettings {
     pub http_addr: SocketAddr,
     pub grpc_addr: SocketAddr,
+    /// Who works each queue and agent, for reports by outsourcer.
+    pub outsourcers: pronto_reporting::Outsourcers,
 }
 
 pub(crate) type Shared = Arc<RwLock<ReadModel>>;
@@ -37,7 +39,9 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let ready = health.component("reporting");
     let topics = kafka.topics();
-    let model: Shared = Arc::new(RwLock::new(ReadModel::new()));
+    let mut model = ReadModel::new();
+    model.set_outsourcers(settings.outsourcers.clone());
+    let model: Shared = Arc::new(RwLock::new(model));
     let http_listener = tokio::net::TcpListener::bind(settings.http_addr).await?;
     let grpc_listener = tokio::net::TcpListener::bind(settings.grpc_addr).await?;
     let http = tokio::spawn(http::serve(

@@ -157,6 +157,7 @@ async fn the_dashboard_shows_the_report_and_follows_new_facts_without_reload() {
         pronto_reporting_service::ReportingSettings {
             http_addr: format!("127.0.0.1:{port}").parse().unwrap(),
             grpc_addr: format!("127.0.0.1:{}", free_port()).parse().unwrap(),
+            outsourcers: Default::default(),
         },
         Health::default(),
         Metrics::default(),

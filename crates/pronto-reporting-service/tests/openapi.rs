@@ -59,6 +59,7 @@ async fn the_document_matches_the_service() {
         pronto_reporting_service::ReportingSettings {
             http_addr: format!("127.0.0.1:{port}").parse().unwrap(),
             grpc_addr: format!("127.0.0.1:{}", free_port()).parse().unwrap(),
+            outsourcers: Default::default(),
         },
         Health::default(),
         Metrics::default(),

@@ -106,6 +106,8 @@ pub struct ReadModel {
     /// Escalations withdrawn, kept so that one read after its withdrawal is not counted.
     withdrawn: HashSet<String>,
     facts_seen: u64,
+    /// Who works each queue and agent, for the outsourcer slice.
+    pub(crate) outsourcers: crate::Outsourcers,
 }
 
 fn or_none(s: &str) -> String {
@@ -119,6 +121,11 @@ fn or_none(s: &str) -> String {
 impl ReadModel {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sets who works each queue and agent: reports sliced by outsourcer follow it.
+    pub fn set_outsourcers(&mut self, outsourcers: crate::Outsourcers) {
+        self.outsourcers = outsourcers;
     }
 
     /// Inputs folded in, duplicates not counted.

@@ -20,6 +20,8 @@ pub enum Dimension {
     Tenant,
     /// The customer's tier.
     Tier,
+    /// Who handled it: the agent's outsourcer, else the queue's.
+    Outsourcer,
 }
 
 impl Dimension {
@@ -31,6 +33,7 @@ impl Dimension {
             "bucket" => Self::Bucket,
             "tenant" => Self::Tenant,
             "tier" => Self::Tier,
+            "outsourcer" => Self::Outsourcer,
             _ => return None,
         })
     }
@@ -43,8 +46,12 @@ impl Dimension {
             Self::Bucket => "bucket",
             Self::Tenant => "tenant",
             Self::Tier => "tier",
+            Self::Outsourcer => "outsourcer",
         }
     }
+
+    /// The names `parse` takes, for messages.
+    pub const NAMES: &'static str = "channel, queue, agent, tier, outsourcer, bucket or tenant";
 }
 
 /// Width of a time bucket, in the query's time zone.
@@ -231,6 +238,7 @@ impl Keyer<'_> {
                     Dimension::Agent => agent.to_string(),
                     Dimension::Tenant => tenant.to_string(),
                     Dimension::Tier => self.model.tier_of(tenant, conversation),
+                    Dimension::Outsourcer => self.model.outsourcers.of(queue, agent).to_string(),
                     Dimension::Bucket => self.q.bucket.label(at, self.q.time_zone),
                 })
                 .collect(),
@@ -1174,6 +1182,54 @@ mod tests {
         });
         assert_eq!(filtered.total.customer_messages, 1);
         assert!(m.report(&Query::default()).to_table().contains("total"));
+    }
+
+    #[test]
+    fn reports_slice_by_outsourcer_the_agents_else_the_queues() {
+        let mut m = ReadModel::new();
+        m.set_outsourcers(
+            crate::Outsourcers::from_toml(
+                "[outsourcers.contactlab]\nqueues = [\"billing\"]\n[outsourcers.in-house]\nagents = [\"a9\"]\n",
+            )
+            .unwrap(),
+        );
+        for (i, queue, agent) in [
+            (1, "billing", "a1"),
+            (2, "billing", "a9"),
+            (3, "sales", "a1"),
+            (4, "billing", "a2"),
+        ] {
+            let SlaFact::Latency(mut l) = latency(i, Channel::Chat, 60_000, true) else {
+                unreachable!()
+            };
+            l.context.queue = queue.into();
+            l.agent_id = agent.into();
+            m.apply_sla(&SlaFact::Latency(l));
+        }
+        let r = m.report(&Query {
+            group_by: vec![Dimension::Outsourcer],
+            ..Query::default()
+        });
+        let rows: Vec<(String, u64)> = r
+            .rows
+            .iter()
+            .map(|r| (r.keys[0].clone(), r.sla_met))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("(none)".to_string(), 1),
+                ("contactlab".to_string(), 2),
+                ("in-house".to_string(), 1)
+            ]
+        );
+        let d = m.drill(
+            &Query::default(),
+            &[(Dimension::Outsourcer, "contactlab".into())],
+            crate::Figure::SlaMet,
+            10,
+        );
+        assert_eq!(d.conversations.len(), 2);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Reading TOML configuration files (SLA policies, escalation rules) with errors that say where.
+//! Reading TOML configuration files (SLA policies, escalation rules, import mappings,
+//! outsourcers) with errors that say where.
 
 use serde::de::DeserializeOwned;
 
