@@ -42,6 +42,69 @@ pub(crate) struct ReplayArgs {
     /// Replay a file written by `pronto export` instead of the topics: no broker needed.
     #[arg(long, conflicts_with_all = ["from", "to"])]
     input: Option<std::path::PathBuf>,
+    /// Event time (RFC 3339) to carry the replay to at the end, so warnings, breaches and
+    /// escalation levels due before it are derived; the last event's time plus the allowed
+    /// lateness when absent.
+    #[arg(long, value_parser = crate::period::parse_time)]
+    until: Option<i64>,
+    /// Also read what the live services published (the SLA, sentiment and escalation topics,
+    /// up to the replay's end) and compare it with the replay: the digests, and every fact
+    /// only one side has or the two sides tell differently. Exit 1 when they differ. Reads
+    /// whole topics, so not with --from, --to or --input.
+    #[arg(long, conflicts_with_all = ["from", "to", "input"])]
+    check_live: bool,
+}
+
+/// The facts the live services published on the derived topics, those before `end`.
+async fn live_facts(
+    kafka: &pronto_kafka::KafkaArgs,
+    end: pronto_domain::EventTime,
+) -> anyhow::Result<pronto_replay::Entries> {
+    use pronto_proto::v1 as pb;
+    use prost::Message as _;
+    let topics = kafka.topics();
+    let (mut sla, mut tags, mut escalations) = (Vec::new(), Vec::new(), Vec::new());
+    for topic in [&topics.sla, &topics.sentiment, &topics.escalations] {
+        let mut range = pronto_kafka::RangeReader::open(&kafka.brokers, topic, None, None).await?;
+        while let Some(m) = range.next().await? {
+            let bytes = m.payload().unwrap_or_default();
+            if *topic == topics.sla {
+                if let Ok(f) = pb::SlaFact::decode(bytes)
+                    .map_err(|_| ())
+                    .and_then(|f| pronto_proto::sla_fact_from_pb(f).map_err(|_| ()))
+                    && f.at() < end
+                {
+                    sla.push(f);
+                }
+            } else if *topic == topics.sentiment {
+                if let Ok(t) = pb::SentimentTag::decode(bytes)
+                    .map_err(|_| ())
+                    .and_then(|t| pronto_proto::tag_from_pb(t).map_err(|_| ()))
+                    && t.occurred_at < end
+                {
+                    tags.push(t);
+                }
+            } else if let Ok(ev) = pb::EscalationEvent::decode(bytes) {
+                let fact = match ev.event {
+                    Some(pb::escalation_event::Event::Raised(r)) => {
+                        pronto_proto::escalation_from_pb(r)
+                            .ok()
+                            .filter(|r| r.raised_at < end)
+                            .map(pronto_domain::EscalationFact::Raised)
+                    }
+                    Some(pb::escalation_event::Event::Withdrawn(w)) => {
+                        pronto_proto::withdrawal_from_pb(w)
+                            .ok()
+                            .filter(|w| w.at < end)
+                            .map(pronto_domain::EscalationFact::Withdrawn)
+                    }
+                    _ => None,
+                };
+                escalations.extend(fact);
+            }
+        }
+    }
+    Ok(pronto_replay::entries(&sla, &tags, &escalations))
 }
 
 /// The events of the range, each with its partition, and how many records were not events.
@@ -136,6 +199,12 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     };
     let started = std::time::Instant::now();
     let lateness = a.allowed_lateness.as_millis() as i64;
+    let until = a.until.map(pronto_domain::EventTime);
+    let last_event = events
+        .iter()
+        .map(|(_, e)| e.at().millis())
+        .max()
+        .unwrap_or(0);
     let window = crate::window(a.correction_window).map(|w| w.as_millis() as i64);
     let what_if = candidate.map(|policy| {
         let single = pronto_sla::PolicyVersions::single(Arc::clone(&policy));
@@ -144,7 +213,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             allowed_lateness_ms: lateness,
             correction_window_ms: window,
             sentiment: sentiment.as_ref(),
-            until: None,
+            until,
             escalation: &escalation,
         };
         let mut candidate = pronto_replay::replay(events.iter().cloned(), &settings);
@@ -158,11 +227,36 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             allowed_lateness_ms: lateness,
             correction_window_ms: window,
             sentiment: sentiment.as_ref(),
-            until: None,
+            until,
             escalation: &escalation,
         },
     );
     replayed.set_outsourcers(outsourcers);
+    // The live side, read up to where the replay ended.
+    let live = if a.check_live {
+        let end = until.unwrap_or(pronto_domain::EventTime(
+            last_event.saturating_add(lateness),
+        ));
+        let live = live_facts(&a.kafka, end).await?;
+        let ours = replayed.entries();
+        let (only_live, only_replayed, different) = pronto_replay::differences(&live, &ours);
+        Some(serde_json::json!({
+            "digest": pronto_replay::digest(&live),
+            "facts": live.len(),
+            "same": only_live.is_empty() && only_replayed.is_empty() && different.is_empty(),
+            "only_live": only_live,
+            "only_replayed": only_replayed,
+            "different": different,
+        }))
+    } else {
+        None
+    };
+    let differs = live.as_ref().is_some_and(|l| l["same"] == false);
+    let code = if differs {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
     if a.json {
         let v = serde_json::json!({
             "events": replayed.events,
@@ -172,9 +266,10 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             "escalations": replayed.escalations.len(),
             "digest": replayed.digest(),
             "report": replayed.report(&query),
+            "live": live,
         });
         println!("{v}");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(code);
     }
     print!("{}", replayed.report(&query).to_table());
     println!(
@@ -187,6 +282,27 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         replayed.escalations.len()
     );
     println!("digest: {}", replayed.digest());
+    if let Some(l) = &live {
+        println!(
+            "live:   {} ({} facts published){}",
+            l["digest"].as_str().unwrap_or_default(),
+            l["facts"],
+            if differs { "" } else { ": the same" }
+        );
+        for (key, what) in [
+            ("only_live", "published live, not replayed"),
+            ("only_replayed", "replayed, not published live"),
+            ("different", "told differently"),
+        ] {
+            let ids = l[key].as_array().cloned().unwrap_or_default();
+            if !ids.is_empty() {
+                println!("  {} {what}:", ids.len());
+                for id in ids.iter().take(20) {
+                    println!("    {}", id.as_str().unwrap_or_default());
+                }
+            }
+        }
+    }
     if let Some((policy, candidate)) = what_if {
         println!();
         println!(
@@ -203,7 +319,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
         println!("candidate digest: {}", candidate.digest());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
 
 /// Reply-target compliance per value of `dim`, as it applied and under the candidate.

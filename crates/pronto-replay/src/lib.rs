@@ -142,44 +142,61 @@ impl Replay {
 
     /// SHA-256 over every derived fact, sorted by kind and id, each as its protobuf bytes.
     pub fn digest(&self) -> String {
-        let mut entries: Vec<(&str, &str, Vec<u8>)> = Vec::new();
-        for f in &self.sla {
-            entries.push((
-                "sla",
-                f.fact_id(),
-                pronto_proto::sla_fact_to_pb(f).encode_to_vec(),
-            ));
-        }
-        for t in &self.tags {
-            entries.push((
-                "tag",
-                &t.fact_id,
-                pronto_proto::tag_to_pb(t).encode_to_vec(),
-            ));
-        }
-        let ids: Vec<String> = self
-            .escalations
-            .iter()
-            .map(EscalationFact::fact_id)
-            .collect();
-        for (e, id) in self.escalations.iter().zip(&ids) {
-            entries.push((
-                "escalation",
-                id,
-                pronto_proto::escalation_fact_to_pb(e).encode_to_vec(),
-            ));
-        }
-        entries.sort();
-        entries.dedup();
-        let mut h = Sha256::new();
-        for (kind, id, bytes) in entries {
-            for part in [kind.as_bytes(), id.as_bytes(), &bytes] {
-                h.update((part.len() as u64).to_be_bytes());
-                h.update(part);
-            }
-        }
-        format!("sha256:{}", hex::encode(h.finalize()))
+        digest(&entries(&self.sla, &self.tags, &self.escalations))
     }
+
+    /// The facts as [`entries`] keys them.
+    pub fn entries(&self) -> Entries {
+        entries(&self.sla, &self.tags, &self.escalations)
+    }
+}
+
+/// Facts keyed by kind (`sla`, `tag`, `escalation`) and id, each as its protobuf bytes: what a
+/// digest is taken over. A fact delivered twice is one entry.
+pub type Entries = BTreeMap<(&'static str, String), Vec<u8>>;
+
+/// The entries of a set of facts, derived by a replay or read back from the topics.
+pub fn entries(sla: &[SlaFact], tags: &[SentimentTag], escalations: &[EscalationFact]) -> Entries {
+    let mut out = Entries::new();
+    for f in sla {
+        let bytes = pronto_proto::sla_fact_to_pb(f).encode_to_vec();
+        out.insert(("sla", f.fact_id().to_string()), bytes);
+    }
+    for t in tags {
+        let bytes = pronto_proto::tag_to_pb(t).encode_to_vec();
+        out.insert(("tag", t.fact_id.clone()), bytes);
+    }
+    for e in escalations {
+        let bytes = pronto_proto::escalation_fact_to_pb(e).encode_to_vec();
+        out.insert(("escalation", e.fact_id()), bytes);
+    }
+    out
+}
+
+/// SHA-256 over the entries in order, each part length-prefixed.
+pub fn digest(entries: &Entries) -> String {
+    let mut h = Sha256::new();
+    for ((kind, id), bytes) in entries {
+        for part in [kind.as_bytes(), id.as_bytes(), bytes] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        }
+    }
+    format!("sha256:{}", hex::encode(h.finalize()))
+}
+
+/// How two sets of entries differ: ids only in `a`, only in `b`, and in both with different
+/// content, each as `kind id`.
+pub fn differences(a: &Entries, b: &Entries) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let name = |(kind, id): &(&str, String)| format!("{kind} {id}");
+    let only_a = a.keys().filter(|k| !b.contains_key(*k)).map(name).collect();
+    let only_b = b.keys().filter(|k| !a.contains_key(*k)).map(name).collect();
+    let changed = a
+        .iter()
+        .filter(|(k, v)| b.get(*k).is_some_and(|w| w != *v))
+        .map(|(k, _)| name(k))
+        .collect();
+    (only_a, only_b, changed)
 }
 
 #[cfg(test)]
