@@ -141,8 +141,50 @@ impl Replay {
     }
 
     /// SHA-256 over every derived fact, sorted by kind and id, each as its protobuf bytes.
+    ///
+    /// Computed as [`digest`] computes it over [`entries`], without holding every encoding at
+    /// once: the facts are put in order by reference and encoded one at a time.
     pub fn digest(&self) -> String {
-        digest(&entries(&self.sla, &self.tags, &self.escalations))
+        enum Fact<'a> {
+            Sla(&'a SlaFact),
+            Tag(&'a SentimentTag),
+            Escalation(&'a EscalationFact),
+        }
+        let escalation_ids: Vec<String> = self
+            .escalations
+            .iter()
+            .map(EscalationFact::fact_id)
+            .collect();
+        let mut facts: Vec<(&str, &str, Fact<'_>)> =
+            Vec::with_capacity(self.sla.len() + self.tags.len() + self.escalations.len());
+        facts.extend(self.sla.iter().map(|f| ("sla", f.fact_id(), Fact::Sla(f))));
+        facts.extend(
+            self.tags
+                .iter()
+                .map(|t| ("tag", t.fact_id.as_str(), Fact::Tag(t))),
+        );
+        facts.extend(
+            self.escalations
+                .iter()
+                .zip(&escalation_ids)
+                .map(|(e, id)| ("escalation", id.as_str(), Fact::Escalation(e))),
+        );
+        // Stable, so that of two facts with one id the first is kept, as `entries` keeps it.
+        facts.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        facts.dedup_by(|b, a| (a.0, a.1) == (b.0, b.1));
+        let mut h = Sha256::new();
+        let mut buf = Vec::new();
+        for (kind, id, fact) in facts {
+            buf.clear();
+            match fact {
+                Fact::Sla(f) => pronto_proto::sla_fact_to_pb(f).encode(&mut buf),
+                Fact::Tag(t) => pronto_proto::tag_to_pb(t).encode(&mut buf),
+                Fact::Escalation(e) => pronto_proto::escalation_fact_to_pb(e).encode(&mut buf),
+            }
+            .expect("a Vec grows to take any message");
+            hash_entry(&mut h, kind, id, &buf);
+        }
+        format!("sha256:{}", hex::encode(h.finalize()))
     }
 
     /// The facts as [`entries`] keys them.
@@ -152,35 +194,39 @@ impl Replay {
 }
 
 /// Facts keyed by kind (`sla`, `tag`, `escalation`) and id, each as its protobuf bytes: what a
-/// digest is taken over. A fact delivered twice is one entry.
+/// digest is taken over. A fact delivered twice is one entry (the first).
 pub type Entries = BTreeMap<(&'static str, String), Vec<u8>>;
 
 /// The entries of a set of facts, derived by a replay or read back from the topics.
 pub fn entries(sla: &[SlaFact], tags: &[SentimentTag], escalations: &[EscalationFact]) -> Entries {
     let mut out = Entries::new();
     for f in sla {
-        let bytes = pronto_proto::sla_fact_to_pb(f).encode_to_vec();
-        out.insert(("sla", f.fact_id().to_string()), bytes);
+        out.entry(("sla", f.fact_id().to_string()))
+            .or_insert_with(|| pronto_proto::sla_fact_to_pb(f).encode_to_vec());
     }
     for t in tags {
-        let bytes = pronto_proto::tag_to_pb(t).encode_to_vec();
-        out.insert(("tag", t.fact_id.clone()), bytes);
+        out.entry(("tag", t.fact_id.clone()))
+            .or_insert_with(|| pronto_proto::tag_to_pb(t).encode_to_vec());
     }
     for e in escalations {
-        let bytes = pronto_proto::escalation_fact_to_pb(e).encode_to_vec();
-        out.insert(("escalation", e.fact_id()), bytes);
+        out.entry(("escalation", e.fact_id()))
+            .or_insert_with(|| pronto_proto::escalation_fact_to_pb(e).encode_to_vec());
     }
     out
+}
+
+fn hash_entry(h: &mut Sha256, kind: &str, id: &str, bytes: &[u8]) {
+    for part in [kind.as_bytes(), id.as_bytes(), bytes] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
 }
 
 /// SHA-256 over the entries in order, each part length-prefixed.
 pub fn digest(entries: &Entries) -> String {
     let mut h = Sha256::new();
     for ((kind, id), bytes) in entries {
-        for part in [kind.as_bytes(), id.as_bytes(), bytes] {
-            h.update((part.len() as u64).to_be_bytes());
-            h.update(part);
-        }
+        hash_entry(&mut h, kind, id, bytes);
     }
     format!("sha256:{}", hex::encode(h.finalize()))
 }
@@ -234,6 +280,8 @@ mod tests {
         let a = run(&events, 3);
         let b = run(&events, 3);
         assert_eq!(a.digest(), b.digest());
+        // Streamed or from the entries, one digest.
+        assert_eq!(a.digest(), digest(&a.entries()));
         assert!(!a.sla.is_empty() && !a.tags.is_empty() && !a.escalations.is_empty());
         // Engines hold conversations apart, so one partition or many derive the same facts.
         assert_eq!(a.digest(), run(&events, 1).digest());

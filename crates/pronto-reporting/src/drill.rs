@@ -82,8 +82,12 @@ impl ReadModel {
         let want: Vec<String> = filter.iter().map(|(_, v)| v.clone()).collect();
         let keyer = Keyer { q: &q, model: self };
         let mut hits: BTreeMap<(String, String), u64> = BTreeMap::new();
-        let mut hit = |keys: Option<Vec<String>>, tenant: &str, conversation: &str| {
-            if keys.as_ref() == Some(&want) {
+        let mut hit = |keys: Option<crate::query::Keys<'_>>, tenant: &str, conversation: &str| {
+            if keys.is_some_and(|k| {
+                k.iter()
+                    .map(|k| k.as_ref())
+                    .eq(want.iter().map(String::as_str))
+            }) {
                 *hits
                     .entry((tenant.to_string(), conversation.to_string()))
                     .or_default() += 1;
@@ -145,7 +149,7 @@ impl ReadModel {
                 };
                 for t in self.tags.values().filter(|t| t.polarity == polarity) {
                     let queue = self.queue_of(&t.conv);
-                    let keys = keyer.keys(&t.conv.0, &t.conv.1, t.channel, &queue, NONE, t.at);
+                    let keys = keyer.keys(&t.conv.0, &t.conv.1, t.channel, queue, NONE, t.at);
                     hit(keys, &t.conv.0, &t.conv.1);
                 }
             }
@@ -154,9 +158,9 @@ impl ReadModel {
                     let queue = if e.queue == NONE {
                         self.queue_of(&e.conv)
                     } else {
-                        e.queue.clone()
+                        &e.queue
                     };
-                    let keys = keyer.keys(&e.tenant, &e.conv.1, e.channel, &queue, NONE, e.at);
+                    let keys = keyer.keys(&e.tenant, &e.conv.1, e.channel, queue, NONE, e.at);
                     hit(keys, &e.conv.0, &e.conv.1);
                 }
             }

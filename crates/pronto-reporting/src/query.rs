@@ -6,7 +6,9 @@ use chrono::Datelike;
 use chrono_tz::Tz;
 use pronto_domain::{Channel, EventTime, Polarity, ReplyKind};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use smallvec::SmallVec;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
 /// A slice a report can be grouped by.
@@ -173,7 +175,7 @@ pub struct Report {
 }
 
 #[derive(Default)]
-struct Acc {
+struct Acc<'a> {
     row: Row,
     first_cal: Vec<i64>,
     first_bus: Vec<i64>,
@@ -182,10 +184,10 @@ struct Acc {
     res_cal: Vec<i64>,
     res_bus: Vec<i64>,
     /// Conversations with an unanswered customer message.
-    waiting: std::collections::BTreeSet<(String, String)>,
+    waiting: HashSet<(&'a str, &'a str), rustc_hash::FxBuildHasher>,
 }
 
-impl Acc {
+impl Acc<'_> {
     fn finish(mut self, keys: Vec<String>) -> Row {
         let r = &mut self.row;
         r.keys = keys;
@@ -208,23 +210,30 @@ fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
-pub(crate) struct Keyer<'a> {
-    pub(crate) q: &'a Query,
+pub(crate) struct Keyer<'q, 'm> {
+    pub(crate) q: &'q Query,
     /// For what belongs to the conversation rather than the record (the customer's tier).
-    pub(crate) model: &'a ReadModel,
+    pub(crate) model: &'m ReadModel,
 }
 
-impl Keyer<'_> {
+/// A record's keys: borrowed from the record or the model where they can be, so that a report
+/// over millions of records does not copy a string per record.
+pub(crate) type Keys<'a> = SmallVec<[Cow<'a, str>; 3]>;
+
+impl<'m> Keyer<'_, 'm> {
     /// The record's keys under the query's dimensions; `None` when its time is out of range.
-    pub(crate) fn keys(
+    pub(crate) fn keys<'a>(
         &self,
-        tenant: &str,
-        conversation: &str,
+        tenant: &'a str,
+        conversation: &'a str,
         channel: Channel,
-        queue: &str,
-        agent: &str,
+        queue: &'a str,
+        agent: &'a str,
         at: EventTime,
-    ) -> Option<Vec<String>> {
+    ) -> Option<Keys<'a>>
+    where
+        'm: 'a,
+    {
         if self.q.from.is_some_and(|f| at < f) || self.q.to.is_some_and(|t| at >= t) {
             return None;
         }
@@ -233,26 +242,36 @@ impl Keyer<'_> {
                 .group_by
                 .iter()
                 .map(|d| match d {
-                    Dimension::Channel => channel.as_str().to_string(),
-                    Dimension::Queue => queue.to_string(),
-                    Dimension::Agent => agent.to_string(),
-                    Dimension::Tenant => tenant.to_string(),
-                    Dimension::Tier => self.model.tier_of(tenant, conversation),
-                    Dimension::Outsourcer => self.model.outsourcers.of(queue, agent).to_string(),
-                    Dimension::Bucket => self.q.bucket.label(at, self.q.time_zone),
+                    Dimension::Channel => Cow::Borrowed(channel.as_str()),
+                    Dimension::Queue => Cow::Borrowed(queue),
+                    Dimension::Agent => Cow::Borrowed(agent),
+                    Dimension::Tenant => Cow::Borrowed(tenant),
+                    Dimension::Tier => Cow::Borrowed(self.model.tier_of(tenant, conversation)),
+                    Dimension::Outsourcer => Cow::Borrowed(self.model.outsourcers.of(queue, agent)),
+                    Dimension::Bucket => Cow::Owned(self.q.bucket.label(at, self.q.time_zone)),
                 })
                 .collect(),
         )
     }
 }
 
+/// Counts one more of `name` in `counts`, copying the name only the first time.
+fn count(counts: &mut BTreeMap<String, u64>, name: &str) {
+    match counts.get_mut(name) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(name.to_string(), 1);
+        }
+    }
+}
+
 impl ReadModel {
     /// Computes a report. Exact: percentiles come from every latency in the slice.
-    pub fn report(&self, q: &Query) -> Report {
+    pub fn report<'s>(&'s self, q: &Query) -> Report {
         let keyer = Keyer { q, model: self };
-        let mut groups: BTreeMap<Vec<String>, Acc> = BTreeMap::new();
-        let mut total = Acc::default();
-        let mut add = |keys: Option<Vec<String>>, f: &mut dyn FnMut(&mut Acc)| {
+        let mut groups: HashMap<Keys<'s>, Acc<'s>, rustc_hash::FxBuildHasher> = HashMap::default();
+        let mut total: Acc<'s> = Acc::default();
+        let mut add = |keys: Option<Keys<'s>>, f: &mut dyn FnMut(&mut Acc<'s>)| {
             if let Some(k) = keys {
                 f(groups.entry(k).or_default());
                 f(&mut total);
@@ -272,7 +291,7 @@ impl ReadModel {
                     a.row.customer_messages += 1;
                     a.row.answered_messages += u64::from(m.answered);
                     if !m.answered {
-                        a.waiting.insert((m.tenant.clone(), m.conversation.clone()));
+                        a.waiting.insert((&m.tenant, &m.conversation));
                     }
                 },
             );
@@ -332,14 +351,14 @@ impl ReadModel {
         for t in self.tags.values() {
             let queue = self.queue_of(&t.conv);
             add(
-                keyer.keys(&t.conv.0, &t.conv.1, t.channel, &queue, NONE, t.at),
+                keyer.keys(&t.conv.0, &t.conv.1, t.channel, queue, NONE, t.at),
                 &mut |a| {
                     match t.polarity {
                         Polarity::Positive => a.row.sentiment_positive += 1,
                         Polarity::Neutral => a.row.sentiment_neutral += 1,
                         Polarity::Negative => a.row.sentiment_negative += 1,
                     }
-                    *a.row.sentiment_models.entry(t.model.clone()).or_default() += 1;
+                    count(&mut a.row.sentiment_models, &t.model);
                 },
             );
         }
@@ -349,22 +368,24 @@ impl ReadModel {
             let queue = if e.queue == NONE {
                 self.queue_of(&e.conv)
             } else {
-                e.queue.clone()
+                &e.queue
             };
             add(
-                keyer.keys(&e.tenant, &e.conv.1, e.channel, &queue, NONE, e.at),
+                keyer.keys(&e.tenant, &e.conv.1, e.channel, queue, NONE, e.at),
                 &mut |a| {
                     a.row.escalations += 1;
-                    *a.row
-                        .escalations_by_level
-                        .entry(e.level.to_string())
-                        .or_default() += 1;
+                    count(&mut a.row.escalations_by_level, &e.level);
                 },
             );
         }
+        let mut rows: Vec<(Keys<'s>, Acc<'s>)> = groups.into_iter().collect();
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Report {
             group_by: q.group_by.clone(),
-            rows: groups.into_iter().map(|(k, acc)| acc.finish(k)).collect(),
+            rows: rows
+                .into_iter()
+                .map(|(k, acc)| acc.finish(k.into_iter().map(Cow::into_owned).collect()))
+                .collect(),
             total: total.finish(vec!["total".into()]),
             facts_seen: self.facts_seen(),
         }
