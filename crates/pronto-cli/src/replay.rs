@@ -173,6 +173,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
     };
 
+    let reading = std::time::Instant::now();
     let (versions, escalation, events, undecodable) = match &a.input {
         Some(path) => match crate::export::read(path) {
             Ok(x) => {
@@ -197,6 +198,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         versions
     };
+    let read_seconds = reading.elapsed().as_secs_f64();
     let started = std::time::Instant::now();
     let lateness = a.allowed_lateness.as_millis() as i64;
     let until = a.until.map(pronto_domain::EventTime);
@@ -233,6 +235,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     );
     replayed.set_outsourcers(outsourcers);
     let digest = replayed.digest();
+    let derive_seconds = started.elapsed().as_secs_f64();
     // The live side, read up to where the replay ended.
     let live = if a.check_live {
         let end = until.unwrap_or(pronto_domain::EventTime(
@@ -262,6 +265,8 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         let v = serde_json::json!({
             "events": replayed.events,
             "records_not_events": undecodable,
+            "read_seconds": read_seconds,
+            "derive_seconds": derive_seconds,
             "sla_facts": replayed.sla.len(),
             "sentiment_tags": replayed.tags.len(),
             "escalations": replayed.escalations.len(),
@@ -275,10 +280,9 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     print!("{}", replayed.report(&query).to_table());
     println!(
-        "replayed {} events ({} records not events) in {:.1} s: {} SLA facts, {} sentiment tags, {} escalations",
+        "replayed {} events ({} records not events): read in {read_seconds:.1} s, derived in {derive_seconds:.1} s: {} SLA facts, {} sentiment tags, {} escalations",
         replayed.events,
         undecodable,
-        started.elapsed().as_secs_f64(),
         replayed.sla.len(),
         replayed.tags.len(),
         replayed.escalations.len()
