@@ -47,6 +47,10 @@ pub(crate) struct ReplayArgs {
     /// lateness when absent.
     #[arg(long, value_parser = crate::period::parse_time)]
     until: Option<i64>,
+    /// Only read and decode the range, derive nothing, and say how long it took: the speed of
+    /// plain consumption from the broker, to compare a replay's with.
+    #[arg(long, conflicts_with_all = ["check_live", "policy"])]
+    read_only: bool,
     /// Also read what the live services published (the SLA, sentiment and escalation topics,
     /// up to the replay's end) and compare it with the replay: the digests, and every fact
     /// only one side has or the two sides tell differently. Exit 1 when they differ. Reads
@@ -105,6 +109,46 @@ async fn live_facts(
         }
     }
     Ok(pronto_replay::entries(&sla, &tags, &escalations))
+}
+
+/// Reads the range and derives from it at once: the derivation runs on a thread of its own as
+/// the records come, so a replay takes about as long as the slower of the two, not their sum.
+/// Returns the replay, how many records were not events, and when the reading was done.
+async fn replay_while_reading(
+    a: &ReplayArgs,
+    settings: &pronto_replay::Settings<'_>,
+) -> anyhow::Result<(pronto_replay::Replay, u64, f64)> {
+    let started = std::time::Instant::now();
+    let mut range = a.period.events(&a.kafka).await?;
+    let total = range.total();
+    let topic = &a.kafka.events_topic;
+    tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let deriving = scope.spawn(move || pronto_replay::replay(rx, settings));
+            let read = tokio::runtime::Handle::current().block_on(async move {
+                let mut undecodable = 0u64;
+                eprint!("\rreading {topic}: 0/{total} records");
+                while let Some(m) = range.next().await? {
+                    match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
+                        // The deriving thread ends only when this sender is dropped.
+                        Ok(e) => tx
+                            .send((m.partition(), e))
+                            .expect("the replay runs until the reading ends"),
+                        Err(_) => undecodable += 1,
+                    }
+                    if range.read().is_multiple_of(10_000) || range.read() == total {
+                        eprint!("\rreading {topic}: {}/{total} records", range.read());
+                    }
+                }
+                eprintln!();
+                anyhow::Ok(undecodable)
+            });
+            let read_seconds = started.elapsed().as_secs_f64();
+            let replayed = deriving.join().expect("the replay does not panic");
+            read.map(|undecodable| (replayed, undecodable, read_seconds))
+        })
+    })
 }
 
 /// The events of the range, each with its partition, and how many records were not events.
@@ -174,11 +218,11 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     };
 
     let reading = std::time::Instant::now();
-    let (versions, escalation, events, undecodable) = match &a.input {
+    let (versions, escalation, events) = match &a.input {
         Some(path) => match crate::export::read(path) {
             Ok(x) => {
                 eprintln!("read {} events from {}", x.events.len(), path.display());
-                (x.versions, x.escalation, x.events, 0)
+                (x.versions, x.escalation, Some(x.events))
             }
             Err(e) => {
                 eprintln!("pronto replay: {e}");
@@ -188,8 +232,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         None => {
             let versions = crate::export::policy_versions(&a.kafka).await?;
             let escalation = crate::export::escalation_inputs(&a.kafka).await?;
-            let (events, undecodable) = read_events(&a).await?;
-            (versions, escalation, events, undecodable)
+            (versions, escalation, None)
         }
     };
     let versions = if versions.is_empty() {
@@ -198,50 +241,72 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         versions
     };
-    let read_seconds = reading.elapsed().as_secs_f64();
-    let started = std::time::Instant::now();
     let lateness = a.allowed_lateness.as_millis() as i64;
     let until = a.until.map(pronto_domain::EventTime);
-    let last_event = events
-        .iter()
-        .map(|(_, e)| e.at().millis())
-        .max()
-        .unwrap_or(0);
     let window = crate::window(a.correction_window).map(|w| w.as_millis() as i64);
+    let settings = pronto_replay::Settings {
+        policies: &versions,
+        allowed_lateness_ms: lateness,
+        correction_window_ms: window,
+        sentiment: sentiment.as_ref(),
+        until,
+        escalation: &escalation,
+    };
+    if a.read_only {
+        let (events, undecodable) = match events {
+            Some(events) => (events, 0),
+            None => read_events(&a).await?,
+        };
+        let read_seconds = reading.elapsed().as_secs_f64();
+        if a.json {
+            let v = serde_json::json!({
+                "events": events.len(),
+                "records_not_events": undecodable,
+                "read_seconds": read_seconds,
+            });
+            println!("{v}");
+        } else {
+            println!(
+                "read {} events ({undecodable} records not events) in {read_seconds:.1} s",
+                events.len()
+            );
+        }
+        std::mem::forget(events);
+        return Ok(ExitCode::SUCCESS);
+    }
+    // A what-if replays the events twice, so it keeps them; otherwise a range is derived from
+    // as it is read.
+    let (events, undecodable, read_seconds, streamed) = match (events, &candidate) {
+        (Some(events), _) => (events, 0, reading.elapsed().as_secs_f64(), None),
+        (None, Some(_)) => {
+            let (events, undecodable) = read_events(&a).await?;
+            (events, undecodable, reading.elapsed().as_secs_f64(), None)
+        }
+        (None, None) => {
+            let (replayed, undecodable, read_seconds) = replay_while_reading(&a, &settings).await?;
+            (Vec::new(), undecodable, read_seconds, Some(replayed))
+        }
+    };
     let what_if = candidate.map(|policy| {
         let single = pronto_sla::PolicyVersions::single(Arc::clone(&policy));
         let settings = pronto_replay::Settings {
             policies: &single,
-            allowed_lateness_ms: lateness,
-            correction_window_ms: window,
-            sentiment: sentiment.as_ref(),
-            until,
-            escalation: &escalation,
+            ..settings
         };
         let mut candidate = pronto_replay::replay(events.iter().cloned(), &settings);
         candidate.set_outsourcers(outsourcers.clone());
         (policy, candidate)
     });
-    let mut replayed = pronto_replay::replay(
-        events,
-        &pronto_replay::Settings {
-            policies: &versions,
-            allowed_lateness_ms: lateness,
-            correction_window_ms: window,
-            sentiment: sentiment.as_ref(),
-            until,
-            escalation: &escalation,
-        },
-    );
+    let mut replayed = match streamed {
+        Some(replayed) => replayed,
+        None => pronto_replay::replay(events, &settings),
+    };
     replayed.set_outsourcers(outsourcers);
     let digest = replayed.digest();
-    let derive_seconds = started.elapsed().as_secs_f64();
+    let total_seconds = reading.elapsed().as_secs_f64();
     // The live side, read up to where the replay ended.
     let live = if a.check_live {
-        let end = until.unwrap_or(pronto_domain::EventTime(
-            last_event.saturating_add(lateness),
-        ));
-        let live = live_facts(&a.kafka, end).await?;
+        let live = live_facts(&a.kafka, replayed.until).await?;
         let ours = replayed.entries();
         let (only_live, only_replayed, different) = pronto_replay::differences(&live, &ours);
         Some(serde_json::json!({
@@ -266,7 +331,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             "events": replayed.events,
             "records_not_events": undecodable,
             "read_seconds": read_seconds,
-            "derive_seconds": derive_seconds,
+            "total_seconds": total_seconds,
             "sla_facts": replayed.sla.len(),
             "sentiment_tags": replayed.tags.len(),
             "escalations": replayed.escalations.len(),
@@ -280,7 +345,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     print!("{}", replayed.report(&query).to_table());
     println!(
-        "replayed {} events ({} records not events): read in {read_seconds:.1} s, derived in {derive_seconds:.1} s: {} SLA facts, {} sentiment tags, {} escalations",
+        "replayed {} events ({} records not events) in {total_seconds:.1} s (the reading done after {read_seconds:.1} s): {} SLA facts, {} sentiment tags, {} escalations",
         replayed.events,
         undecodable,
         replayed.sla.len(),

@@ -19,6 +19,8 @@ use std::collections::{BTreeMap, HashSet};
 /// What a replay derived.
 pub struct Replay {
     pub events: u64,
+    /// The event time the replay was carried to at the end.
+    pub until: EventTime,
     pub sla: Vec<SlaFact>,
     pub tags: Vec<SentimentTag>,
     pub escalations: Vec<EscalationFact>,
@@ -61,6 +63,7 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
         raised: HashSet::new(),
         out: Replay {
             events: 0,
+            until: EventTime(i64::MIN),
             sla: Vec::new(),
             tags: Vec::new(),
             escalations: Vec::new(),
@@ -94,6 +97,7 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
     }
     let climbed = run.escalator.advance(until);
     run.escalate(climbed);
+    run.out.until = until;
     run.out
 }
 
