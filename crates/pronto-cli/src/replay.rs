@@ -119,31 +119,15 @@ async fn replay_while_reading(
     settings: &pronto_replay::Settings<'_>,
 ) -> anyhow::Result<(pronto_replay::Replay, u64, f64)> {
     let started = std::time::Instant::now();
-    let mut range = a.period.events(&a.kafka).await?;
-    let total = range.total();
-    let topic = &a.kafka.events_topic;
     tokio::task::block_in_place(|| {
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::channel();
             let deriving = scope.spawn(move || pronto_replay::replay(rx, settings));
-            let read = tokio::runtime::Handle::current().block_on(async move {
-                let mut undecodable = 0u64;
-                eprint!("\rreading {topic}: 0/{total} records");
-                while let Some(m) = range.next().await? {
-                    match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
-                        // The deriving thread ends only when this sender is dropped.
-                        Ok(e) => tx
-                            .send((m.partition(), e))
-                            .expect("the replay runs until the reading ends"),
-                        Err(_) => undecodable += 1,
-                    }
-                    if range.read().is_multiple_of(10_000) || range.read() == total {
-                        eprint!("\rreading {topic}: {}/{total} records", range.read());
-                    }
-                }
-                eprintln!();
-                anyhow::Ok(undecodable)
-            });
+            // The deriving thread ends when the sender is dropped, at the end of the reading.
+            let read = tokio::runtime::Handle::current().block_on(read_range(a, move |p, e| {
+                tx.send((p, e))
+                    .expect("the replay runs until the reading ends");
+            }));
             let read_seconds = started.elapsed().as_secs_f64();
             let replayed = deriving.join().expect("the replay does not panic");
             read.map(|undecodable| (replayed, undecodable, read_seconds))
@@ -153,26 +137,33 @@ async fn replay_while_reading(
 
 /// The events of the range, each with its partition, and how many records were not events.
 async fn read_events(a: &ReplayArgs) -> anyhow::Result<(Vec<(i32, pronto_domain::Event)>, u64)> {
+    let mut events = Vec::new();
+    let undecodable = read_range(a, |partition, e| events.push((partition, e))).await?;
+    Ok((events, undecodable))
+}
+
+/// Reads the range's records in log order, with progress, handing each event to `each` with
+/// its partition; returns how many records were not events.
+async fn read_range(
+    a: &ReplayArgs,
+    mut each: impl FnMut(i32, pronto_domain::Event),
+) -> anyhow::Result<u64> {
     let mut range = a.period.events(&a.kafka).await?;
     let total = range.total();
-    let mut events = Vec::with_capacity(total as usize);
+    let topic = &a.kafka.events_topic;
     let mut undecodable = 0u64;
-    eprint!("\rreading {}: 0/{total} records", a.kafka.events_topic);
+    eprint!("\rreading {topic}: 0/{total} records");
     while let Some(m) = range.next().await? {
         match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
-            Ok(e) => events.push((m.partition(), e)),
+            Ok(e) => each(m.partition(), e),
             Err(_) => undecodable += 1,
         }
         if range.read().is_multiple_of(10_000) || range.read() == total {
-            eprint!(
-                "\rreading {}: {}/{total} records",
-                a.kafka.events_topic,
-                range.read()
-            );
+            eprint!("\rreading {topic}: {}/{total} records", range.read());
         }
     }
     eprintln!();
-    Ok((events, undecodable))
+    Ok(undecodable)
 }
 
 pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
