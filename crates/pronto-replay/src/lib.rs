@@ -25,6 +25,10 @@ pub struct Replay {
     pub tags: Vec<SentimentTag>,
     pub escalations: Vec<EscalationFact>,
     model: ReadModel,
+    /// The escalation rules' state and the escalation ids raised, kept with the facts so that
+    /// a caller who leaves the replay to the operating system at exit leaves these too.
+    escalator: Escalator,
+    raised: HashSet<String>,
 }
 
 /// What the escalation service knew beyond the events: its rules version, when that took
@@ -50,17 +54,37 @@ pub struct Settings<'a> {
     pub escalation: &'a EscalationInputs,
 }
 
+/// One event with what the SLA engines and the tagging derived from it, handed from the
+/// first stage of a replay to the second.
+struct Step {
+    event: Event,
+    tag: Option<SentimentTag>,
+    sla: Vec<SlaFact>,
+}
+
+/// What the first stage hands over: a batch of steps, or at the end the facts of the final
+/// advance and the time advanced to.
+enum Handed {
+    Steps(Vec<Step>),
+    End(Vec<SlaFact>, EventTime),
+}
+
+/// Steps handed over at once: enough that the handing costs little per event.
+const BATCH: usize = 512;
+
 /// Replays `events`, each with the partition it was read from, in log order per partition.
+///
+/// Two stages, each on a thread of its own: the first runs the SLA engines (one per partition)
+/// and the tagging; the second the escalation rules and the read model, which take each event,
+/// then its tag, then its SLA facts, in the order the events come. The order each fact is
+/// derived in is the same as on one thread; only the time differs.
 pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) -> Replay {
-    let mut engines: BTreeMap<i32, Engine> = BTreeMap::new();
     let mut escalator = Escalator::new(s.escalation.rules.clone())
         .with_effective_from(s.escalation.effective_from.unwrap_or(EventTime(i64::MIN)));
     for (id, at) in &s.escalation.stops {
         escalator.stop(id, *at);
     }
-    let mut run = Run {
-        escalator,
-        raised: HashSet::new(),
+    let run = Run {
         out: Replay {
             events: 0,
             until: EventTime(i64::MIN),
@@ -68,51 +92,92 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
             tags: Vec::new(),
             escalations: Vec::new(),
             model: ReadModel::new(),
+            escalator,
+            raised: HashSet::new(),
         },
     };
-    let mut last = EventTime(i64::MIN);
-    for (partition, event) in events {
-        run.out.events += 1;
-        last = last.max(event.at());
-        run.out.model.apply_event(&event);
-        let esc = run.escalator.on_event(&event);
-        run.escalate(esc);
-        if let Some(t) = pronto_sentiment_service::tag(s.sentiment, &event) {
-            run.out.model.apply_tag(&t);
-            let esc = run.escalator.on_tag(&t);
-            run.escalate(esc);
-            run.out.tags.push(t);
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Handed>(16);
+        let second = scope.spawn(move || run.second_stage(rx));
+        let mut engines: BTreeMap<i32, Engine> = BTreeMap::new();
+        let mut last = EventTime(i64::MIN);
+        let mut batch = Vec::with_capacity(BATCH);
+        for (partition, event) in events {
+            last = last.max(event.at());
+            let tag = pronto_sentiment_service::tag(s.sentiment, &event);
+            let engine = engines.entry(partition).or_insert_with(|| {
+                Engine::with_versions(s.policies.clone(), s.allowed_lateness_ms)
+                    .with_correction_window(s.correction_window_ms)
+            });
+            let sla = engine.apply(&event);
+            batch.push(Step { event, tag, sla });
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if tx.send(Handed::Steps(full)).is_err() {
+                    break;
+                }
+            }
         }
-        let engine = engines.entry(partition).or_insert_with(|| {
-            Engine::with_versions(s.policies.clone(), s.allowed_lateness_ms)
-                .with_correction_window(s.correction_window_ms)
-        });
-        run.sla(engine.apply_owned(event));
-    }
-    let until = s.until.unwrap_or(EventTime(
-        last.millis().saturating_add(s.allowed_lateness_ms),
-    ));
-    for engine in engines.values_mut() {
-        run.sla(engine.advance(until));
-    }
-    let climbed = run.escalator.advance(until);
-    run.escalate(climbed);
-    run.out.until = until;
-    run.out
+        let until = s.until.unwrap_or(EventTime(
+            last.millis().saturating_add(s.allowed_lateness_ms),
+        ));
+        let mut tail = Vec::new();
+        for engine in engines.values_mut() {
+            tail.extend(engine.advance(until));
+        }
+        // A send fails only if the second stage has ended, which its join below reports.
+        let _ = tx.send(Handed::Steps(batch));
+        let _ = tx.send(Handed::End(tail, until));
+        drop(tx);
+        second
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
-/// A replay under way.
+/// A replay under way: the second stage's state.
 struct Run {
-    escalator: Escalator,
-    raised: HashSet<String>,
     out: Replay,
 }
 
 impl Run {
+    fn second_stage(mut self, rx: std::sync::mpsc::Receiver<Handed>) -> Replay {
+        for handed in rx {
+            match handed {
+                Handed::Steps(steps) => {
+                    for step in steps {
+                        self.step(step);
+                    }
+                }
+                Handed::End(tail, until) => {
+                    self.sla(tail);
+                    let climbed = self.out.escalator.advance(until);
+                    self.escalate(climbed);
+                    self.out.until = until;
+                }
+            }
+        }
+        self.out
+    }
+
+    fn step(&mut self, Step { event, tag, sla }: Step) {
+        self.out.events += 1;
+        self.out.model.apply_event(&event);
+        let esc = self.out.escalator.on_event(&event);
+        self.escalate(esc);
+        if let Some(t) = tag {
+            self.out.model.apply_tag(&t);
+            let esc = self.out.escalator.on_tag(&t);
+            self.escalate(esc);
+            self.out.tags.push(t);
+        }
+        self.sla(sla);
+    }
+
     fn sla(&mut self, facts: Vec<SlaFact>) {
         for f in facts {
             self.out.model.apply_sla(&f);
-            let esc = self.escalator.on_sla(&f);
+            let esc = self.out.escalator.on_sla(&f);
             self.escalate(esc);
             self.out.sla.push(f);
         }
@@ -121,7 +186,7 @@ impl Run {
     /// Keeps each escalation fact the first time it comes, as the live service does.
     fn escalate(&mut self, facts: Vec<EscalationFact>) {
         for f in facts {
-            if !self.raised.insert(f.fact_id()) {
+            if !self.out.raised.insert(f.fact_id()) {
                 continue;
             }
             match &f {
@@ -147,53 +212,130 @@ impl Replay {
     /// SHA-256 over every derived fact, sorted by kind and id, each as its protobuf bytes.
     ///
     /// Computed as [`digest`] computes it over [`entries`], without holding every encoding at
-    /// once: the facts are put in order by reference and encoded one at a time.
+    /// once: the facts are put in order by reference, and encoded in two halves, the second on
+    /// a thread of its own while the first is encoded and hashed.
     pub fn digest(&self) -> String {
-        enum Fact<'a> {
-            Sla(&'a SlaFact),
-            Tag(&'a SentimentTag),
-            Escalation(&'a EscalationFact),
-        }
         let escalation_ids: Vec<String> = self
             .escalations
             .iter()
             .map(EscalationFact::fact_id)
             .collect();
-        let mut facts: Vec<(&str, &str, Fact<'_>)> =
+        let mut facts: Vec<Keyed<'_>> =
             Vec::with_capacity(self.sla.len() + self.tags.len() + self.escalations.len());
-        facts.extend(self.sla.iter().map(|f| ("sla", f.fact_id(), Fact::Sla(f))));
+        facts.extend(
+            self.sla
+                .iter()
+                .map(|f| Keyed::new(1, f.fact_id(), Fact::Sla(f))),
+        );
         facts.extend(
             self.tags
                 .iter()
-                .map(|t| ("tag", t.fact_id.as_str(), Fact::Tag(t))),
+                .map(|t| Keyed::new(2, &t.fact_id, Fact::Tag(t))),
         );
         facts.extend(
             self.escalations
                 .iter()
                 .zip(&escalation_ids)
-                .map(|(e, id)| ("escalation", id.as_str(), Fact::Escalation(e))),
+                .map(|(e, id)| Keyed::new(0, id, Fact::Escalation(e))),
         );
-        // Stable, so that of two facts with one id the first is kept, as `entries` keeps it.
-        facts.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        facts.dedup_by(|b, a| (a.0, a.1) == (b.0, b.1));
-        let mut h = Sha256::new();
-        let mut buf = Vec::new();
-        for (kind, id, fact) in facts {
-            buf.clear();
-            match fact {
-                Fact::Sla(f) => pronto_proto::sla_fact_to_pb(f).encode(&mut buf),
-                Fact::Tag(t) => pronto_proto::tag_to_pb(t).encode(&mut buf),
-                Fact::Escalation(e) => pronto_proto::escalation_fact_to_pb(e).encode(&mut buf),
-            }
-            .expect("a Vec grows to take any message");
-            hash_entry(&mut h, kind, id, &buf);
+        // In the order of (kind, id) and, for two facts with one id, of their place above, so
+        // that the first is kept, as `entries` keeps it. The prefix settles most comparisons.
+        for (place, f) in facts.iter_mut().enumerate() {
+            f.place = place;
         }
+        facts.sort_unstable_by(Keyed::order);
+        facts.dedup_by(|b, a| (a.kind, a.id) == (b.kind, b.id));
+
+        let mut h = Sha256::new();
+        let (first, second) = facts.split_at(facts.len() / 2);
+        std::thread::scope(|scope| {
+            let encoding = scope.spawn(|| {
+                // Each fact's encoding, one after another, and where each ends.
+                let mut bytes = Vec::new();
+                let mut ends = Vec::with_capacity(second.len());
+                for f in second {
+                    f.fact.encode(&mut bytes);
+                    ends.push(bytes.len());
+                }
+                (bytes, ends)
+            });
+            let mut buf = Vec::new();
+            for f in first {
+                buf.clear();
+                f.fact.encode(&mut buf);
+                hash_entry(&mut h, KINDS[f.kind as usize], f.id, &buf);
+            }
+            let (bytes, ends) = encoding
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let mut start = 0;
+            for (f, end) in second.iter().zip(ends) {
+                hash_entry(&mut h, KINDS[f.kind as usize], f.id, &bytes[start..end]);
+                start = end;
+            }
+        });
         format!("sha256:{}", hex::encode(h.finalize()))
     }
 
     /// The facts as [`entries`] keys them.
     pub fn entries(&self) -> Entries {
         entries(&self.sla, &self.tags, &self.escalations)
+    }
+}
+
+/// The kinds of fact, in the order a digest takes them (as their names sort).
+const KINDS: [&str; 3] = ["escalation", "sla", "tag"];
+
+/// A derived fact.
+enum Fact<'a> {
+    Sla(&'a SlaFact),
+    Tag(&'a SentimentTag),
+    Escalation(&'a EscalationFact),
+}
+
+impl Fact<'_> {
+    /// Appends the fact's protobuf encoding to `buf`.
+    fn encode(&self, buf: &mut Vec<u8>) {
+        match self {
+            Fact::Sla(f) => pronto_proto::sla_fact_to_pb(f).encode(buf),
+            Fact::Tag(t) => pronto_proto::tag_to_pb(t).encode(buf),
+            Fact::Escalation(e) => pronto_proto::escalation_fact_to_pb(e).encode(buf),
+        }
+        .expect("a Vec grows to take any message");
+    }
+}
+
+/// A fact with what a digest sorts it by: its kind (index into [`KINDS`]), its id, the id's
+/// first 16 bytes as a number (zero-padded: it orders as the bytes do, so two facts whose
+/// prefixes differ need no look at their ids), and its place among the facts.
+struct Keyed<'a> {
+    kind: u8,
+    prefix: u128,
+    id: &'a str,
+    place: usize,
+    fact: Fact<'a>,
+}
+
+impl<'a> Keyed<'a> {
+    fn new(kind: u8, id: &'a str, fact: Fact<'a>) -> Self {
+        let mut head = [0u8; 16];
+        let n = id.len().min(16);
+        head[..n].copy_from_slice(&id.as_bytes()[..n]);
+        Self {
+            kind,
+            prefix: u128::from_be_bytes(head),
+            id,
+            place: 0,
+            fact,
+        }
+    }
+
+    /// By kind name, id and place.
+    fn order(a: &Self, b: &Self) -> std::cmp::Ordering {
+        (a.kind, a.prefix)
+            .cmp(&(b.kind, b.prefix))
+            .then_with(|| a.id.cmp(b.id))
+            .then(a.place.cmp(&b.place))
     }
 }
 
@@ -272,6 +414,51 @@ mod tests {
             (key.as_str().bytes().map(u32::from).sum::<u32>() % partitions as u32) as i32
         };
         replay(events.iter().map(|e| (part(e), e.clone())), &s)
+    }
+
+    #[test]
+    fn facts_sort_by_kind_name_then_id_bytes_whatever_their_prefixes() {
+        let replayed = run(
+            &generate(&SimConfig {
+                seed: 1,
+                conversations: 5,
+                ..SimConfig::default()
+            }),
+            1,
+        );
+        let tag = &replayed.tags[0];
+        let ids = [
+            "lat-0123456789abcdef",
+            "lat-0123456789abcdee",
+            "lat-0123456789ab",
+            "lat-0123456789abc",
+            "lat-0123456789ab\u{1}",
+            "lat",
+            "",
+            "wdr-ffff",
+            "z",
+            "lat-0123456789abcdef",
+        ];
+        let mut keyed: Vec<Keyed<'_>> = ids
+            .iter()
+            .enumerate()
+            .flat_map(|(place, id)| (0..3u8).map(move |kind| (place, kind, *id)))
+            .map(|(place, kind, id)| Keyed {
+                place,
+                ..Keyed::new(kind, id, Fact::Tag(tag))
+            })
+            .collect();
+        let mut expected: Vec<(&str, &str, usize)> = keyed
+            .iter()
+            .map(|k| (KINDS[k.kind as usize], k.id, k.place))
+            .collect();
+        expected.sort();
+        keyed.sort_unstable_by(Keyed::order);
+        let got: Vec<(&str, &str, usize)> = keyed
+            .iter()
+            .map(|k| (KINDS[k.kind as usize], k.id, k.place))
+            .collect();
+        assert_eq!(got, expected);
     }
 
     #[test]
