@@ -66,15 +66,15 @@ pub(crate) struct TagRec {
     pub(crate) channel: Channel,
     pub(crate) at: EventTime,
     pub(crate) polarity: Polarity,
-    /// The model that produced the tag: "name version".
-    pub(crate) model: String,
+    /// The model that produced the tag ("name version"), by its index in the model's names.
+    pub(crate) model: u32,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct EscalationRec {
     pub(crate) conv: (String, String),
-    /// The level's name, as the escalation rules give it.
-    pub(crate) level: String,
+    /// The level's name, as the escalation rules give it, by its index in the model's names.
+    pub(crate) level: u32,
     pub(crate) rule: String,
     pub(crate) reason: String,
     /// open, acknowledged or resolved.
@@ -83,6 +83,30 @@ pub(crate) struct EscalationRec {
     pub(crate) channel: Channel,
     pub(crate) queue: String,
     pub(crate) at: EventTime,
+}
+
+/// Names that many records share (sentiment models, escalation levels), each kept once: a
+/// record holds the name's index, and a report counts by index, not by comparing strings.
+#[derive(Debug, Default)]
+pub(crate) struct Names {
+    index: Map<String, u32>,
+    names: Vec<String>,
+}
+
+impl Names {
+    pub(crate) fn intern(&mut self, name: &str) -> u32 {
+        if let Some(i) = self.index.get(name) {
+            return *i;
+        }
+        let i = u32::try_from(self.names.len()).expect("fewer than 2^32 distinct names");
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), i);
+        i
+    }
+
+    pub(crate) fn name(&self, i: u32) -> &str {
+        &self.names[i as usize]
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -116,6 +140,10 @@ pub struct ReadModel {
     facts_seen: u64,
     /// Who works each queue and agent, for the outsourcer slice.
     pub(crate) outsourcers: crate::Outsourcers,
+    /// Sentiment models ("name version") and escalation levels, as tags and escalations name
+    /// them.
+    pub(crate) models: Names,
+    pub(crate) levels: Names,
 }
 
 fn or_none(s: &str) -> String {
@@ -325,6 +353,9 @@ impl ReadModel {
             self.reply_signed.insert(id, t.signed);
             return;
         }
+        let model = self
+            .models
+            .intern(&format!("{} {}", t.model_name, t.model_version));
         self.tags.insert(
             id,
             TagRec {
@@ -332,7 +363,7 @@ impl ReadModel {
                 channel: t.channel,
                 at: t.occurred_at,
                 polarity: t.polarity,
-                model: format!("{} {}", t.model_name, t.model_version),
+                model,
             },
         );
     }
@@ -362,11 +393,12 @@ impl ReadModel {
         if self.withdrawn.contains(&e.escalation_id) || !self.first_time(e.escalation_id.clone()) {
             return;
         }
+        let level = self.levels.intern(&e.level);
         self.escalations.insert(
             e.escalation_id.clone(),
             EscalationRec {
                 conv: (e.context.tenant.clone(), e.context.conversation_id.clone()),
-                level: e.level.clone(),
+                level,
                 rule: e.rule.clone(),
                 reason: e.reason.clone(),
                 state: self
@@ -433,7 +465,7 @@ impl ReadModel {
                     conversation_id: e.conv.1.clone(),
                     channel: e.channel.to_string(),
                     queue: e.queue.clone(),
-                    level: e.level.clone(),
+                    level: self.levels.name(e.level).to_string(),
                     rule: e.rule.clone(),
                     reason: e.reason.clone(),
                     state: e.state.to_string(),

@@ -1,6 +1,6 @@
 //! Report queries: group the read model's records by dimensions and compute each row.
 
-use crate::model::{NONE, ReadModel};
+use crate::model::{NONE, Names, ReadModel};
 use crate::stats::LatencyStats;
 use chrono::Datelike;
 use chrono_tz::Tz;
@@ -185,12 +185,36 @@ struct Acc<'a> {
     res_bus: Vec<i64>,
     /// Conversations with an unanswered customer message.
     waiting: HashSet<(&'a str, &'a str), rustc_hash::FxBuildHasher>,
+    /// Customer-message tags by sentiment model and escalations by level, by name index.
+    models: SmallVec<[u64; 4]>,
+    levels: SmallVec<[u64; 4]>,
+}
+
+/// Counts one more at `index`.
+fn count(counts: &mut SmallVec<[u64; 4]>, index: u32) {
+    let i = index as usize;
+    if counts.len() <= i {
+        counts.resize(i + 1, 0);
+    }
+    counts[i] += 1;
+}
+
+/// Counts by name index as counts by name.
+fn named(counts: &[u64], names: &Names) -> BTreeMap<String, u64> {
+    counts
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(i, n)| (names.name(i as u32).to_string(), *n))
+        .collect()
 }
 
 impl Acc<'_> {
-    fn finish(mut self, keys: Vec<String>) -> Row {
+    fn finish(mut self, keys: Vec<String>, model: &ReadModel) -> Row {
         let r = &mut self.row;
         r.keys = keys;
+        r.sentiment_models = named(&self.models, &model.models);
+        r.escalations_by_level = named(&self.levels, &model.levels);
         r.response_rate = ratio(r.answered_messages, r.customer_messages);
         r.signed_reply_rate = ratio(r.signed_replies, r.tagged_replies);
         r.sla_compliance = ratio(r.sla_met, r.sla_met + r.sla_breached);
@@ -252,16 +276,6 @@ impl<'m> Keyer<'_, 'm> {
                 })
                 .collect(),
         )
-    }
-}
-
-/// Counts one more of `name` in `counts`, copying the name only the first time.
-fn count(counts: &mut BTreeMap<String, u64>, name: &str) {
-    match counts.get_mut(name) {
-        Some(n) => *n += 1,
-        None => {
-            counts.insert(name.to_string(), 1);
-        }
     }
 }
 
@@ -348,8 +362,18 @@ impl ReadModel {
                 },
             );
         }
+        // Tags and escalations take their conversation's queue, looked up only when a
+        // dimension needs it.
+        let by_queue = q
+            .group_by
+            .iter()
+            .any(|d| matches!(d, Dimension::Queue | Dimension::Outsourcer));
         for t in self.tags.values() {
-            let queue = self.queue_of(&t.conv);
+            let queue = if by_queue {
+                self.queue_of(&t.conv)
+            } else {
+                NONE
+            };
             add(
                 keyer.keys(&t.conv.0, &t.conv.1, t.channel, queue, NONE, t.at),
                 &mut |a| {
@@ -358,14 +382,14 @@ impl ReadModel {
                         Polarity::Neutral => a.row.sentiment_neutral += 1,
                         Polarity::Negative => a.row.sentiment_negative += 1,
                     }
-                    count(&mut a.row.sentiment_models, &t.model);
+                    count(&mut a.models, t.model);
                 },
             );
         }
         for e in self.escalations.values() {
             // An escalation raised before its conversation's assignment was seen takes the
             // conversation's queue.
-            let queue = if e.queue == NONE {
+            let queue = if e.queue == NONE && by_queue {
                 self.queue_of(&e.conv)
             } else {
                 &e.queue
@@ -374,7 +398,7 @@ impl ReadModel {
                 keyer.keys(&e.tenant, &e.conv.1, e.channel, queue, NONE, e.at),
                 &mut |a| {
                     a.row.escalations += 1;
-                    count(&mut a.row.escalations_by_level, &e.level);
+                    count(&mut a.levels, e.level);
                 },
             );
         }
@@ -384,9 +408,9 @@ impl ReadModel {
             group_by: q.group_by.clone(),
             rows: rows
                 .into_iter()
-                .map(|(k, acc)| acc.finish(k.into_iter().map(Cow::into_owned).collect()))
+                .map(|(k, acc)| acc.finish(k.into_iter().map(Cow::into_owned).collect(), self))
                 .collect(),
-            total: total.finish(vec!["total".into()]),
+            total: total.finish(vec!["total".into()], self),
             facts_seen: self.facts_seen(),
         }
     }
@@ -914,7 +938,8 @@ mod tests {
             fact_id: format!("snt-{id}-{model}-{version}"),
             event_id: id.into(),
             tenant: "acme".into(),
-            conversation_id: "c1".into(),
+            // m1 is in c1, m2 in c2.
+            conversation_id: id.replace('m', "c"),
             channel: Channel::Chat,
             occurred_at: EventTime(T0),
             polarity,
@@ -949,6 +974,44 @@ mod tests {
         assert!(
             r.to_table()
                 .contains("sentiment by model: lexicon 2 (1), linear acme-7 (1)")
+        );
+
+        // By queue, a tag takes its conversation's queue, assigned after it was read; by
+        // channel, the queue is not looked up and the counts are the same.
+        let mut assign = msg("q1", "c1", Channel::Chat, T0 + 1);
+        assign.payload = Payload::AssignmentChanged {
+            queue: Some(Id::parse("billing").unwrap()),
+            agent_id: None,
+        };
+        m.apply_event(&assign);
+        let by_queue = m.report(&Query {
+            group_by: vec![Dimension::Queue],
+            ..Query::default()
+        });
+        let models = |r: &Report, key: &str| {
+            r.rows
+                .iter()
+                .find(|row| row.keys[0] == key)
+                .map(|row| row.sentiment_models.clone())
+        };
+        assert_eq!(
+            models(&by_queue, "billing"),
+            Some(BTreeMap::from([("linear acme-7".into(), 1)]))
+        );
+        assert_eq!(
+            models(&by_queue, NONE),
+            Some(BTreeMap::from([("lexicon 2".into(), 1)]))
+        );
+        let by_channel = m.report(&Query {
+            group_by: vec![Dimension::Channel],
+            ..Query::default()
+        });
+        assert_eq!(
+            models(&by_channel, "chat"),
+            Some(BTreeMap::from([
+                ("lexicon 2".into(), 1),
+                ("linear acme-7".into(), 1)
+            ]))
         );
     }
 
