@@ -72,7 +72,16 @@ pub fn fact_id(kind: &str, parts: &[&str]) -> String {
         h.update(p.as_bytes());
     }
     let digest = h.finalize();
-    format!("{kind}-{}", hex::encode(&digest[..16]))
+    // Written straight into one string: ids are made for every verdict, so no formatting.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(kind.len() + 1 + 32);
+    id.push_str(kind);
+    id.push('-');
+    for b in &digest[..16] {
+        id.push(char::from(HEX[usize::from(b >> 4)]));
+        id.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    id
 }
 
 #[cfg(test)]
@@ -91,6 +100,17 @@ mod tests {
     fn fact_ids_are_deterministic_and_unambiguous() {
         assert_eq!(fact_id("lat", &["a", "b"]), fact_id("lat", &["a", "b"]));
         assert_ne!(fact_id("lat", &["ab", "c"]), fact_id("lat", &["a", "bc"]));
+        // The kind, a dash, and the first 128 bits of SHA-256 over the length-prefixed parts,
+        // in lower-case hex.
+        let mut h = Sha256::new();
+        for p in ["lat", "a", "b"] {
+            h.update((p.len() as u64).to_be_bytes());
+            h.update(p.as_bytes());
+        }
+        assert_eq!(
+            fact_id("lat", &["a", "b"]),
+            format!("lat-{}", hex::encode(&h.finalize()[..16]))
+        );
         assert_ne!(fact_id("lat", &["a"]), fact_id("brk", &["a"]));
         assert!(fact_id("lat", &["x"]).starts_with("lat-"));
         assert_eq!(fact_id("lat", &["x"]).len(), 4 + 32);

@@ -142,3 +142,7 @@ fn main() {
         );
     }
 }
+
+/// As the `pronto` binary allocates.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

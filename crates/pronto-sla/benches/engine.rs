@@ -54,3 +54,7 @@ fn engine_throughput(c: &mut Criterion) {
 
 criterion_group!(benches, engine_throughput);
 criterion_main!(benches);
+
+/// As the `pronto` binary allocates.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

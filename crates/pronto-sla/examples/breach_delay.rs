@@ -107,3 +107,7 @@ fn main() {
         delays.last().copied().unwrap_or(0)
     );
 }
+
+/// As the `pronto` binary allocates.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

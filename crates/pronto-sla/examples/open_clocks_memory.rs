@@ -3,6 +3,11 @@
 //! journal of the conversation's events for corrections), and reports the growth of the
 //! process's resident memory divided by N.
 //!
+//! It runs on the system allocator, which hands large freed blocks back at once, so the growth
+//! is what the engine holds. Under mimalloc, as the `pronto` binary allocates, the tables'
+//! outgrown buffers stay resident until the allocator purges them; run it there with
+//! `MIMALLOC_PURGE_DELAY=0` for the same measure.
+//!
 //! `cargo run --release -p pronto-sla --example open_clocks_memory -- 1000000 [K=1]`
 
 use pronto_domain::{BoundedText, Channel, Envelope, Event, EventTime, Id, Payload};

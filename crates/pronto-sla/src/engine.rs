@@ -303,16 +303,28 @@ fn timer_fact_id(
     version: &str,
     context: &ConversationContext,
 ) -> String {
-    let due = due.millis().to_string();
-    let target = clock.target.ms.to_string();
-    let mut parts = vec![clock_id, &due, clock.kind.as_str(), &target, version];
-    parts.extend(context_parts(context));
+    let (mut due_text, mut target_text, mut slot_text) = (
+        itoa::Buffer::new(),
+        itoa::Buffer::new(),
+        itoa::Buffer::new(),
+    );
+    let [queue, priority, tier] = context_parts(context);
+    let due = due_text.format(due.millis());
+    let target = target_text.format(clock.target.ms);
+    let kind = clock.kind.as_str();
     if slot & !RESOLUTION == BREACH {
-        fact_id("brk", &parts)
+        fact_id(
+            "brk",
+            &[clock_id, due, kind, target, version, queue, priority, tier],
+        )
     } else {
-        let slot = slot.to_string();
-        parts.push(&slot);
-        fact_id("wrn", &parts)
+        let slot = slot_text.format(slot);
+        fact_id(
+            "wrn",
+            &[
+                clock_id, due, kind, target, version, queue, priority, tier, slot,
+            ],
+        )
     }
 }
 
@@ -991,7 +1003,12 @@ impl Engine {
     /// The index of the conversation an event belongs to, created when first seen.
     fn conversation(&mut self, event: &Event) -> u32 {
         let env = &event.envelope;
-        let key = event.key();
+        // "tenant/conversation", inline (no allocation) when short, as most keys are.
+        let (tenant, conversation) = (env.tenant.as_str(), env.conversation_id.as_str());
+        let mut key = CompactString::with_capacity(tenant.len() + 1 + conversation.len());
+        key.push_str(tenant);
+        key.push('/');
+        key.push_str(conversation);
         let key = key.as_str();
         let hash = FxBuildHasher.hash_one(key);
         let conversations = &self.conversations;
@@ -1053,11 +1070,8 @@ impl Engine {
         conv: &Conversation,
         policy: &Policy,
     ) -> crate::policy::ChannelTargets {
-        if policy.rules.is_empty() {
-            policy.targets_for(conv.channel)
-        } else {
-            policy.targets_in(&Self::context(symbols, conv)).0
-        }
+        let (tier, queue) = (symbols.name(conv.tier), symbols.name(conv.queue));
+        policy.targets_of(conv.channel, conv.priority, tier, queue)
     }
 
     fn process(&mut self, ci: u32, event: &Event, out: &mut Vec<SlaFact>) {
@@ -1170,7 +1184,7 @@ impl Engine {
                 ) {
                     // Solved without a reply: nothing is owed any more. Solved: the
                     // resolution time is measured. Their timers go stale.
-                    let why = format!("the status {status}");
+                    let why = || format!("the status {status}");
                     for clock in [conv.clock.take(), conv.resolution.take().map(|b| *b)]
                         .into_iter()
                         .flatten()
@@ -1180,7 +1194,13 @@ impl Engine {
                         if !late.is_empty() {
                             let ctx = Self::context(symbols, conv);
                             out.extend(corrections(
-                                policy, &conv.key, &ctx, &clock, &late, event, &why,
+                                policy,
+                                &conv.key,
+                                &ctx,
+                                &clock,
+                                &late,
+                                event,
+                                &why(),
                             ));
                         }
                         if clock.kind == ReplyKind::Resolution {
@@ -1199,7 +1219,7 @@ impl Engine {
                     let ctx = (conv.clock.as_ref().is_some_and(|c| c.fired != 0)
                         || conv.resolution.as_ref().is_some_and(|c| c.fired != 0))
                     .then(|| Self::context(symbols, conv));
-                    let why = format!("the status {status}");
+                    let why = || format!("the status {status}");
                     for clock in [conv.clock.as_mut(), conv.resolution.as_deref_mut()]
                         .into_iter()
                         .flatten()
@@ -1212,7 +1232,13 @@ impl Engine {
                             let late = overtaken(clock, policy, at);
                             if let (false, Some(ctx)) = (late.is_empty(), &ctx) {
                                 out.extend(corrections(
-                                    policy, &conv.key, ctx, clock, &late, event, &why,
+                                    policy,
+                                    &conv.key,
+                                    ctx,
+                                    clock,
+                                    &late,
+                                    event,
+                                    &why(),
                                 ));
                                 for (slot, _) in &late {
                                     clock.fired &= !Clock::bit(*slot);
@@ -1322,13 +1348,29 @@ impl Engine {
             // What a late event can change is part of the id: the same measurement derived
             // twice has the same id, a different one is a new fact.
             fact_id: {
-                let (calendar, business) = (calendar_ms.to_string(), business_ms.to_string());
-                let target = clock.target.ms.to_string();
-                let mut parts = vec![&*id, event.id(), &calendar, &business, &target];
-                parts.extend([clock.kind.as_str(), if met { "met" } else { "missed" }]);
-                parts.push(&policy.version);
-                parts.extend(context_parts(&context));
-                fact_id("lat", &parts)
+                let mut numbers = [
+                    itoa::Buffer::new(),
+                    itoa::Buffer::new(),
+                    itoa::Buffer::new(),
+                ];
+                let [calendar, business, target] = &mut numbers;
+                let [queue, priority, tier] = context_parts(&context);
+                fact_id(
+                    "lat",
+                    &[
+                        &id,
+                        event.id(),
+                        calendar.format(calendar_ms),
+                        business.format(business_ms),
+                        target.format(clock.target.ms),
+                        clock.kind.as_str(),
+                        if met { "met" } else { "missed" },
+                        &policy.version,
+                        queue,
+                        priority,
+                        tier,
+                    ],
+                )
             },
             clock_id: id,
             context,

@@ -123,13 +123,14 @@ pub struct Match {
 
 impl Match {
     fn matches(&self, ctx: &ConversationContext) -> bool {
-        self.channel.is_none_or(|c| c == ctx.channel)
-            && self.priority.is_none_or(|p| p == ctx.priority)
-            && self
-                .customer_tier
-                .as_ref()
-                .is_none_or(|t| *t == ctx.customer_tier)
-            && self.queue.as_ref().is_none_or(|q| *q == ctx.queue)
+        self.matches_parts(ctx.channel, ctx.priority, &ctx.customer_tier, &ctx.queue)
+    }
+
+    fn matches_parts(&self, channel: Channel, priority: Priority, tier: &str, queue: &str) -> bool {
+        self.channel.is_none_or(|c| c == channel)
+            && self.priority.is_none_or(|p| p == priority)
+            && self.customer_tier.as_deref().is_none_or(|t| t == tier)
+            && self.queue.as_deref().is_none_or(|q| q == queue)
     }
 
     /// Precedence: more dimensions set wins; among as many, priority outranks customer
@@ -482,6 +483,30 @@ impl Policy {
 
     /// The targets for a conversation as it stands: those of the most specific matching rule,
     /// else its channel's; and the rule's name (`channel:<name>` for a channel's).
+    /// The targets [`Policy::targets_in`] gives, from the conversation's parts: what the
+    /// engine asks at each clock start, without building a context.
+    pub fn targets_of(
+        &self,
+        channel: Channel,
+        priority: Priority,
+        tier: &str,
+        queue: &str,
+    ) -> ChannelTargets {
+        let by_channel = self.targets_for(channel);
+        match self
+            .rules
+            .iter()
+            .find(|r| r.matches.matches_parts(channel, priority, tier, queue))
+        {
+            Some(r) => ChannelTargets {
+                first_reply: r.first_reply,
+                next_reply: r.next_reply,
+                resolution: r.resolution.or(by_channel.resolution),
+            },
+            None => by_channel,
+        }
+    }
+
     pub fn targets_in(&self, ctx: &ConversationContext) -> (ChannelTargets, String) {
         match self.rules.iter().find(|r| r.matches.matches(ctx)) {
             Some(r) => (
@@ -584,7 +609,14 @@ next_reply = "30s"
     #[test]
     fn the_most_specific_rule_wins_whatever_the_file_order() {
         let p = Policy::from_toml("p.toml", &format!("{DEFAULT_POLICY_TOML}{RULES}")).unwrap();
-        let name = |c| p.targets_in(&c).1;
+        let name = |c: ConversationContext| {
+            // The engine asks by the conversation's parts; the answer is the same.
+            assert_eq!(
+                p.targets_of(c.channel, c.priority, &c.customer_tier, &c.queue),
+                p.targets_in(&c).0
+            );
+            p.targets_in(&c).1
+        };
         assert_eq!(
             name(ctx(Channel::Email, Priority::Normal, "", "")),
             "channel:email"
