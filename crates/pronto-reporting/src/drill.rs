@@ -1,10 +1,10 @@
 //! Drill-down: from a figure of a report to the conversations behind it.
 
-use crate::model::{NONE, ReadModel};
+use crate::model::{NONE_SYMBOL, ReadModel};
 use crate::query::{Dimension, Keyer, Query};
 use pronto_domain::{Polarity, ReplyKind};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// A figure of a report row that counts conversations' records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -81,16 +81,15 @@ impl ReadModel {
         };
         let want: Vec<String> = filter.iter().map(|(_, v)| v.clone()).collect();
         let keyer = Keyer { q: &q, model: self };
-        let mut hits: BTreeMap<(String, String), u64> = BTreeMap::new();
-        let mut hit = |keys: Option<crate::query::Keys<'_>>, tenant: &str, conversation: &str| {
+        // Records by conversation index.
+        let mut hits: HashMap<u32, u64, rustc_hash::FxBuildHasher> = HashMap::default();
+        let mut hit = |keys: Option<crate::query::Keys<'_>>, conv: u32| {
             if keys.is_some_and(|k| {
                 k.iter()
                     .map(|k| k.as_ref())
                     .eq(want.iter().map(String::as_str))
             }) {
-                *hits
-                    .entry((tenant.to_string(), conversation.to_string()))
-                    .or_default() += 1;
+                *hits.entry(conv).or_default() += 1;
             }
         };
         match figure {
@@ -102,15 +101,10 @@ impl ReadModel {
                         _ => true,
                     };
                     if counts {
-                        let keys = keyer.keys(
-                            &m.tenant,
-                            &m.conversation,
-                            m.channel,
-                            &m.queue,
-                            &m.agent,
-                            m.at,
+                        hit(
+                            keyer.keys(m.conv, m.channel, m.queue, m.agent, m.at),
+                            m.conv,
                         );
-                        hit(keys, &m.tenant, &m.conversation);
                     }
                 }
             }
@@ -129,15 +123,8 @@ impl ReadModel {
                         _ => missed && resolution,
                     };
                     if counts {
-                        let keys = keyer.keys(
-                            &c.tenant,
-                            &c.conversation,
-                            c.channel,
-                            &c.queue,
-                            &c.agent,
-                            c.customer_at,
-                        );
-                        hit(keys, &c.tenant, &c.conversation);
+                        let keys = keyer.keys(c.conv, c.channel, c.queue, c.agent, c.customer_at);
+                        hit(keys, c.conv);
                     }
                 }
             }
@@ -148,34 +135,47 @@ impl ReadModel {
                     _ => Polarity::Negative,
                 };
                 for t in self.tags.values().filter(|t| t.polarity == polarity) {
-                    let queue = self.queue_of(&t.conv);
-                    let keys = keyer.keys(&t.conv.0, &t.conv.1, t.channel, queue, NONE, t.at);
-                    hit(keys, &t.conv.0, &t.conv.1);
+                    let queue = self.queue_of(t.conv);
+                    hit(
+                        keyer.keys(t.conv, t.channel, queue, NONE_SYMBOL, t.at),
+                        t.conv,
+                    );
                 }
             }
             Figure::Escalations => {
                 for e in self.escalations.values() {
-                    let queue = if e.queue == NONE {
-                        self.queue_of(&e.conv)
+                    let queue = if e.queue == NONE_SYMBOL {
+                        self.queue_of(e.conv)
                     } else {
-                        &e.queue
+                        e.queue
                     };
-                    let keys = keyer.keys(&e.tenant, &e.conv.1, e.channel, queue, NONE, e.at);
-                    hit(keys, &e.conv.0, &e.conv.1);
+                    hit(
+                        keyer.keys(e.conv, e.channel, queue, NONE_SYMBOL, e.at),
+                        e.conv,
+                    );
                 }
             }
         }
         let count = hits.values().sum();
         let truncated = hits.len() > limit;
+        // By tenant and conversation id.
+        let mut named: Vec<(&str, &str, u64)> = hits
+            .into_iter()
+            .map(|(conv, records)| {
+                let (tenant, conversation) = self.conv_names(conv);
+                (tenant, conversation, records)
+            })
+            .collect();
+        named.sort_unstable();
         Drill {
             figure,
             count,
-            conversations: hits
+            conversations: named
                 .into_iter()
                 .take(limit)
-                .map(|((tenant, conversation_id), records)| ConversationRef {
-                    tenant,
-                    conversation_id,
+                .map(|(tenant, conversation_id, records)| ConversationRef {
+                    tenant: tenant.to_string(),
+                    conversation_id: conversation_id.to_string(),
                     records,
                 })
                 .collect(),

@@ -17,14 +17,15 @@ pub(crate) type Set<K> = HashSet<K, FxBuildHasher>;
 
 pub(crate) const NONE: &str = "(none)";
 
+/// A customer message. Names (queue, agent) are symbols of the model's [`Names`]; the tenant
+/// and conversation are the conversation's, by its index.
 #[derive(Debug, Clone)]
 pub(crate) struct MessageRec {
-    pub(crate) tenant: String,
-    pub(crate) conversation: String,
+    pub(crate) conv: u32,
     pub(crate) channel: Channel,
-    pub(crate) queue: String,
+    pub(crate) queue: u32,
     /// The agent who answered it, else the one assigned.
-    pub(crate) agent: String,
+    pub(crate) agent: u32,
     pub(crate) at: EventTime,
     pub(crate) answered: bool,
 }
@@ -33,21 +34,19 @@ pub(crate) struct MessageRec {
 pub(crate) struct ReplyRec {
     /// From the reply's sentiment tag, once it came.
     pub(crate) signed: Option<bool>,
-    pub(crate) tenant: String,
-    pub(crate) conversation: String,
+    pub(crate) conv: u32,
     pub(crate) channel: Channel,
-    pub(crate) queue: String,
-    pub(crate) agent: String,
+    pub(crate) queue: u32,
+    pub(crate) agent: u32,
     pub(crate) at: EventTime,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct ClockRec {
-    pub(crate) tenant: String,
-    pub(crate) conversation: String,
+    pub(crate) conv: u32,
     pub(crate) channel: Channel,
-    pub(crate) queue: String,
-    pub(crate) agent: String,
+    pub(crate) queue: u32,
+    pub(crate) agent: u32,
     pub(crate) customer_at: EventTime,
     pub(crate) kind: ReplyKind,
     /// Calendar and business latency, once a reply came.
@@ -62,7 +61,7 @@ pub(crate) struct ClockRec {
 
 #[derive(Debug, Clone)]
 pub(crate) struct TagRec {
-    pub(crate) conv: (String, String),
+    pub(crate) conv: u32,
     pub(crate) channel: Channel,
     pub(crate) at: EventTime,
     pub(crate) polarity: Polarity,
@@ -72,25 +71,40 @@ pub(crate) struct TagRec {
 
 #[derive(Debug, Clone)]
 pub(crate) struct EscalationRec {
-    pub(crate) conv: (String, String),
+    pub(crate) conv: u32,
     /// The level's name, as the escalation rules give it, by its index in the model's names.
     pub(crate) level: u32,
     pub(crate) rule: String,
     pub(crate) reason: String,
     /// open, acknowledged or resolved.
     pub(crate) state: &'static str,
-    pub(crate) tenant: String,
     pub(crate) channel: Channel,
-    pub(crate) queue: String,
+    /// [`NONE_SYMBOL`] when the escalation did not know it: the conversation's is taken.
+    pub(crate) queue: u32,
     pub(crate) at: EventTime,
 }
 
-/// Names that many records share (sentiment models, escalation levels), each kept once: a
-/// record holds the name's index, and a report counts by index, not by comparing strings.
-#[derive(Debug, Default)]
+/// Names that many records share (tenants, queues, agents, tiers; sentiment models;
+/// escalation levels), each kept once: a record holds the name's symbol, its index here, and a
+/// report groups and counts by symbol rather than by comparing and copying strings.
+#[derive(Debug)]
 pub(crate) struct Names {
     index: Map<String, u32>,
     names: Vec<String>,
+}
+
+/// The symbol of [`NONE`] in every [`Names`].
+pub(crate) const NONE_SYMBOL: u32 = 0;
+
+impl Default for Names {
+    fn default() -> Self {
+        let mut names = Self {
+            index: Map::default(),
+            names: Vec::new(),
+        };
+        names.intern(NONE);
+        names
+    }
 }
 
 impl Names {
@@ -104,17 +118,29 @@ impl Names {
         i
     }
 
+    /// The symbol of `name`, of [`NONE`] when it is empty.
+    fn intern_or_none(&mut self, name: &str) -> u32 {
+        if name.is_empty() {
+            NONE_SYMBOL
+        } else {
+            self.intern(name)
+        }
+    }
+
     pub(crate) fn name(&self, i: u32) -> &str {
         &self.names[i as usize]
     }
 }
 
-#[derive(Debug, Default, Clone)]
-struct ConversationRec {
-    queue: String,
+/// A conversation: who it belongs to, and what the records read from it when they are made.
+#[derive(Debug, Clone)]
+pub(crate) struct ConversationRec {
+    pub(crate) tenant: u32,
+    pub(crate) id: String,
+    queue: u32,
     /// The customer's tier, from their messages or the SLA engine's context.
-    tier: String,
-    agent: String,
+    tier: u32,
+    agent: u32,
     /// Customer messages not yet answered, by key into `messages`.
     unanswered: Vec<String>,
 }
@@ -123,7 +149,9 @@ struct ConversationRec {
 #[derive(Debug, Default)]
 pub struct ReadModel {
     seen: Set<String>,
-    conversations: Map<(String, String), ConversationRec>,
+    /// Conversations by tenant symbol and id, as indexes into `convs`.
+    conv_index: Map<u32, Map<String, u32>>,
+    pub(crate) convs: Vec<ConversationRec>,
     pub(crate) messages: Map<String, MessageRec>,
     /// Public human replies, by "tenant/event id".
     pub(crate) replies: Map<String, ReplyRec>,
@@ -140,18 +168,12 @@ pub struct ReadModel {
     facts_seen: u64,
     /// Who works each queue and agent, for the outsourcer slice.
     pub(crate) outsourcers: crate::Outsourcers,
+    /// Tenants, queues, agents and tiers.
+    pub(crate) names: Names,
     /// Sentiment models ("name version") and escalation levels, as tags and escalations name
     /// them.
     pub(crate) models: Names,
     pub(crate) levels: Names,
-}
-
-fn or_none(s: &str) -> String {
-    if s.is_empty() {
-        NONE.to_string()
-    } else {
-        s.to_string()
-    }
 }
 
 impl ReadModel {
@@ -177,47 +199,65 @@ impl ReadModel {
         fresh
     }
 
-    /// The conversation's customer tier, `(none)` when unknown.
-    pub(crate) fn tier_of(&self, tenant: &str, conversation: &str) -> &str {
-        self.conversations
-            .get(&(tenant.to_string(), conversation.to_string()))
-            .map(|c| c.tier.as_str())
-            .filter(|t| !t.is_empty())
-            .unwrap_or(NONE)
+    /// The index of the conversation, made when first met.
+    fn conv_of(&mut self, tenant: &str, conversation: &str) -> u32 {
+        let tenant = self.names.intern(tenant);
+        let by_id = self.conv_index.entry(tenant).or_default();
+        if let Some(i) = by_id.get(conversation) {
+            return *i;
+        }
+        let i = u32::try_from(self.convs.len()).expect("fewer than 2^32 conversations");
+        by_id.insert(conversation.to_string(), i);
+        self.convs.push(ConversationRec {
+            tenant,
+            id: conversation.to_string(),
+            queue: NONE_SYMBOL,
+            tier: NONE_SYMBOL,
+            agent: NONE_SYMBOL,
+            unanswered: Vec::new(),
+        });
+        i
     }
 
-    pub(crate) fn queue_of(&self, conv: &(String, String)) -> &str {
-        self.conversations
-            .get(conv)
-            .map(|c| c.queue.as_str())
-            .filter(|q| !q.is_empty())
-            .unwrap_or(NONE)
+    /// The conversation's tenant and id.
+    pub(crate) fn conv_names(&self, conv: u32) -> (&str, &str) {
+        let c = &self.convs[conv as usize];
+        (self.names.name(c.tenant), &c.id)
+    }
+
+    /// The conversation's customer tier, `(none)` when unknown.
+    pub(crate) fn tier_of(&self, conv: u32) -> &str {
+        self.names.name(self.convs[conv as usize].tier)
+    }
+
+    /// The conversation's queue symbol.
+    pub(crate) fn queue_of(&self, conv: u32) -> u32 {
+        self.convs[conv as usize].queue
     }
 
     /// Folds an interaction event. Events of one conversation arrive in order (one partition).
     pub fn apply_event(&mut self, e: &Event) {
         let env = &e.envelope;
-        let tenant = env.tenant.to_string();
+        let tenant = env.tenant.as_str();
         if !self.first_time(format!("evt:{tenant}/{}", env.event_id)) {
             return;
         }
-        let key = (tenant.clone(), env.conversation_id.to_string());
-        let conv = self.conversations.entry(key).or_default();
+        let ci = self.conv_of(tenant, env.conversation_id.as_str());
         match &e.payload {
             Payload::CustomerMessage { customer_tier, .. } => {
                 if let Some(t) = customer_tier {
-                    conv.tier = t.to_string();
+                    self.convs[ci as usize].tier = self.names.intern(t.as_str());
                 }
+                let conv = &mut self.convs[ci as usize];
                 let id = format!("{tenant}/{}", env.event_id);
                 conv.unanswered.push(id.clone());
                 self.messages.insert(
                     id,
                     MessageRec {
-                        tenant,
-                        conversation: env.conversation_id.to_string(),
+                        conv: ci,
                         channel: env.channel,
-                        queue: or_none(&conv.queue),
-                        agent: or_none(&conv.agent),
+                        queue: conv.queue,
+                        agent: conv.agent,
                         at: env.occurred_at,
                         answered: false,
                     },
@@ -232,13 +272,16 @@ impl ReadModel {
                 if *visibility != Visibility::Public {
                     return;
                 }
-                let agent = agent_id.as_ref().map(|a| a.to_string()).unwrap_or_default();
+                let agent = self
+                    .names
+                    .intern_or_none(agent_id.as_ref().map_or("", |a| a.as_str()));
+                let conv = &mut self.convs[ci as usize];
                 // Any public reply, human or bot, answers the waiting messages.
                 for id in conv.unanswered.drain(..) {
                     if let Some(m) = self.messages.get_mut(&id) {
                         m.answered = true;
-                        if !agent.is_empty() {
-                            m.agent = agent.clone();
+                        if agent != NONE_SYMBOL {
+                            m.agent = agent;
                         }
                     }
                 }
@@ -249,11 +292,10 @@ impl ReadModel {
                         id,
                         ReplyRec {
                             signed,
-                            conversation: env.conversation_id.to_string(),
-                            tenant,
+                            conv: ci,
                             channel: env.channel,
-                            queue: or_none(&conv.queue),
-                            agent: or_none(&agent),
+                            queue: conv.queue,
+                            agent,
                             at: env.occurred_at,
                         },
                     );
@@ -261,9 +303,11 @@ impl ReadModel {
             }
             Payload::AssignmentChanged { queue, agent_id } => {
                 if let Some(q) = queue {
-                    conv.queue = q.to_string();
+                    self.convs[ci as usize].queue = self.names.intern(q.as_str());
                 }
-                conv.agent = agent_id.as_ref().map(|a| a.to_string()).unwrap_or_default();
+                self.convs[ci as usize].agent = self
+                    .names
+                    .intern_or_none(agent_id.as_ref().map_or("", |a| a.as_str()));
             }
             Payload::StatusChanged(_) | Payload::PriorityChanged(_) | Payload::Merged { .. } => {}
         }
@@ -275,11 +319,9 @@ impl ReadModel {
             return;
         }
         let ctx = f.context();
+        let ci = self.conv_of(&ctx.tenant, &ctx.conversation_id);
         if !ctx.customer_tier.is_empty() {
-            self.conversations
-                .entry((ctx.tenant.clone(), ctx.conversation_id.clone()))
-                .or_default()
-                .tier = ctx.customer_tier.clone();
+            self.convs[ci as usize].tier = self.names.intern(&ctx.customer_tier);
         }
         let (clock_id, kind, customer_at) = match f {
             SlaFact::Latency(l) => (&l.clock_id, l.kind, l.customer_at),
@@ -306,15 +348,19 @@ impl ReadModel {
             }
             SlaFact::Warning(_) => return,
         };
+        let queue = self.names.intern_or_none(&ctx.queue);
+        let agent = match f {
+            SlaFact::Latency(l) => self.names.intern_or_none(&l.agent_id),
+            _ => NONE_SYMBOL,
+        };
         let rec = self
             .clocks
             .entry(clock_id.clone())
             .or_insert_with(|| ClockRec {
-                tenant: ctx.tenant.clone(),
-                conversation: ctx.conversation_id.clone(),
+                conv: ci,
                 channel: ctx.channel,
-                queue: or_none(&ctx.queue),
-                agent: NONE.to_string(),
+                queue,
+                agent: NONE_SYMBOL,
                 customer_at,
                 kind,
                 latency: None,
@@ -327,8 +373,8 @@ impl ReadModel {
             SlaFact::Latency(l) => {
                 rec.latency = Some((l.calendar_ms, l.business_ms));
                 rec.met = Some(l.met);
-                rec.agent = or_none(&l.agent_id);
-                rec.queue = or_none(&l.context.queue);
+                rec.agent = agent;
+                rec.queue = queue;
                 rec.latency_fact = fact_hash(&l.fact_id);
             }
             SlaFact::Breach(b) => {
@@ -356,10 +402,11 @@ impl ReadModel {
         let model = self
             .models
             .intern(&format!("{} {}", t.model_name, t.model_version));
+        let conv = self.conv_of(&t.tenant, &t.conversation_id);
         self.tags.insert(
             id,
             TagRec {
-                conv: (t.tenant.clone(), t.conversation_id.clone()),
+                conv,
                 channel: t.channel,
                 at: t.occurred_at,
                 polarity: t.polarity,
@@ -394,10 +441,12 @@ impl ReadModel {
             return;
         }
         let level = self.levels.intern(&e.level);
+        let conv = self.conv_of(&e.context.tenant, &e.context.conversation_id);
+        let queue = self.names.intern_or_none(&e.context.queue);
         self.escalations.insert(
             e.escalation_id.clone(),
             EscalationRec {
-                conv: (e.context.tenant.clone(), e.context.conversation_id.clone()),
+                conv,
                 level,
                 rule: e.rule.clone(),
                 reason: e.reason.clone(),
@@ -405,9 +454,8 @@ impl ReadModel {
                     .escalation_states
                     .remove(&e.escalation_id)
                     .unwrap_or("open"),
-                tenant: e.context.tenant.clone(),
                 channel: e.context.channel,
-                queue: or_none(&e.context.queue),
+                queue,
                 at: e.raised_at,
             },
         );
@@ -459,12 +507,13 @@ impl ReadModel {
             .into_iter()
             .map(|(_, id)| {
                 let e = &self.escalations[id];
+                let (tenant, conversation) = self.conv_names(e.conv);
                 EscalationItem {
                     escalation_id: id.clone(),
-                    tenant: e.tenant.clone(),
-                    conversation_id: e.conv.1.clone(),
+                    tenant: tenant.to_string(),
+                    conversation_id: conversation.to_string(),
                     channel: e.channel.to_string(),
-                    queue: e.queue.clone(),
+                    queue: self.names.name(e.queue).to_string(),
                     level: self.levels.name(e.level).to_string(),
                     rule: e.rule.clone(),
                     reason: e.reason.clone(),

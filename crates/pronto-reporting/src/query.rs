@@ -1,6 +1,6 @@
 //! Report queries: group the read model's records by dimensions and compute each row.
 
-use crate::model::{NONE, Names, ReadModel};
+use crate::model::{NONE_SYMBOL, Names, ReadModel};
 use crate::stats::LatencyStats;
 use chrono::Datelike;
 use chrono_tz::Tz;
@@ -175,7 +175,7 @@ pub struct Report {
 }
 
 #[derive(Default)]
-struct Acc<'a> {
+struct Acc {
     row: Row,
     first_cal: Vec<i64>,
     first_bus: Vec<i64>,
@@ -184,7 +184,7 @@ struct Acc<'a> {
     res_cal: Vec<i64>,
     res_bus: Vec<i64>,
     /// Conversations with an unanswered customer message.
-    waiting: HashSet<(&'a str, &'a str), rustc_hash::FxBuildHasher>,
+    waiting: HashSet<u32, rustc_hash::FxBuildHasher>,
     /// Customer-message tags by sentiment model and escalations by level, by name index.
     models: SmallVec<[u64; 4]>,
     levels: SmallVec<[u64; 4]>,
@@ -209,7 +209,7 @@ fn named(counts: &[u64], names: &Names) -> BTreeMap<String, u64> {
         .collect()
 }
 
-impl Acc<'_> {
+impl Acc {
     fn finish(mut self, keys: Vec<String>, model: &ReadModel) -> Row {
         let r = &mut self.row;
         r.keys = keys;
@@ -246,36 +246,46 @@ pub(crate) type Keys<'a> = SmallVec<[Cow<'a, str>; 3]>;
 
 impl<'m> Keyer<'_, 'm> {
     /// The record's keys under the query's dimensions; `None` when its time is out of range.
-    pub(crate) fn keys<'a>(
+    /// `queue` and `agent` are symbols of the model's names.
+    pub(crate) fn keys(
         &self,
-        tenant: &'a str,
-        conversation: &'a str,
+        conv: u32,
         channel: Channel,
-        queue: &'a str,
-        agent: &'a str,
+        queue: u32,
+        agent: u32,
         at: EventTime,
-    ) -> Option<Keys<'a>>
-    where
-        'm: 'a,
-    {
+    ) -> Option<Keys<'m>> {
         if self.q.from.is_some_and(|f| at < f) || self.q.to.is_some_and(|t| at >= t) {
             return None;
         }
+        let names = &self.model.names;
         Some(
             self.q
                 .group_by
                 .iter()
                 .map(|d| match d {
                     Dimension::Channel => Cow::Borrowed(channel.as_str()),
-                    Dimension::Queue => Cow::Borrowed(queue),
-                    Dimension::Agent => Cow::Borrowed(agent),
-                    Dimension::Tenant => Cow::Borrowed(tenant),
-                    Dimension::Tier => Cow::Borrowed(self.model.tier_of(tenant, conversation)),
-                    Dimension::Outsourcer => Cow::Borrowed(self.model.outsourcers.of(queue, agent)),
+                    Dimension::Queue => Cow::Borrowed(names.name(queue)),
+                    Dimension::Agent => Cow::Borrowed(names.name(agent)),
+                    Dimension::Tenant => Cow::Borrowed(self.model.conv_names(conv).0),
+                    Dimension::Tier => Cow::Borrowed(self.model.tier_of(conv)),
+                    Dimension::Outsourcer => Cow::Borrowed(
+                        self.model
+                            .outsourcers
+                            .of(names.name(queue), names.name(agent)),
+                    ),
                     Dimension::Bucket => Cow::Owned(self.q.bucket.label(at, self.q.time_zone)),
                 })
                 .collect(),
         )
+    }
+
+    /// Whether a dimension needs the queue (a record's own, or its conversation's).
+    pub(crate) fn by_queue(&self) -> bool {
+        self.q
+            .group_by
+            .iter()
+            .any(|d| matches!(d, Dimension::Queue | Dimension::Outsourcer))
     }
 }
 
@@ -283,9 +293,9 @@ impl ReadModel {
     /// Computes a report. Exact: percentiles come from every latency in the slice.
     pub fn report<'s>(&'s self, q: &Query) -> Report {
         let keyer = Keyer { q, model: self };
-        let mut groups: HashMap<Keys<'s>, Acc<'s>, rustc_hash::FxBuildHasher> = HashMap::default();
-        let mut total: Acc<'s> = Acc::default();
-        let mut add = |keys: Option<Keys<'s>>, f: &mut dyn FnMut(&mut Acc<'s>)| {
+        let mut groups: HashMap<Keys<'s>, Acc, rustc_hash::FxBuildHasher> = HashMap::default();
+        let mut total: Acc = Acc::default();
+        let mut add = |keys: Option<Keys<'s>>, f: &mut dyn FnMut(&mut Acc)| {
             if let Some(k) = keys {
                 f(groups.entry(k).or_default());
                 f(&mut total);
@@ -293,33 +303,19 @@ impl ReadModel {
         };
         for m in self.messages.values() {
             add(
-                keyer.keys(
-                    &m.tenant,
-                    &m.conversation,
-                    m.channel,
-                    &m.queue,
-                    &m.agent,
-                    m.at,
-                ),
+                keyer.keys(m.conv, m.channel, m.queue, m.agent, m.at),
                 &mut |a| {
                     a.row.customer_messages += 1;
                     a.row.answered_messages += u64::from(m.answered);
                     if !m.answered {
-                        a.waiting.insert((&m.tenant, &m.conversation));
+                        a.waiting.insert(m.conv);
                     }
                 },
             );
         }
         for r in self.replies.values() {
             add(
-                keyer.keys(
-                    &r.tenant,
-                    &r.conversation,
-                    r.channel,
-                    &r.queue,
-                    &r.agent,
-                    r.at,
-                ),
+                keyer.keys(r.conv, r.channel, r.queue, r.agent, r.at),
                 &mut |a| {
                     a.row.human_replies += 1;
                     a.row.tagged_replies += u64::from(r.signed.is_some());
@@ -329,14 +325,7 @@ impl ReadModel {
         }
         for c in self.clocks.values() {
             add(
-                keyer.keys(
-                    &c.tenant,
-                    &c.conversation,
-                    c.channel,
-                    &c.queue,
-                    &c.agent,
-                    c.customer_at,
-                ),
+                keyer.keys(c.conv, c.channel, c.queue, c.agent, c.customer_at),
                 &mut |a| {
                     let missed = c.breached || c.met == Some(false);
                     let met = !missed && c.met == Some(true);
@@ -364,18 +353,15 @@ impl ReadModel {
         }
         // Tags and escalations take their conversation's queue, looked up only when a
         // dimension needs it.
-        let by_queue = q
-            .group_by
-            .iter()
-            .any(|d| matches!(d, Dimension::Queue | Dimension::Outsourcer));
+        let by_queue = keyer.by_queue();
         for t in self.tags.values() {
             let queue = if by_queue {
-                self.queue_of(&t.conv)
+                self.queue_of(t.conv)
             } else {
-                NONE
+                NONE_SYMBOL
             };
             add(
-                keyer.keys(&t.conv.0, &t.conv.1, t.channel, queue, NONE, t.at),
+                keyer.keys(t.conv, t.channel, queue, NONE_SYMBOL, t.at),
                 &mut |a| {
                     match t.polarity {
                         Polarity::Positive => a.row.sentiment_positive += 1,
@@ -389,20 +375,20 @@ impl ReadModel {
         for e in self.escalations.values() {
             // An escalation raised before its conversation's assignment was seen takes the
             // conversation's queue.
-            let queue = if e.queue == NONE && by_queue {
-                self.queue_of(&e.conv)
+            let queue = if e.queue == NONE_SYMBOL && by_queue {
+                self.queue_of(e.conv)
             } else {
-                &e.queue
+                e.queue
             };
             add(
-                keyer.keys(&e.tenant, &e.conv.1, e.channel, queue, NONE, e.at),
+                keyer.keys(e.conv, e.channel, queue, NONE_SYMBOL, e.at),
                 &mut |a| {
                     a.row.escalations += 1;
                     count(&mut a.levels, e.level);
                 },
             );
         }
-        let mut rows: Vec<(Keys<'s>, Acc<'s>)> = groups.into_iter().collect();
+        let mut rows: Vec<(Keys<'s>, Acc)> = groups.into_iter().collect();
         rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Report {
             group_by: q.group_by.clone(),
@@ -999,7 +985,7 @@ mod tests {
             Some(BTreeMap::from([("linear acme-7".into(), 1)]))
         );
         assert_eq!(
-            models(&by_queue, NONE),
+            models(&by_queue, crate::model::NONE),
             Some(BTreeMap::from([("lexicon 2".into(), 1)]))
         );
         let by_channel = m.report(&Query {
