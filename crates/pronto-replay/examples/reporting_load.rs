@@ -8,10 +8,13 @@
 //! escalations, and a drill-down of the breaches of one channel.
 //!
 //! ```sh
-//! cargo run --release -p pronto-replay --example reporting_load -- 10000000
+//! MIMALLOC_PURGE_DELAY=0 cargo run --release -p pronto-replay --example reporting_load -- 10000000
 //! ```
 //!
-//! The argument is the number of records to fold (events plus derived facts), at least.
+//! The argument is the number of records to fold (events plus derived facts), at least. It
+//! allocates with mimalloc, as the `pronto` binary does; `MIMALLOC_PURGE_DELAY=0` has the
+//! allocator hand memory freed while preparing back at once, so that the read model's growth is
+//! not hidden by reusing it.
 
 use pronto_domain::{EscalationFact, Event, SentimentTag, SlaFact};
 use pronto_reporting::{Dimension, Figure, Query, ReadModel};
