@@ -234,14 +234,6 @@ impl<W: Write> Hashing<W> {
     }
 }
 
-/// What an export file holds.
-pub(crate) struct Exported {
-    pub(crate) versions: PolicyVersions,
-    pub(crate) escalation: pronto_replay::EscalationInputs,
-    pub(crate) events: Vec<(i32, Event)>,
-}
-
-/// Reads an export file, checking its checksum; `Err` says what is wrong and where.
 /// An event line of an export file.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -250,113 +242,243 @@ struct EventLine {
     event: RawEvent,
 }
 
-pub(crate) fn read(path: &std::path::Path) -> Result<Exported, String> {
+/// Opens an export file: reads its inputs (the policy versions and the escalation lines, which
+/// come before the events) and returns them with a reader of its events, which go one at a time
+/// so that a replay can derive as they are read.
+pub(crate) fn open(
+    path: &std::path::Path,
+) -> Result<(PolicyVersions, pronto_replay::EscalationInputs, Events), String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut sha = Sha256::new();
-    let mut versions = PolicyVersions::empty();
-    let mut events = Vec::new();
-    let mut escalation = pronto_replay::EscalationInputs::default();
-    let mut checked = false;
-    let lenient = Limits {
-        earliest: EventTime(i64::MIN),
-        max_future_ms: i64::MAX,
-        ..Limits::default()
+    let mut events = Events {
+        path: path.to_path_buf(),
+        lines: std::io::BufReader::with_capacity(1 << 20, file).lines(),
+        n: 0,
+        sha: Sha256::new(),
+        first: None,
+        inputs_done: false,
+        checked: false,
+        error: None,
+        count: 0,
+        done_at: None,
     };
-    let at = |n: usize, what: String| format!("{}: line {n}: {what}", path.display());
-    for (i, line) in std::io::BufReader::with_capacity(1 << 20, file)
-        .lines()
-        .enumerate()
-    {
-        let n = i + 1;
-        let line = line.map_err(|e| at(n, e.to_string()))?;
-        if checked {
-            return Err(at(n, "text after the checksum line".into()));
+    let mut versions = PolicyVersions::empty();
+    let mut escalation = pronto_replay::EscalationInputs::default();
+    while let Some(line) = events.next_line()? {
+        match line {
+            Line::Event(partition, event) => {
+                events.first = Some((partition, event));
+                break;
+            }
+            Line::Policy(from, policy) => {
+                versions.add(from, policy);
+            }
+            Line::Rules(rules, from) => {
+                escalation.rules = rules;
+                escalation.effective_from = from;
+            }
+            Line::Stop(id, at) => escalation.stops.push((id, at)),
+            Line::Header | Line::Checksum => {}
         }
+    }
+    events.inputs_done = true;
+    Ok((versions, escalation, events))
+}
+
+/// What one line of an export file holds.
+enum Line {
+    Header,
+    Policy(EventTime, Arc<Policy>),
+    Rules(pronto_escalation::RuleSet, Option<EventTime>),
+    Stop(String, EventTime),
+    Event(i32, Event),
+    Checksum,
+}
+
+/// The events of an export file, read as they are asked for. An error ends them; `finish`
+/// then says what it was, as it says when the file ends without its checksum.
+pub(crate) struct Events {
+    path: std::path::PathBuf,
+    lines: std::io::Lines<std::io::BufReader<std::fs::File>>,
+    /// The number of the last line read.
+    n: usize,
+    sha: Sha256,
+    /// The first event, read while looking for the inputs.
+    first: Option<(i32, Event)>,
+    inputs_done: bool,
+    checked: bool,
+    error: Option<String>,
+    count: u64,
+    done_at: Option<std::time::Instant>,
+}
+
+impl Events {
+    /// When the last line was read.
+    pub(crate) fn done_at(&self) -> Option<std::time::Instant> {
+        self.done_at
+    }
+
+    /// Whether the file was whole and its checksum matched, once every event was read.
+    pub(crate) fn finish(self) -> Result<u64, String> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if !self.checked {
+            return Err(format!(
+                "{}: no checksum line: the file is cut short",
+                self.path.display()
+            ));
+        }
+        Ok(self.count)
+    }
+
+    /// The next line, `None` at the end of the file.
+    fn next_line(&mut self) -> Result<Option<Line>, String> {
+        let Some(line) = self.lines.next() else {
+            self.done_at = Some(std::time::Instant::now());
+            return Ok(None);
+        };
+        self.n += 1;
+        let n = self.n;
+        let path = self.path.display();
+        let at = |what: String| format!("{path}: line {n}: {what}");
+        let line = line.map_err(|e| at(e.to_string()))?;
+        if self.checked {
+            return Err(at("text after the checksum line".into()));
+        }
+        let lenient = Limits {
+            earliest: EventTime(i64::MIN),
+            max_future_ms: i64::MAX,
+            ..Limits::default()
+        };
         // Event lines, nearly all of the file, are read straight into their types.
         if n > 1
             && let Ok(EventLine { partition, event }) = serde_json::from_str::<EventLine>(&line)
         {
             let event = event
                 .validate(EventTime(0), &lenient)
-                .map_err(|e| at(n, e.to_string()))?;
-            events.push((partition, event));
-            sha.update(line.as_bytes());
-            sha.update(b"\n");
-            continue;
+                .map_err(|e| at(e.to_string()))?;
+            self.sha.update(line.as_bytes());
+            self.sha.update(b"\n");
+            return Ok(Some(Line::Event(partition, event)));
         }
-        let v: Value = serde_json::from_str(&line).map_err(|e| at(n, e.to_string()))?;
-        if n == 1 {
+        let v: Value = serde_json::from_str(&line).map_err(|e| at(e.to_string()))?;
+        let input = |what: &str| {
+            if self.inputs_done {
+                Err(at(format!("{what} line after the events")))
+            } else {
+                Ok(())
+            }
+        };
+        let parsed = if n == 1 {
             if v["pronto_export"].as_u64() != Some(FORMAT) {
-                return Err(at(n, format!("not a Pronto export (format {FORMAT})")));
+                return Err(at(format!("not a Pronto export (format {FORMAT})")));
             }
+            Line::Header
         } else if let Some(sum) = v["sha256"].as_str() {
-            let want = hex::encode(sha.clone().finalize());
+            let want = hex::encode(self.sha.clone().finalize());
             if sum != want {
-                return Err(at(
-                    n,
-                    format!("checksum {sum} does not match the content ({want})"),
-                ));
+                return Err(at(format!(
+                    "checksum {sum} does not match the content ({want})"
+                )));
             }
-            checked = true;
-            continue;
+            self.checked = true;
+            return Ok(Some(Line::Checksum));
         } else if let Some(p) = v.get("policy") {
+            input("a policy")?;
             let source = p["source"]
                 .as_str()
-                .ok_or_else(|| at(n, "policy.source missing".into()))?;
+                .ok_or_else(|| at("policy.source missing".into()))?;
             let from = p["effective_from"]
                 .as_i64()
-                .ok_or_else(|| at(n, "policy.effective_from missing".into()))?;
-            let mut policy = Policy::from_toml(&format!("{}:{n}", path.display()), source)
-                .map_err(|e| at(n, e.to_string()))?;
+                .ok_or_else(|| at("policy.effective_from missing".into()))?;
+            let mut policy =
+                Policy::from_toml(&format!("{path}:{n}"), source).map_err(|e| at(e.to_string()))?;
             if let Some(version) = p["version"].as_str() {
                 policy.version = version.to_string();
             }
-            versions.add(EventTime(from), Arc::new(policy));
+            Line::Policy(EventTime(from), Arc::new(policy))
         } else if let Some(r) = v.get("escalation_rules") {
+            input("an escalation_rules")?;
             let (Some(version), Some(source)) = (r["version"].as_str(), r["source"].as_str())
             else {
-                return Err(at(n, "escalation_rules.version or .source missing".into()));
+                return Err(at("escalation_rules.version or .source missing".into()));
             };
-            escalation.rules =
-                rules_from_record(version, source, &format!("{}:{n}", path.display()))
-                    .map_err(|e| at(n, e))?;
-            escalation.effective_from = r["effective_from"].as_i64().map(EventTime);
+            let rules = rules_from_record(version, source, &format!("{path}:{n}")).map_err(at)?;
+            Line::Rules(rules, r["effective_from"].as_i64().map(EventTime))
         } else if let Some(s) = v.get("escalation_stop") {
+            input("an escalation_stop")?;
             let (Some(id), Some(t)) = (s["escalation_id"].as_str(), s["at"].as_i64()) else {
-                return Err(at(n, "escalation_stop.escalation_id or .at missing".into()));
+                return Err(at("escalation_stop.escalation_id or .at missing".into()));
             };
-            escalation.stops.push((id.to_string(), EventTime(t)));
+            Line::Stop(id.to_string(), EventTime(t))
         } else {
             let partition = v["partition"]
                 .as_i64()
                 .and_then(|p| i32::try_from(p).ok())
-                .ok_or_else(|| at(n, "partition missing".into()))?;
+                .ok_or_else(|| at("partition missing".into()))?;
             let raw: RawEvent =
-                serde_json::from_value(v["event"].clone()).map_err(|e| at(n, e.to_string()))?;
+                serde_json::from_value(v["event"].clone()).map_err(|e| at(e.to_string()))?;
             let event = raw
                 .validate(EventTime(0), &lenient)
-                .map_err(|e| at(n, e.to_string()))?;
-            events.push((partition, event));
+                .map_err(|e| at(e.to_string()))?;
+            Line::Event(partition, event)
+        };
+        self.sha.update(line.as_bytes());
+        self.sha.update(b"\n");
+        Ok(Some(parsed))
+    }
+}
+
+impl Iterator for Events {
+    type Item = (i32, Event);
+
+    fn next(&mut self) -> Option<(i32, Event)> {
+        if let Some(first) = self.first.take() {
+            self.count += 1;
+            return Some(first);
         }
-        sha.update(line.as_bytes());
-        sha.update(b"\n");
+        if self.error.is_some() {
+            return None;
+        }
+        loop {
+            match self.next_line() {
+                Ok(Some(Line::Event(partition, event))) => {
+                    self.count += 1;
+                    return Some((partition, event));
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => return None,
+                Err(e) => {
+                    self.error = Some(e);
+                    return None;
+                }
+            }
+        }
     }
-    if !checked {
-        return Err(format!(
-            "{}: no checksum line: the file is cut short",
-            path.display()
-        ));
-    }
-    Ok(Exported {
-        versions,
-        escalation,
-        events,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What an export file holds.
+    struct Exported {
+        versions: PolicyVersions,
+        escalation: pronto_replay::EscalationInputs,
+        events: Vec<(i32, Event)>,
+    }
+
+    /// Reads a whole export file, checking its checksum; `Err` says what is wrong and where.
+    fn read(path: &std::path::Path) -> Result<Exported, String> {
+        let (versions, escalation, mut events) = open(path)?;
+        let all = (&mut events).collect();
+        events.finish()?;
+        Ok(Exported {
+            versions,
+            escalation,
+            events: all,
+        })
+    }
 
     #[test]
     fn a_file_round_trips_policies_and_events_and_refuses_a_cut() {
@@ -381,7 +503,7 @@ mod tests {
         w.finish().unwrap();
 
         let x = read(&path).unwrap();
-        assert_eq!(x.events, [(2, event)]);
+        assert_eq!(x.events, [(2, event.clone())]);
         let (from, p) = x.versions.iter().next().unwrap();
         assert_eq!(
             (*from, p.version.as_str()),
@@ -393,6 +515,20 @@ mod tests {
         let cut: Vec<&str> = text.lines().take(3).collect();
         std::fs::write(&path, cut.join("\n") + "\n").unwrap();
         assert!(read(&path).err().unwrap().contains("cut short"));
+
+        // Inputs come before the events, so that a replay can derive as it reads.
+        let mut w = Hashing::new(std::fs::File::create(&path).unwrap());
+        w.line(&json!({"pronto_export": FORMAT})).unwrap();
+        w.line(&json!({"partition": 2, "event": event.to_json()}))
+            .unwrap();
+        w.line(&json!({"policy": {"version": policy.version, "effective_from": 5, "source": policy.source}}))
+            .unwrap();
+        w.finish().unwrap();
+        let refused = read(&path).err().unwrap();
+        assert!(
+            refused.ends_with("line 3: a policy line after the events"),
+            "{refused}"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 

@@ -111,6 +111,16 @@ async fn live_facts(
     Ok(pronto_replay::entries(&sla, &tags, &escalations))
 }
 
+impl ReplayArgs {
+    /// The export file read, as messages name it.
+    fn input_name(&self) -> String {
+        self.input
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    }
+}
+
 /// Reads the range and derives from it at once: the derivation runs on a thread of its own as
 /// the records come, so a replay takes about as long as the slower of the two, not their sum.
 /// Returns the replay, how many records were not events, and when the reading was done.
@@ -209,12 +219,9 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     };
 
     let reading = std::time::Instant::now();
-    let (versions, escalation, events) = match &a.input {
-        Some(path) => match crate::export::read(path) {
-            Ok(x) => {
-                eprintln!("read {} events from {}", x.events.len(), path.display());
-                (x.versions, x.escalation, Some(x.events))
-            }
+    let (versions, escalation, file) = match &a.input {
+        Some(path) => match crate::export::open(path) {
+            Ok((versions, escalation, events)) => (versions, escalation, Some(events)),
             Err(e) => {
                 eprintln!("pronto replay: {e}");
                 return Ok(ExitCode::from(65));
@@ -243,9 +250,26 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         until,
         escalation: &escalation,
     };
+    // A whole file's events, its refusal printed (exit 65) when it is not whole.
+    let whole = |mut file: crate::export::Events| {
+        let events: Vec<(i32, pronto_domain::Event)> = (&mut file).collect();
+        match file.finish() {
+            Ok(n) => {
+                eprintln!("read {n} events from {}", a.input_name());
+                Ok(events)
+            }
+            Err(e) => {
+                eprintln!("pronto replay: {e}");
+                Err(ExitCode::from(65))
+            }
+        }
+    };
     if a.read_only {
-        let (events, undecodable) = match events {
-            Some(events) => (events, 0),
+        let (events, undecodable) = match file {
+            Some(file) => match whole(file) {
+                Ok(events) => (events, 0),
+                Err(code) => return Ok(code),
+            },
             None => read_events(&a).await?,
         };
         let read_seconds = reading.elapsed().as_secs_f64();
@@ -265,10 +289,26 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         std::mem::forget(events);
         return Ok(ExitCode::SUCCESS);
     }
-    // A what-if replays the events twice, so it keeps them; otherwise a range is derived from
-    // as it is read.
-    let (events, undecodable, read_seconds, streamed) = match (events, &candidate) {
-        (Some(events), _) => (events, 0, reading.elapsed().as_secs_f64(), None),
+    // A what-if replays the events twice, so it keeps them; otherwise a file or a range is
+    // derived from as it is read.
+    let (events, undecodable, read_seconds, streamed) = match (file, &candidate) {
+        (Some(file), Some(_)) => match whole(file) {
+            Ok(events) => (events, 0, reading.elapsed().as_secs_f64(), None),
+            Err(code) => return Ok(code),
+        },
+        (Some(mut file), None) => {
+            let replayed = pronto_replay::replay(&mut file, &settings);
+            let read_seconds = file
+                .done_at()
+                .map_or(0.0, |t| t.duration_since(reading).as_secs_f64());
+            if let Err(e) = file.finish() {
+                eprintln!("pronto replay: {e}");
+                exit_without_freeing(replayed, None::<()>);
+                return Ok(ExitCode::from(65));
+            }
+            eprintln!("read {} events from {}", replayed.events, a.input_name());
+            (Vec::new(), 0, read_seconds, Some(replayed))
+        }
         (None, Some(_)) => {
             let (events, undecodable) = read_events(&a).await?;
             (events, undecodable, reading.elapsed().as_secs_f64(), None)
