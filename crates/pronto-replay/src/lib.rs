@@ -241,18 +241,18 @@ impl Replay {
         facts.extend(
             self.sla
                 .iter()
-                .map(|f| Keyed::new(1, f.fact_id(), Fact::Sla(f))),
+                .map(|f| Keyed::new(f.fact_id(), Fact::Sla(f))),
         );
         facts.extend(
             self.tags
                 .iter()
-                .map(|t| Keyed::new(2, &t.fact_id, Fact::Tag(t))),
+                .map(|t| Keyed::new(&t.fact_id, Fact::Tag(t))),
         );
         facts.extend(
             self.escalations
                 .iter()
                 .zip(&escalation_ids)
-                .map(|(e, id)| Keyed::new(0, id, Fact::Escalation(e))),
+                .map(|(e, id)| Keyed::new(id, Fact::Escalation(e))),
         );
         // In the order of (kind, id) and, for two facts with one id, of their place above, so
         // that the first is kept, as `entries` keeps it. The prefix settles most comparisons.
@@ -279,14 +279,14 @@ impl Replay {
             for f in first {
                 buf.clear();
                 f.fact.encode(&mut buf);
-                hash_entry(&mut h, KINDS[f.kind as usize], f.id, &buf);
+                hash_entry(&mut h, KINDS[usize::from(f.kind)], f.id, &buf);
             }
             let (bytes, ends) = encoding
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             let mut start = 0;
             for (f, end) in second.iter().zip(ends) {
-                hash_entry(&mut h, KINDS[f.kind as usize], f.id, &bytes[start..end]);
+                hash_entry(&mut h, KINDS[usize::from(f.kind)], f.id, &bytes[start..end]);
                 start = end;
             }
         });
@@ -310,6 +310,15 @@ enum Fact<'a> {
 }
 
 impl Fact<'_> {
+    /// The fact's kind, as its index in [`KINDS`].
+    fn kind(&self) -> u8 {
+        match self {
+            Fact::Escalation(_) => 0,
+            Fact::Sla(_) => 1,
+            Fact::Tag(_) => 2,
+        }
+    }
+
     /// Appends the fact's protobuf encoding to `buf`.
     fn encode(&self, buf: &mut Vec<u8>) {
         match self {
@@ -333,12 +342,12 @@ struct Keyed<'a> {
 }
 
 impl<'a> Keyed<'a> {
-    fn new(kind: u8, id: &'a str, fact: Fact<'a>) -> Self {
+    fn new(id: &'a str, fact: Fact<'a>) -> Self {
         let mut head = [0u8; 16];
         let n = id.len().min(16);
         head[..n].copy_from_slice(&id.as_bytes()[..n]);
         Self {
-            kind,
+            kind: fact.kind(),
             prefix: u128::from_be_bytes(head),
             id,
             place: 0,
@@ -361,18 +370,23 @@ pub type Entries = BTreeMap<(&'static str, String), Vec<u8>>;
 
 /// The entries of a set of facts, derived by a replay or read back from the topics.
 pub fn entries(sla: &[SlaFact], tags: &[SentimentTag], escalations: &[EscalationFact]) -> Entries {
+    let facts = sla
+        .iter()
+        .map(|f| (f.fact_id().to_string(), Fact::Sla(f)))
+        .chain(tags.iter().map(|t| (t.fact_id.clone(), Fact::Tag(t))))
+        .chain(
+            escalations
+                .iter()
+                .map(|e| (e.fact_id(), Fact::Escalation(e))),
+        );
     let mut out = Entries::new();
-    for f in sla {
-        out.entry(("sla", f.fact_id().to_string()))
-            .or_insert_with(|| pronto_proto::sla_fact_to_pb(f).encode_to_vec());
-    }
-    for t in tags {
-        out.entry(("tag", t.fact_id.clone()))
-            .or_insert_with(|| pronto_proto::tag_to_pb(t).encode_to_vec());
-    }
-    for e in escalations {
-        out.entry(("escalation", e.fact_id()))
-            .or_insert_with(|| pronto_proto::escalation_fact_to_pb(e).encode_to_vec());
+    for (id, fact) in facts {
+        out.entry((KINDS[usize::from(fact.kind())], id))
+            .or_insert_with(|| {
+                let mut bytes = Vec::new();
+                fact.encode(&mut bytes);
+                bytes
+            });
     }
     out
 }
@@ -460,8 +474,9 @@ mod tests {
             .enumerate()
             .flat_map(|(place, id)| (0..3u8).map(move |kind| (place, kind, *id)))
             .map(|(place, kind, id)| Keyed {
+                kind,
                 place,
-                ..Keyed::new(kind, id, Fact::Tag(tag))
+                ..Keyed::new(id, Fact::Tag(tag))
             })
             .collect();
         let mut expected: Vec<(&str, &str, usize)> = keyed
