@@ -23,7 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// mimalloc rather than glibc's allocator: the SLA engine, the read model and the replay make
-/// many small allocations, which it serves in well under half the time (docs/benchmarks.md).
+/// many small allocations, which took about 40% of the SLA engine's time under glibc's
+/// allocator in a profile (docs/benchmarks.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

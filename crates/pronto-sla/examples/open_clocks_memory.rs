@@ -4,9 +4,8 @@
 //! process's resident memory divided by N.
 //!
 //! It runs on the system allocator, which hands large freed blocks back at once, so the growth
-//! is what the engine holds. Under mimalloc, as the `pronto` binary allocates, the tables'
-//! outgrown buffers stay resident until the allocator purges them; run it there with
-//! `MIMALLOC_PURGE_DELAY=0` for the same measure.
+//! is what the engine holds. The `pronto` binary allocates with mimalloc, which keeps the
+//! tables' outgrown buffers resident until it purges them; this example does not measure that.
 //!
 //! `cargo run --release -p pronto-sla --example open_clocks_memory -- 1000000 [K=1]`
 
