@@ -260,6 +260,11 @@ pub(crate) fn open(
         error: None,
         count: 0,
         done_at: None,
+        lenient: Limits {
+            earliest: EventTime(i64::MIN),
+            max_future_ms: i64::MAX,
+            ..Limits::default()
+        },
     };
     let mut versions = PolicyVersions::empty();
     let mut escalation = pronto_replay::EscalationInputs::default();
@@ -309,6 +314,8 @@ pub(crate) struct Events {
     error: Option<String>,
     count: u64,
     done_at: Option<std::time::Instant>,
+    /// The checks an exported event passes: any time, however far from the export.
+    lenient: Limits,
 }
 
 impl Events {
@@ -345,17 +352,13 @@ impl Events {
         if self.checked {
             return Err(at("text after the checksum line".into()));
         }
-        let lenient = Limits {
-            earliest: EventTime(i64::MIN),
-            max_future_ms: i64::MAX,
-            ..Limits::default()
-        };
+        let lenient = &self.lenient;
         // Event lines, nearly all of the file, are read straight into their types.
         if n > 1
             && let Ok(EventLine { partition, event }) = serde_json::from_str::<EventLine>(&line)
         {
             let event = event
-                .validate(EventTime(0), &lenient)
+                .validate(EventTime(0), lenient)
                 .map_err(|e| at(e.to_string()))?;
             self.sha.update(line.as_bytes());
             self.sha.update(b"\n");
@@ -419,7 +422,7 @@ impl Events {
             let raw: RawEvent =
                 serde_json::from_value(v["event"].clone()).map_err(|e| at(e.to_string()))?;
             let event = raw
-                .validate(EventTime(0), &lenient)
+                .validate(EventTime(0), lenient)
                 .map_err(|e| at(e.to_string()))?;
             Line::Event(partition, event)
         };
