@@ -5,7 +5,9 @@
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Weekday};
 use chrono_tz::Tz;
 use pronto_domain::EventTime;
+use smallvec::SmallVec;
 use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
 
 /// Minutes from local midnight; `end` may exceed 24 h for a slot that runs past midnight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -27,13 +29,93 @@ pub enum CalendarError {
 }
 
 /// When the business is open. An always-open calendar makes business time equal calendar time.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Calendar {
     tz: Tz,
     /// Indexed by `Weekday::num_days_from_monday()`.
     week: [Vec<Slot>; 7],
     holidays: BTreeSet<NaiveDate>,
     always_open: bool,
+    /// The open intervals of each day, worked out from the time zone once and kept; shared by
+    /// the calendar's copies.
+    days: Arc<DayTable>,
+}
+
+impl PartialEq for Calendar {
+    fn eq(&self, other: &Self) -> bool {
+        (self.tz, &self.week, &self.holidays, self.always_open)
+            == (other.tz, &other.week, &other.holidays, other.always_open)
+    }
+}
+
+impl std::fmt::Debug for Calendar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Calendar")
+            .field("tz", &self.tz)
+            .field("week", &self.week)
+            .field("holidays", &self.holidays)
+            .field("always_open", &self.always_open)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Days since 1970-01-01 (UTC), the index of the day table.
+type EpochDay = i64;
+
+/// Days in one block of the day table.
+const BLOCK_DAYS: i64 = 256;
+/// Blocks in the table: 1970 to past 2300. Days outside are worked out each time asked.
+const BLOCKS: usize = 512;
+
+/// The open intervals of local dates, a block of days worked out when first asked for. Working
+/// an interval out goes through the time zone's rules (a search among its transitions for every
+/// slot's start and end); clocks ask for the same few days again and again.
+struct DayTable {
+    blocks: Box<[OnceLock<Block>]>,
+}
+
+/// The open intervals (UTC milliseconds) of `BLOCK_DAYS` consecutive dates: those of day `d`
+/// are `intervals[starts[d]..starts[d + 1]]`.
+struct Block {
+    starts: Box<[u32]>,
+    intervals: Box<[(i64, i64)]>,
+}
+
+impl DayTable {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            blocks: (0..BLOCKS).map(|_| OnceLock::new()).collect(),
+        })
+    }
+}
+
+/// The open intervals of one date: borrowed from the day table, or worked out for a date
+/// beyond it.
+enum Day<'a> {
+    Kept(&'a [(i64, i64)]),
+    Made(SmallVec<[(i64, i64); 4]>),
+}
+
+impl std::ops::Deref for Day<'_> {
+    type Target = [(i64, i64)];
+
+    fn deref(&self) -> &[(i64, i64)] {
+        match self {
+            Day::Kept(s) => s,
+            Day::Made(v) => v,
+        }
+    }
+}
+
+/// The date of an epoch day.
+fn date_of(day: EpochDay) -> Option<NaiveDate> {
+    const CE_TO_EPOCH: i64 = 719_163;
+    NaiveDate::from_num_days_from_ce_opt(i32::try_from(day + CE_TO_EPOCH).ok()?)
+}
+
+/// The UTC day of an instant. Its local date, in any time zone, is at most a day away.
+fn epoch_day(t: i64) -> EpochDay {
+    t.div_euclid(86_400_000)
 }
 
 /// How far ahead a deadline is searched for before it is declared unreachable.
@@ -47,6 +129,7 @@ impl Calendar {
             week: Default::default(),
             holidays: BTreeSet::new(),
             always_open: true,
+            days: DayTable::new(),
         }
     }
 
@@ -84,6 +167,7 @@ impl Calendar {
             week,
             holidays: holidays.into_iter().collect(),
             always_open: false,
+            days: DayTable::new(),
         })
     }
 
@@ -113,15 +197,8 @@ impl Calendar {
         local.and_utc().timestamp_millis()
     }
 
-    fn local_date(&self, t: EventTime) -> NaiveDate {
-        self.tz
-            .timestamp_millis_opt(t.millis())
-            .single()
-            .map(|d| d.date_naive())
-            .unwrap_or_else(|| t.to_datetime().date_naive())
-    }
-
-    /// Open intervals (UTC milliseconds, half-open) of slots starting on `date`.
+    /// Open intervals (UTC milliseconds, half-open, in order) of the slots starting on
+    /// `date`, worked out from the time zone.
     fn intervals_on(&self, date: NaiveDate) -> impl Iterator<Item = (i64, i64)> + '_ {
         let slots: &[Slot] = if self.holidays.contains(&date) {
             &[]
@@ -139,6 +216,34 @@ impl Calendar {
             .filter(|(a, b)| b > a)
     }
 
+    /// The open intervals of the slots starting on the local date `day` (days since
+    /// 1970-01-01), from the day table.
+    fn day(&self, day: EpochDay) -> Day<'_> {
+        let block = usize::try_from(day.div_euclid(BLOCK_DAYS)).ok();
+        let Some(cell) = block.and_then(|b| self.days.blocks.get(b)) else {
+            return Day::Made(
+                date_of(day).map_or_else(SmallVec::new, |d| self.intervals_on(d).collect()),
+            );
+        };
+        let block = cell.get_or_init(|| {
+            let first = day - day.rem_euclid(BLOCK_DAYS);
+            let mut starts = Vec::with_capacity(BLOCK_DAYS as usize + 1);
+            let mut intervals = Vec::new();
+            for d in first..first + BLOCK_DAYS {
+                starts.push(u32::try_from(intervals.len()).expect("a few slots a day"));
+                intervals.extend(date_of(d).into_iter().flat_map(|d| self.intervals_on(d)));
+            }
+            starts.push(u32::try_from(intervals.len()).expect("a few slots a day"));
+            Block {
+                starts: starts.into(),
+                intervals: intervals.into(),
+            }
+        });
+        let i = day.rem_euclid(BLOCK_DAYS) as usize;
+        let (a, b) = (block.starts[i] as usize, block.starts[i + 1] as usize);
+        Day::Kept(&block.intervals[a..b])
+    }
+
     /// Business milliseconds in `[from, to)`; zero when `to <= from`.
     pub fn business_ms(&self, from: EventTime, to: EventTime) -> i64 {
         if to <= from {
@@ -148,17 +253,16 @@ impl Calendar {
             return to.millis() - from.millis();
         }
         let (a, b) = (from.millis(), to.millis());
-        let mut date = self.local_date(from) - Duration::days(1);
-        let last = self.local_date(to);
+        // From the day before the local date of `from` (a slot of it may run past midnight)
+        // to the local date of `to`; each is within a day of the UTC date.
         let mut total = 0;
-        while date <= last {
-            for (s, e) in self.intervals_on(date) {
+        for day in epoch_day(a) - 2..=epoch_day(b) + 1 {
+            for &(s, e) in self.day(day).iter() {
                 let (s, e) = (s.max(a), e.min(b));
                 if e > s {
                     total += e - s;
                 }
             }
-            date += Duration::days(1);
         }
         total
     }
@@ -170,16 +274,13 @@ impl Calendar {
         }
         let (a, b) = (from.millis(), to.millis());
         let mut open: Vec<(i64, i64)> = Vec::new();
-        let mut date = self.local_date(from) - Duration::days(1);
-        let last = self.local_date(to);
-        while date <= last {
-            for (s, e) in self.intervals_on(date) {
+        for day in epoch_day(a) - 2..=epoch_day(b) + 1 {
+            for &(s, e) in self.day(day).iter() {
                 let (s, e) = (s.max(a), e.min(b));
                 if e > s {
                     open.push((s, e));
                 }
             }
-            date += Duration::days(1);
         }
         open.sort_unstable();
         let mut closed = Vec::new();
@@ -214,10 +315,9 @@ impl Calendar {
         }
         let mut remaining = ms.max(0);
         let start = from.millis();
-        let mut date = self.local_date(from) - Duration::days(1);
-        let end = date + Duration::days(HORIZON_DAYS);
-        while date <= end {
-            for (s, e) in self.intervals_on(date) {
+        let first = epoch_day(start) - 2;
+        for day in first..=first + HORIZON_DAYS + 1 {
+            for &(s, e) in self.day(day).iter() {
                 if e <= start {
                     continue;
                 }
@@ -227,7 +327,6 @@ impl Calendar {
                 }
                 remaining -= e - s;
             }
-            date += Duration::days(1);
         }
         None
     }
@@ -546,6 +645,42 @@ mod tests {
         );
     }
 
+    /// Business time worked out day by day from the time zone, without the day table.
+    fn business_ms_direct(c: &Calendar, from: EventTime, to: EventTime) -> i64 {
+        let local = |t: EventTime| t.to_datetime().with_timezone(&c.tz).date_naive();
+        let mut total = 0;
+        let mut date = local(from) - Duration::days(1);
+        while date <= local(to) {
+            for (s, e) in c.intervals_on(date) {
+                total += (e.min(to.millis()) - s.max(from.millis())).max(0);
+            }
+            date += Duration::days(1);
+        }
+        total
+    }
+
+    /// A night desk past midnight on weekdays, a day shift at weekends, in `tz`.
+    fn shifts(tz: &str, holidays: &[NaiveDate]) -> Calendar {
+        let night = vec![
+            parse_slot("07:30-12:00").unwrap(),
+            parse_slot("21:00-02:30").unwrap(),
+        ];
+        let weekend = vec![parse_slot("10:00-16:00").unwrap()];
+        let week = std::array::from_fn(|d| {
+            if d < 5 {
+                night.clone()
+            } else {
+                weekend.clone()
+            }
+        });
+        Calendar::new(
+            Calendar::parse_tz(tz).unwrap(),
+            week,
+            holidays.iter().copied(),
+        )
+        .unwrap()
+    }
+
     proptest! {
         #[test]
         fn business_time_never_exceeds_calendar_time_and_add_inverts_measure(
@@ -561,6 +696,33 @@ mod tests {
             // Zero business time from a closed instant lands at the next opening.
             prop_assert!(biz == 0 || due <= b);
             prop_assert_eq!(c.business_ms(a, due), biz);
+        }
+
+        #[test]
+        fn the_day_table_answers_as_the_time_zone_rules_do(
+            // 1950 to 2400: before, across and after the years the table keeps.
+            start in -631_152_000_000i64..13_569_465_600_000i64,
+            len in 0i64..(12 * 24 * H),
+            tz in prop::sample::select(vec![
+                "Europe/Rome", "America/New_York", "Australia/Lord_Howe", "Pacific/Kiritimati",
+                "America/St_Johns", "UTC",
+            ]),
+            holiday in 0i64..12,
+        ) {
+            let (a, b) = (EventTime(start), EventTime(start + len));
+            let day = a.to_datetime().date_naive() + Duration::days(holiday);
+            for c in [shifts(tz, &[day]), office(tz, &[])] {
+                let biz = c.business_ms(a, b);
+                prop_assert_eq!(biz, business_ms_direct(&c, a, b));
+                // The deadline is the first instant with that much business time behind it.
+                let due = c.add_business(a, biz).unwrap();
+                prop_assert_eq!(business_ms_direct(&c, a, due), biz);
+                let before = EventTime(due.millis() - 1);
+                prop_assert!(biz == 0 || business_ms_direct(&c, a, before) < biz);
+                // Closed stretches and business time make up the whole span.
+                let closed: i64 = c.closed_within(a, b).iter().map(|(s, e)| e.millis() - s.millis()).sum();
+                prop_assert_eq!(closed + biz, len);
+            }
         }
     }
 }
