@@ -60,28 +60,62 @@ impl BoundedText {
     }
 }
 
-/// A deterministic id for a derived fact: the first 128 bits of SHA-256 over the parts,
-/// each length-prefixed so that ("ab","c") and ("a","bc") differ.
+/// A deterministic id for a derived fact: the kind, a dash, and the first 128 bits of SHA-256
+/// over the kind and the parts, each prefixed by its length (LEB128) so that ("ab","c") and
+/// ("a","bc") differ.
 ///
 /// Re-processing the same input yields the same id, which is what lets consumers drop
 /// duplicates after a restart.
 pub fn fact_id(kind: &str, parts: &[&str]) -> String {
-    let mut h = Sha256::new();
+    // Ids are made for every verdict. SHA-256 works through 64-byte blocks, so the prefixes
+    // are kept short; the input is laid out in one buffer on the stack and hashed at once.
+    let mut input = [0u8; 512];
+    let mut n = 0;
+    let mut hasher: Option<Sha256> = None;
     for p in std::iter::once(&kind).chain(parts) {
-        h.update((p.len() as u64).to_be_bytes());
-        h.update(p.as_bytes());
+        let mut prefix = [0u8; 10];
+        let len = leb128(p.len() as u64, &mut prefix);
+        for piece in [&prefix[..len], p.as_bytes()] {
+            if hasher.is_none() && n + piece.len() <= input.len() {
+                input[n..n + piece.len()].copy_from_slice(piece);
+                n += piece.len();
+            } else {
+                // Longer than the buffer: hashed as it comes, to the same digest.
+                let h = hasher.get_or_insert_with(|| Sha256::new_with_prefix(&input[..n]));
+                h.update(piece);
+            }
+        }
     }
-    let digest = h.finalize();
-    // Written straight into one string: ids are made for every verdict, so no formatting.
+    let digest = match hasher {
+        Some(h) => h.finalize(),
+        None => Sha256::digest(&input[..n]),
+    };
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = [0u8; 32];
+    for (pair, b) in hex.chunks_exact_mut(2).zip(&digest[..16]) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0x0f)];
+    }
     let mut id = String::with_capacity(kind.len() + 1 + 32);
     id.push_str(kind);
     id.push('-');
-    for b in &digest[..16] {
-        id.push(char::from(HEX[usize::from(b >> 4)]));
-        id.push(char::from(HEX[usize::from(b & 0x0f)]));
-    }
+    id.push_str(std::str::from_utf8(&hex).expect("hex digits are ASCII"));
     id
+}
+
+/// Writes `value` as LEB128 (seven bits a byte, low first) into `out`; returns the length.
+fn leb128(mut value: u64, out: &mut [u8; 10]) -> usize {
+    let mut n = 0;
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out[n] = byte;
+            return n + 1;
+        }
+        out[n] = byte | 0x80;
+        n += 1;
+    }
 }
 
 #[cfg(test)]
@@ -101,16 +135,33 @@ mod tests {
         assert_eq!(fact_id("lat", &["a", "b"]), fact_id("lat", &["a", "b"]));
         assert_ne!(fact_id("lat", &["ab", "c"]), fact_id("lat", &["a", "bc"]));
         // The kind, a dash, and the first 128 bits of SHA-256 over the length-prefixed parts,
-        // in lower-case hex.
-        let mut h = Sha256::new();
-        for p in ["lat", "a", "b"] {
-            h.update((p.len() as u64).to_be_bytes());
-            h.update(p.as_bytes());
+        // in lower-case hex; a length of 300 takes two bytes (0xac 0x02).
+        let long = "x".repeat(300);
+        let huge = "y".repeat(2000);
+        for parts in [vec!["a", "b"], vec!["a", &long, "b"], vec![&huge, "", "c"]] {
+            let mut h = Sha256::new();
+            for p in std::iter::once("lat").chain(parts.iter().copied()) {
+                match p.len() {
+                    n @ 0..=127 => h.update([n as u8]),
+                    n => {
+                        let mut n = n;
+                        while n > 0 {
+                            let more = if n > 127 { 0x80 } else { 0 };
+                            h.update([(n & 0x7f) as u8 | more]);
+                            n >>= 7;
+                        }
+                    }
+                }
+                h.update(p.as_bytes());
+            }
+            assert_eq!(
+                fact_id("lat", &parts),
+                format!("lat-{}", hex::encode(&h.finalize()[..16]))
+            );
         }
-        assert_eq!(
-            fact_id("lat", &["a", "b"]),
-            format!("lat-{}", hex::encode(&h.finalize()[..16]))
-        );
+        let mut prefix = [0u8; 10];
+        assert_eq!(leb128(300, &mut prefix), 2);
+        assert_eq!(prefix[..2], [0xac, 0x02]);
         assert_ne!(fact_id("lat", &["a"]), fact_id("brk", &["a"]));
         assert!(fact_id("lat", &["x"]).starts_with("lat-"));
         assert_eq!(fact_id("lat", &["x"]).len(), 4 + 32);

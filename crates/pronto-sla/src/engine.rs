@@ -1099,9 +1099,10 @@ impl Engine {
             timers,
             ..
         } = self;
+        let registry: &[Arc<Policy>] = registry;
         let conv = &mut conversations[ci as usize];
         // The version in force now rules what has no clock yet; a running clock keeps its own.
-        let policy = Arc::clone(&registry[usize::from(pi)]);
+        let policy: &Policy = &registry[usize::from(pi)];
         let mut clocks = Clocks {
             registry,
             timers,
