@@ -23,9 +23,8 @@ use pronto_domain::{
 use rustc_hash::FxBuildHasher;
 use smallvec::SmallVec;
 use std::cmp::Reverse;
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 
 /// Which timer of a clock: a warning (index into `warn_at`) or the breach. The high bit marks
@@ -106,6 +105,8 @@ struct Conversation {
     next_generation: u32,
     /// Where the history is kept, when not in `journal`.
     history: History,
+    /// Queued among the quiet conversations, whose journals are folded once the window passed.
+    in_quiet: bool,
     /// Recent events, for putting a late one in its place.
     journal: Option<Box<Journal>>,
 }
@@ -233,8 +234,9 @@ pub struct Engine {
     /// How long a closed conversation keeps its recent events for corrections; `None`: no
     /// journal, late events are applied in arrival order.
     correction_window_ms: Option<i64>,
-    /// Conversations left with no clock running, and when: their journals are folded once
-    /// the window has passed, unless events came since.
+    /// Conversations left with no clock running, each once, and when: their journals are
+    /// folded once the window has passed, unless events came since (then they queue again
+    /// from their newest event, behind some queued after them, which only delays folding).
     quiet: VecDeque<(u32, EventTime)>,
     /// Timers due before this instant have fired: an event before it is late.
     settled: EventTime,
@@ -243,9 +245,17 @@ pub struct Engine {
 /// The default correction window: a day.
 pub const DEFAULT_CORRECTION_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// The hash an event id is remembered by, to drop an event published twice.
 fn id_hash(id: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    id.hash(&mut h);
+    FxBuildHasher.hash_one(id)
+}
+
+/// The hash of conversation key `tenant/conversation_id`, from its two parts.
+fn key_hash(tenant: &str, conversation_id: &str) -> u64 {
+    let mut h = FxBuildHasher.build_hasher();
+    h.write(tenant.as_bytes());
+    h.write_u8(b'/');
+    h.write(conversation_id.as_bytes());
     h.finish()
 }
 
@@ -614,11 +624,15 @@ impl Engine {
     }
 
     fn find(&self, key: &str) -> Option<&Conversation> {
-        let hash = FxBuildHasher.hash_one(key);
-        let i = self
-            .index
-            .find(hash, |i| self.conversations[*i as usize].key == key)?;
-        Some(&self.conversations[*i as usize])
+        // Ids may hold a '/': each place the tenant could end is tried.
+        key.match_indices('/').find_map(|(at, _)| {
+            let (tenant, conversation_id) = (&key[..at], &key[at + 1..]);
+            let i = self.index.find(key_hash(tenant, conversation_id), |i| {
+                let c = &self.conversations[*i as usize];
+                c.tenant() == tenant && c.conversation_id() == conversation_id
+            })?;
+            Some(&self.conversations[*i as usize])
+        })
     }
 
     /// The open reply clock of conversation `key` (`tenant/conversation_id`) as it stands
@@ -755,8 +769,13 @@ impl Engine {
         {
             self.process(ci, event, out);
         }
-        let conv = &self.conversations[ci as usize];
-        if conv.clock.is_none() && conv.resolution.is_none() && conv.journal.is_some() {
+        let conv = &mut self.conversations[ci as usize];
+        if !conv.in_quiet
+            && conv.clock.is_none()
+            && conv.resolution.is_none()
+            && conv.journal.is_some()
+        {
+            conv.in_quiet = true;
             self.quiet.push_back((ci, event.at()));
         }
     }
@@ -843,10 +862,17 @@ impl Engine {
             }
             self.quiet.pop_front();
             let conv = &mut self.conversations[ci as usize];
-            let quiet = conv.quiet_since_before(folded_until);
-            if quiet {
+            conv.in_quiet = false;
+            if conv.quiet_since_before(folded_until) {
                 conv.journal = None;
                 conv.history = History::Folded;
+            } else if conv.clock.is_none()
+                && conv.resolution.is_none()
+                && let Some(last) = conv.journal.as_ref().and_then(|j| j.last_at())
+            {
+                // Events came since, none starting a clock: its turn comes from the newest.
+                conv.in_quiet = true;
+                self.quiet.push_back((ci, last));
             }
         }
     }
@@ -937,9 +963,10 @@ impl Engine {
             seen: SmallVec::new(),
             next_generation: 0,
             history: History::Folded,
+            in_quiet: false,
             journal: None,
         });
-        let hash = FxBuildHasher.hash_one(conv.key.as_str());
+        let hash = key_hash(conv.tenant(), conv.conversation_id());
         scratch.index.insert_unique(hash, 0, |_| hash);
         let mut out = Vec::new();
         for entry in &journal.entries {
@@ -1003,24 +1030,23 @@ impl Engine {
     /// The index of the conversation an event belongs to, created when first seen.
     fn conversation(&mut self, event: &Event) -> u32 {
         let env = &event.envelope;
-        // "tenant/conversation", inline (no allocation) when short, as most keys are.
         let (tenant, conversation) = (env.tenant.as_str(), env.conversation_id.as_str());
+        let hash = key_hash(tenant, conversation);
+        let conversations = &self.conversations;
+        if let Some(i) = self.index.find(hash, |i| {
+            let c = &conversations[*i as usize];
+            c.tenant() == tenant && c.conversation_id() == conversation
+        }) {
+            return *i;
+        }
+        // "tenant/conversation", inline (no allocation) when short, as most keys are.
         let mut key = CompactString::with_capacity(tenant.len() + 1 + conversation.len());
         key.push_str(tenant);
         key.push('/');
         key.push_str(conversation);
-        let key = key.as_str();
-        let hash = FxBuildHasher.hash_one(key);
-        let conversations = &self.conversations;
-        if let Some(i) = self
-            .index
-            .find(hash, |i| conversations[*i as usize].key == key)
-        {
-            return *i;
-        }
         let i = u32::try_from(self.conversations.len()).expect("fewer than 4 billion");
         self.conversations.push(Conversation {
-            key: key.into(),
+            key,
             tenant_len: u16::try_from(env.tenant.as_str().len()).expect("ids are short"),
             channel: env.channel,
             priority: Priority::Normal,
@@ -1033,11 +1059,13 @@ impl Engine {
             seen: SmallVec::new(),
             next_generation: 0,
             history: History::Fresh,
+            in_quiet: false,
             journal: None,
         });
         let conversations = &self.conversations;
         self.index.insert_unique(hash, i, |i| {
-            FxBuildHasher.hash_one(conversations[*i as usize].key.as_str())
+            let c = &conversations[*i as usize];
+            key_hash(c.tenant(), c.conversation_id())
         });
         i
     }
