@@ -9,6 +9,10 @@ use std::fmt;
 /// A fact's deterministic id.
 pub type FactId = String;
 
+/// A short name or id carried by a fact (tenant, conversation, queue, tier, event, agent,
+/// policy version): kept inline, without an allocation, up to 24 bytes.
+pub type Name = compact_str::CompactString;
+
 named_enum!(
     /// The polarity of a customer message.
     Polarity {
@@ -55,26 +59,26 @@ pub struct SentimentTag {
 /// Where a conversation stood when a verdict was reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationContext {
-    pub tenant: String,
-    pub conversation_id: String,
+    pub tenant: Name,
+    pub conversation_id: Name,
     pub channel: Channel,
     /// Empty when unassigned.
-    pub queue: String,
+    pub queue: Name,
     pub priority: Priority,
     /// Empty when unknown.
-    pub customer_tier: String,
+    pub customer_tier: Name,
 }
 
 impl ConversationContext {
     /// A conversation first seen: no queue, normal priority, no tier.
     pub fn new(tenant: &str, conversation_id: &str, channel: Channel) -> Self {
         Self {
-            tenant: tenant.to_string(),
-            conversation_id: conversation_id.to_string(),
+            tenant: tenant.into(),
+            conversation_id: conversation_id.into(),
             channel,
-            queue: String::new(),
+            queue: Name::default(),
             priority: Priority::Normal,
-            customer_tier: String::new(),
+            customer_tier: Name::default(),
         }
     }
 }
@@ -86,16 +90,16 @@ pub struct ReplyLatency {
     pub clock_id: String,
     pub context: ConversationContext,
     pub kind: ReplyKind,
-    pub customer_event_id: String,
+    pub customer_event_id: Name,
     pub customer_at: EventTime,
-    pub reply_event_id: String,
+    pub reply_event_id: Name,
     pub replied_at: EventTime,
-    pub agent_id: String,
+    pub agent_id: Name,
     pub calendar_ms: i64,
     pub business_ms: i64,
     pub target_ms: i64,
     pub met: bool,
-    pub policy_version: String,
+    pub policy_version: Name,
 }
 
 /// A fraction of a target elapsed with no reply.
@@ -105,12 +109,12 @@ pub struct SlaWarning {
     pub clock_id: String,
     pub context: ConversationContext,
     pub kind: ReplyKind,
-    pub customer_event_id: String,
+    pub customer_event_id: Name,
     pub customer_at: EventTime,
     pub due_at: EventTime,
     pub fraction: f64,
     pub target_ms: i64,
-    pub policy_version: String,
+    pub policy_version: Name,
 }
 
 /// A target passed with no reply.
@@ -120,11 +124,11 @@ pub struct SlaBreach {
     pub clock_id: String,
     pub context: ConversationContext,
     pub kind: ReplyKind,
-    pub customer_event_id: String,
+    pub customer_event_id: Name,
     pub customer_at: EventTime,
     pub deadline: EventTime,
     pub target_ms: i64,
-    pub policy_version: String,
+    pub policy_version: Name,
 }
 
 /// A late event showed that an earlier verdict (a latency, warning or breach) no longer holds.
@@ -144,7 +148,7 @@ pub struct SlaCorrection {
     pub reason: String,
     /// The late event's time.
     pub occurred_at: EventTime,
-    pub policy_version: String,
+    pub policy_version: Name,
 }
 
 /// One SLA verdict.
@@ -216,7 +220,7 @@ pub struct EscalationRaised {
     pub trigger_ids: Vec<String>,
     pub raised_at: EventTime,
     /// The escalation rules' version (`name@hash`).
-    pub policy_version: String,
+    pub policy_version: Name,
 }
 
 /// A correction showed that the SLA verdict behind an escalation should not have been

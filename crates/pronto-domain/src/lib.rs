@@ -16,8 +16,8 @@ pub use event::{
     Visibility,
 };
 pub use facts::{
-    ConversationContext, EscalationFact, EscalationRaised, EscalationWithdrawn, FactId, Polarity,
-    ReplyKind, ReplyLatency, SentimentTag, SlaBreach, SlaCorrection, SlaFact, SlaWarning,
+    ConversationContext, EscalationFact, EscalationRaised, EscalationWithdrawn, FactId, Name,
+    Polarity, ReplyKind, ReplyLatency, SentimentTag, SlaBreach, SlaCorrection, SlaFact, SlaWarning,
 };
 pub use id::{BoundedText, Id, IdError, MAX_ID_BYTES, fact_id};
 pub use raw::{

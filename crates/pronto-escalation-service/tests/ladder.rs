@@ -30,7 +30,7 @@ fn breach(conv: &str, deadline: EventTime) -> SlaFact {
         clock_id: format!("clk-{conv}"),
         context: ConversationContext::new("acme", conv, Channel::Chat),
         kind: ReplyKind::First,
-        customer_event_id: format!("m-{conv}"),
+        customer_event_id: format!("m-{conv}").into(),
         customer_at: EventTime(deadline.millis() - 60_000),
         deadline,
         target_ms: 60_000,

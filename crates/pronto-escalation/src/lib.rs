@@ -15,11 +15,11 @@ pub use rules::{DEFAULT_RULES_TOML, Filter, Level, Rule, RuleSet, RulesError, Tr
 
 use pronto_domain::{
     ConversationContext, ConversationStatus, EscalationFact, EscalationRaised, EscalationWithdrawn,
-    Event, EventTime, Payload, Polarity, SentimentTag, SlaFact, fact_id,
+    Event, EventTime, Name, Payload, Polarity, SentimentTag, SlaFact, fact_id,
 };
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-type ConvKey = (String, String);
+type ConvKey = (Name, Name);
 
 /// What the escalator remembers of a conversation.
 struct Conv {
@@ -154,12 +154,12 @@ impl Escalator {
         );
         let conv = self.conv(&base);
         match &e.payload {
-            Payload::AssignmentChanged { queue: Some(q), .. } => conv.ctx.queue = q.to_string(),
+            Payload::AssignmentChanged { queue: Some(q), .. } => conv.ctx.queue = q.as_str().into(),
             Payload::PriorityChanged(p) => conv.ctx.priority = *p,
             Payload::CustomerMessage {
                 customer_tier: Some(t),
                 ..
-            } => conv.ctx.customer_tier = t.to_string(),
+            } => conv.ctx.customer_tier = t.as_str().into(),
             _ => {}
         }
         let mut out = Vec::new();
@@ -195,7 +195,7 @@ impl Escalator {
                 if conv.first_message.is_none() {
                     conv.first_message = Some(at);
                     out.extend(self.repeat_contact(
-                        (env.tenant.to_string(), customer_id.to_string()),
+                        (env.tenant.as_str().into(), customer_id.as_str().into()),
                         at,
                         env.conversation_id.as_str(),
                         e.id(),
@@ -264,7 +264,7 @@ impl Escalator {
             }
         }
         for (i, within, t, c, ev) in candidates {
-            let key = (tenant.clone(), c.clone());
+            let key = (tenant.clone(), Name::from(c.as_str()));
             let Some(ctx) = self.convs.get(&key).map(|c| c.ctx.clone()) else {
                 continue;
             };
@@ -315,7 +315,7 @@ impl Escalator {
                         &ctx,
                         b.deadline,
                         &b.fact_id,
-                        vec![b.fact_id.clone(), b.customer_event_id.clone()],
+                        vec![b.fact_id.clone(), b.customer_event_id.to_string()],
                         Some((&b.fact_id, &b.clock_id)),
                         format!(
                             "no {} reply within {} (deadline {}, SLA policy {})",
@@ -340,7 +340,7 @@ impl Escalator {
                         &ctx,
                         w.due_at,
                         &w.fact_id,
-                        vec![w.fact_id.clone(), w.customer_event_id.clone()],
+                        vec![w.fact_id.clone(), w.customer_event_id.to_string()],
                         Some((&w.fact_id, &w.clock_id)),
                         format!(
                             "{:.0}% of the {} {} reply target passed with no reply (SLA policy {})",
@@ -638,7 +638,7 @@ impl Escalator {
             reason,
             trigger_ids: l.trigger_ids.clone(),
             raised_at: due,
-            policy_version: self.rules.version.clone(),
+            policy_version: self.rules.version.as_str().into(),
         }))
     }
 }

@@ -126,8 +126,8 @@ impl Filter {
     pub fn matches(&self, ctx: &ConversationContext) -> bool {
         (self.channels.is_empty() || self.channels.contains(&ctx.channel))
             && (self.priorities.is_empty() || self.priorities.contains(&ctx.priority))
-            && (self.tiers.is_empty() || self.tiers.contains(&ctx.customer_tier))
-            && (self.queues.is_empty() || self.queues.contains(&ctx.queue))
+            && (self.tiers.is_empty() || self.tiers.iter().any(|t| *t == ctx.customer_tier))
+            && (self.queues.is_empty() || self.queues.iter().any(|q| *q == ctx.queue))
     }
 }
 

@@ -14,7 +14,7 @@ fn ctx(conv: &str) -> ConversationContext {
         channel: Channel::Phone,
         queue: "billing".into(),
         priority: Priority::High,
-        customer_tier: String::new(),
+        customer_tier: Default::default(),
     }
 }
 
@@ -41,7 +41,7 @@ fn breach(conv: &str, deadline: i64) -> SlaFact {
         clock_id: format!("clk-{conv}"),
         context: ctx(conv),
         kind: ReplyKind::First,
-        customer_event_id: format!("m-{conv}"),
+        customer_event_id: format!("m-{conv}").into(),
         customer_at: EventTime(deadline - 5 * MIN),
         deadline: EventTime(deadline),
         target_ms: 5 * MIN,
@@ -55,7 +55,7 @@ fn reply(conv: &str, at: i64) -> SlaFact {
         clock_id: format!("clk-{conv}"),
         context: ctx(conv),
         kind: ReplyKind::First,
-        customer_event_id: format!("m-{conv}"),
+        customer_event_id: format!("m-{conv}").into(),
         customer_at: EventTime(0),
         reply_event_id: "r".into(),
         replied_at: EventTime(at),
@@ -355,9 +355,11 @@ fn a_repeat_contact_is_the_later_conversation_whatever_the_arrival_order() {
             .iter()
             .flat_map(|i| e.on_event(&msgs[*i]))
             .map(|f| match f {
-                EscalationFact::Raised(r) => {
-                    (r.rule, r.context.conversation_id, r.raised_at.millis())
-                }
+                EscalationFact::Raised(r) => (
+                    r.rule,
+                    r.context.conversation_id.to_string(),
+                    r.raised_at.millis(),
+                ),
                 other => panic!("{other:?}"),
             })
             .collect();

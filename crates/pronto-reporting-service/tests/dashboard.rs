@@ -251,7 +251,7 @@ async fn the_dashboard_shows_the_report_and_follows_new_facts_without_reload() {
         |t| t.contains("team_lead") && t.contains("sla-breach"),
     )
     .await;
-    assert!(row.contains(&ctx.conversation_id), "{row}");
+    assert!(row.contains(ctx.conversation_id.as_str()), "{row}");
     // Acknowledged: no longer open.
     let ack = pronto_proto::v1::EscalationEvent {
         event: Some(pronto_proto::v1::escalation_event::Event::Acknowledged(

@@ -652,7 +652,7 @@ mod tests {
             channel,
             queue: "q1".into(),
             priority: Priority::Normal,
-            customer_tier: String::new(),
+            customer_tier: Default::default(),
         }
     }
 
@@ -662,9 +662,9 @@ mod tests {
             clock_id: format!("clk-{i}"),
             context: ctx(&format!("c{i}"), channel),
             kind: ReplyKind::First,
-            customer_event_id: format!("m{i}"),
+            customer_event_id: format!("m{i}").into(),
             customer_at: EventTime(T0),
-            reply_event_id: format!("r{i}"),
+            reply_event_id: format!("r{i}").into(),
             replied_at: EventTime(T0 + ms),
             agent_id: "a1".into(),
             calendar_ms: ms,

@@ -158,10 +158,10 @@ async fn verdicts_follow_the_policy_versions_published_on_the_topic() {
         .unwrap();
         if let SlaFact::Latency(l) = f {
             verdicts.push((
-                l.reply_event_id,
+                l.reply_event_id.to_string(),
                 l.target_ms / 60_000,
                 l.met,
-                l.policy_version,
+                l.policy_version.to_string(),
             ));
         }
     }

@@ -17,7 +17,7 @@ use crate::policy::{Basis, Policy, Target};
 use compact_str::CompactString;
 use hashbrown::HashTable;
 use pronto_domain::{
-    AuthorKind, Channel, ConversationContext, ConversationStatus, Event, EventTime, Payload,
+    AuthorKind, Channel, ConversationContext, ConversationStatus, Event, EventTime, Name, Payload,
     Priority, ReplyKind, ReplyLatency, SlaBreach, SlaFact, SlaWarning, Visibility, fact_id,
 };
 use rustc_hash::FxBuildHasher;
@@ -407,7 +407,7 @@ fn corrections(
                     event.at()
                 ),
                 occurred_at: event.at(),
-                policy_version: policy.version.clone(),
+                policy_version: policy.version.as_str().into(),
             })
         })
         .collect()
@@ -1083,12 +1083,12 @@ impl Engine {
 
     fn context(symbols: &Symbols, conv: &Conversation) -> ConversationContext {
         ConversationContext {
-            tenant: conv.tenant().to_string(),
-            conversation_id: conv.conversation_id().to_string(),
+            tenant: conv.tenant().into(),
+            conversation_id: conv.conversation_id().into(),
             channel: conv.channel,
-            queue: symbols.name(conv.queue).to_string(),
+            queue: symbols.names[conv.queue as usize].clone(),
             priority: conv.priority,
-            customer_tier: symbols.name(conv.tier).to_string(),
+            customer_tier: symbols.names[conv.tier as usize].clone(),
         }
     }
 
@@ -1198,7 +1198,10 @@ impl Engine {
                                 policy, &conv.key, &ctx, &clock, &late, event, why,
                             ));
                         }
-                        let agent = agent_id.as_ref().map(|a| a.to_string()).unwrap_or_default();
+                        let agent = agent_id
+                            .as_ref()
+                            .map(|a| Name::from(a.as_str()))
+                            .unwrap_or_default();
                         out.push(Self::measure(registry, symbols, conv, &clock, event, agent));
                     }
                     conv.replied_before = true;
@@ -1239,7 +1242,7 @@ impl Engine {
                                 conv,
                                 &clock,
                                 event,
-                                String::new(),
+                                Name::default(),
                             );
                             out.push(fact);
                         }
@@ -1358,7 +1361,7 @@ impl Engine {
         conv: &Conversation,
         clock: &Clock,
         event: &Event,
-        agent_id: String,
+        agent_id: Name,
     ) -> SlaFact {
         let at = event.at();
         let policy = &registry[usize::from(clock.policy)];
@@ -1404,16 +1407,16 @@ impl Engine {
             clock_id: id,
             context,
             kind: clock.kind,
-            customer_event_id: clock.customer_event_id.to_string(),
+            customer_event_id: clock.customer_event_id.clone(),
             customer_at: clock.customer_at,
-            reply_event_id: event.id().to_string(),
+            reply_event_id: event.id().into(),
             replied_at: at,
             agent_id,
             calendar_ms,
             business_ms,
             target_ms: clock.target.ms,
             met,
-            policy_version: policy.version.clone(),
+            policy_version: policy.version.as_str().into(),
         })
     }
 
@@ -1452,31 +1455,31 @@ impl Engine {
             let policy = &registry[usize::from(clock.policy)];
             let id = clock_id(&conv.key, clock.kind, &clock.customer_event_id);
             let context = Self::context(symbols, conv);
-            let version = policy.version.clone();
+            let version = policy.version.as_str();
             if t.slot & !RESOLUTION == BREACH {
                 out.push(SlaFact::Breach(SlaBreach {
-                    fact_id: timer_fact_id(&id, t.slot, t.due, &clock, &version, &context),
+                    fact_id: timer_fact_id(&id, t.slot, t.due, &clock, version, &context),
                     clock_id: id,
                     context,
                     kind: clock.kind,
-                    customer_event_id: clock.customer_event_id.to_string(),
+                    customer_event_id: clock.customer_event_id.clone(),
                     customer_at: clock.customer_at,
                     deadline: t.due,
                     target_ms: clock.target.ms,
-                    policy_version: version,
+                    policy_version: version.into(),
                 }));
             } else {
                 out.push(SlaFact::Warning(SlaWarning {
-                    fact_id: timer_fact_id(&id, t.slot, t.due, &clock, &version, &context),
+                    fact_id: timer_fact_id(&id, t.slot, t.due, &clock, version, &context),
                     clock_id: id,
                     context,
                     kind: clock.kind,
-                    customer_event_id: clock.customer_event_id.to_string(),
+                    customer_event_id: clock.customer_event_id.clone(),
                     customer_at: clock.customer_at,
                     due_at: t.due,
                     fraction: fraction(policy, t.slot),
                     target_ms: clock.target.ms,
-                    policy_version: version,
+                    policy_version: version.into(),
                 }));
             }
         }
