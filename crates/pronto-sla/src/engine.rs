@@ -1154,7 +1154,7 @@ impl Engine {
                 }
                 // Targets are chosen when a clock starts, from the conversation as it stands;
                 // a later priority or queue change applies to the next clock.
-                let targets = Self::targets(symbols, conv, &policy);
+                let targets = Self::targets(symbols, conv, policy);
                 match &mut conv.clock {
                     Some(clock) => clocks.resume(clock, at, generation),
                     None => {
@@ -1184,7 +1184,7 @@ impl Engine {
                 ..
             } => {
                 // What counts as a reply is the running clock's policy's call.
-                let rules = conv.clock.as_ref().map_or(&*policy, |c| clocks.policy(c));
+                let rules = conv.clock.as_ref().map_or(policy, |c| clocks.policy(c));
                 let counts = (*author == AuthorKind::Human || rules.count_bot_replies)
                     && (*visibility == Visibility::Public || rules.count_private_notes);
                 if counts {
@@ -1284,7 +1284,7 @@ impl Engine {
                     // Reopened with no clock: working on it again counts toward resolution.
                     if status == ConversationStatus::Reopened
                         && conv.resolution.is_none()
-                        && let Some(target) = Self::targets(symbols, conv, &policy).resolution
+                        && let Some(target) = Self::targets(symbols, conv, policy).resolution
                     {
                         let kind = ReplyKind::Resolution;
                         let clock = clocks.start(kind, event, pi, target, generation);
