@@ -17,7 +17,8 @@ use pronto_domain::{
     ConversationContext, ConversationStatus, EscalationFact, EscalationRaised, EscalationWithdrawn,
     Event, EventTime, Name, Payload, Polarity, SentimentTag, SlaFact, fact_id,
 };
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::{BTreeSet, VecDeque};
 
 type ConvKey = (Name, Name);
 
@@ -96,14 +97,14 @@ impl Escalator {
             .unwrap_or(0);
         Self {
             rules,
-            convs: HashMap::new(),
-            customers: HashMap::new(),
-            ladders: HashMap::new(),
+            convs: HashMap::default(),
+            customers: HashMap::default(),
+            ladders: HashMap::default(),
             queue: BTreeSet::new(),
-            step_of: HashMap::new(),
-            stops: HashMap::new(),
-            by_fact: HashMap::new(),
-            by_clock: HashMap::new(),
+            step_of: HashMap::default(),
+            stops: HashMap::default(),
+            by_fact: HashMap::default(),
+            by_clock: HashMap::default(),
             now: EventTime(i64::MIN),
             streak_window,
             pruned_at: EventTime(i64::MIN),

@@ -439,7 +439,7 @@ fn inputs() -> impl Strategy<Value = Vec<Input>> {
 
 fn run(inputs: &[Input], advance_every: Option<i64>) -> Vec<String> {
     let mut e = Escalator::new(rules(LADDER));
-    let mut ids: HashMap<u8, String> = HashMap::new();
+    let mut ids: HashMap<u8, String> = HashMap::default();
     let mut out = Vec::new();
     let mut sorted = inputs.to_vec();
     sorted.sort_by_key(Input::at);
@@ -493,7 +493,7 @@ proptest! {
     #[test]
     fn levels_are_raised_in_order_and_never_before_they_are_due(inputs in inputs()) {
         let mut e = Escalator::new(rules(LADDER));
-        let mut last: HashMap<String, (u32, i64)> = HashMap::new();
+        let mut last: HashMap<String, (u32, i64)> = HashMap::default();
         let mut sorted = inputs.clone();
         sorted.sort_by_key(Input::at);
         for input in &sorted {
