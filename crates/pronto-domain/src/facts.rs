@@ -36,18 +36,18 @@ named_enum!(
 #[derive(Debug, Clone, PartialEq)]
 pub struct SentimentTag {
     pub fact_id: FactId,
-    pub event_id: String,
-    pub tenant: String,
-    pub conversation_id: String,
+    pub event_id: Name,
+    pub tenant: Name,
+    pub conversation_id: Name,
     pub channel: Channel,
     pub occurred_at: EventTime,
     pub polarity: Polarity,
     /// In [-1, 1].
     pub score: f64,
-    pub language: String,
-    pub tones: Vec<String>,
-    pub model_name: String,
-    pub model_version: String,
+    pub language: Name,
+    pub tones: Vec<Name>,
+    pub model_name: Name,
+    pub model_version: Name,
     /// The tagged event is an agent's reply, not a customer message.
     pub reply: bool,
     /// A reply signed by its agent.

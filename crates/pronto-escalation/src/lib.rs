@@ -411,7 +411,8 @@ impl Escalator {
         let negative = tag.polarity == Polarity::Negative;
         let hits = self.matching(&ctx, |t| match t {
             Trigger::Unhappy { tones, threshold } => {
-                tag.tones.iter().any(|t| tones.contains(t)) || (negative && tag.score <= *threshold)
+                tag.tones.iter().any(|t| tones.iter().any(|x| x == t))
+                    || (negative && tag.score <= *threshold)
             }
             Trigger::NegativeStreak { count, threshold } => {
                 let run = recent
@@ -447,7 +448,7 @@ impl Escalator {
                 &ctx,
                 tag.occurred_at,
                 &tag.fact_id,
-                vec![tag.fact_id.clone(), tag.event_id.clone()],
+                vec![tag.fact_id.clone(), tag.event_id.to_string()],
                 None,
                 reason,
             ));

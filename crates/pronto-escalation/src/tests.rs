@@ -109,7 +109,7 @@ fn customer_message(conv: &str, id: &str, at: i64, customer: &str) -> Event {
 fn tag(conv: &str, n: u32, score: f64, tones: &[&str]) -> SentimentTag {
     SentimentTag {
         fact_id: format!("snt-{conv}-{n}"),
-        event_id: format!("m{n}"),
+        event_id: format!("m{n}").into(),
         tenant: "acme".into(),
         conversation_id: conv.into(),
         channel: Channel::Phone,
@@ -123,7 +123,7 @@ fn tag(conv: &str, n: u32, score: f64, tones: &[&str]) -> SentimentTag {
         },
         score,
         language: "en".into(),
-        tones: tones.iter().map(|t| t.to_string()).collect(),
+        tones: tones.iter().map(|t| (*t).into()).collect(),
         model_name: "lexicon".into(),
         model_version: "1".into(),
         reply: false,

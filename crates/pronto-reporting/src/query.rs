@@ -925,7 +925,7 @@ mod tests {
             event_id: id.into(),
             tenant: "acme".into(),
             // m1 is in c1, m2 in c2.
-            conversation_id: id.replace('m', "c"),
+            conversation_id: id.replace('m', "c").into(),
             channel: Channel::Chat,
             occurred_at: EventTime(T0),
             polarity,

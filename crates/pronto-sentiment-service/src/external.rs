@@ -57,7 +57,7 @@ impl ExternalModel {
     ) -> Result<Reading, Fallback> {
         let mut request = Request::new(pb::AssessRequest {
             text: text.to_string(),
-            language_hint: own.language.clone(),
+            language_hint: own.language.to_string(),
             reply,
             tenant: e.envelope.tenant.to_string(),
             channel: pronto_proto::channel_to_pb(e.envelope.channel) as i32,
@@ -113,8 +113,8 @@ fn checked(a: pb::AssessResponse, own: &Reading) -> Result<Reading, String> {
     }
     let mut tones = own.tones.clone();
     for t in a.tones {
-        if !tones.contains(&t) {
-            tones.push(t);
+        if !tones.iter().any(|x| *x == t) {
+            tones.push(t.into());
         }
     }
     Ok(Reading {
@@ -123,11 +123,11 @@ fn checked(a: pb::AssessResponse, own: &Reading) -> Result<Reading, String> {
         language: if a.language.is_empty() {
             own.language.clone()
         } else {
-            a.language
+            a.language.into()
         },
         tones,
-        model_name: a.model_name,
-        model_version: a.model_version,
+        model_name: a.model_name.into(),
+        model_version: a.model_version.into(),
     })
 }
 

@@ -3,7 +3,7 @@
 //! from on error or timeout.
 
 use crate::external::ExternalModel;
-use pronto_domain::{AuthorKind, Event, Payload, Polarity, SentimentTag, fact_id};
+use pronto_domain::{AuthorKind, Event, Name, Payload, Polarity, SentimentTag, fact_id};
 use pronto_sentiment::{Assessment, Lexicon, LinearModel, Model, is_signed};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -46,10 +46,10 @@ fn taggable(e: &Event) -> Option<(&str, bool, bool)> {
 pub struct Reading {
     pub polarity: Polarity,
     pub score: f64,
-    pub language: String,
-    pub tones: Vec<String>,
-    pub model_name: String,
-    pub model_version: String,
+    pub language: Name,
+    pub tones: Vec<Name>,
+    pub model_name: Name,
+    pub model_version: Name,
 }
 
 impl Reading {
@@ -57,10 +57,10 @@ impl Reading {
         Self {
             polarity: a.polarity,
             score: a.score,
-            language: a.language.to_string(),
-            tones: a.tones.iter().map(|t| t.to_string()).collect(),
-            model_name: model.name().to_string(),
-            model_version: model.version().to_string(),
+            language: a.language.into(),
+            tones: a.tones.iter().map(|t| Name::from(*t)).collect(),
+            model_name: model.name().into(),
+            model_version: model.version().into(),
         }
     }
 }
@@ -73,9 +73,9 @@ fn build(e: &Event, r: Reading, reply: bool, signed: bool) -> SentimentTag {
             "snt",
             &[env.tenant.as_str(), env.event_id.as_str(), name, version],
         ),
-        event_id: env.event_id.to_string(),
-        tenant: env.tenant.to_string(),
-        conversation_id: env.conversation_id.to_string(),
+        event_id: env.event_id.as_str().into(),
+        tenant: env.tenant.as_str().into(),
+        conversation_id: env.conversation_id.as_str().into(),
         channel: env.channel,
         occurred_at: env.occurred_at,
         polarity: r.polarity,
