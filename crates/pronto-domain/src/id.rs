@@ -67,8 +67,25 @@ impl BoundedText {
 /// Re-processing the same input yields the same id, which is what lets consumers drop
 /// duplicates after a restart.
 pub fn fact_id(kind: &str, parts: &[&str]) -> String {
-    // Ids are made for every verdict. SHA-256 works through 64-byte blocks, so the prefixes
-    // are kept short; the input is laid out in one buffer on the stack and hashed at once.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = digest128(kind, parts).to_be_bytes();
+    let mut hex = [0u8; 32];
+    for (pair, b) in hex.chunks_exact_mut(2).zip(&digest) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0x0f)];
+    }
+    let mut id = String::with_capacity(kind.len() + 1 + 32);
+    id.push_str(kind);
+    id.push('-');
+    id.push_str(std::str::from_utf8(&hex).expect("hex digits are ASCII"));
+    id
+}
+
+/// The first 128 bits (big-endian) of SHA-256 over `kind` and `parts`, each prefixed by its
+/// length (LEB128): what [`fact_id`] writes in hex, for keys kept as numbers.
+pub fn digest128(kind: &str, parts: &[&str]) -> u128 {
+    // Made for every verdict. SHA-256 works through 64-byte blocks, so the prefixes are kept
+    // short; the input is laid out in one buffer on the stack and hashed at once.
     let mut input = [0u8; 512];
     let mut n = 0;
     let mut hasher: Option<Sha256> = None;
@@ -90,17 +107,19 @@ pub fn fact_id(kind: &str, parts: &[&str]) -> String {
         Some(h) => h.finalize(),
         None => Sha256::digest(&input[..n]),
     };
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = [0u8; 32];
-    for (pair, b) in hex.chunks_exact_mut(2).zip(&digest[..16]) {
-        pair[0] = HEX[usize::from(b >> 4)];
-        pair[1] = HEX[usize::from(b & 0x0f)];
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&digest[..16]);
+    u128::from_be_bytes(first)
+}
+
+/// The 128 bits a fact id (`kind-` and 32 hex digits, as [`fact_id`] makes them) stands for;
+/// `None` for an id of another shape.
+pub fn fact_id_bits(id: &str) -> Option<u128> {
+    let (_, hex) = id.rsplit_once('-')?;
+    if hex.len() != 32 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
     }
-    let mut id = String::with_capacity(kind.len() + 1 + 32);
-    id.push_str(kind);
-    id.push('-');
-    id.push_str(std::str::from_utf8(&hex).expect("hex digits are ASCII"));
-    id
+    u128::from_str_radix(hex, 16).ok()
 }
 
 /// Writes `value` as LEB128 (seven bits a byte, low first) into `out`; returns the length.
@@ -159,6 +178,10 @@ mod tests {
                 format!("lat-{}", hex::encode(&h.finalize()[..16]))
             );
         }
+        let id = fact_id("lat", &["a", "b"]);
+        assert_eq!(fact_id_bits(&id), Some(digest128("lat", &["a", "b"])));
+        assert_eq!(fact_id_bits("lat-xyz"), None);
+        assert_eq!(fact_id_bits(&id.to_uppercase()), None);
         let mut prefix = [0u8; 10];
         assert_eq!(leb128(300, &mut prefix), 2);
         assert_eq!(prefix[..2], [0xac, 0x02]);

@@ -142,24 +142,28 @@ pub(crate) struct ConversationRec {
     tier: u32,
     agent: u32,
     /// Customer messages not yet answered, by key into `messages`.
-    unanswered: Vec<String>,
+    unanswered: Vec<Key>,
 }
 
 /// All that reports are computed from.
 #[derive(Debug, Default)]
 pub struct ReadModel {
-    seen: Set<String>,
+    /// Events and facts folded in, by key.
+    seen: Set<Key>,
     /// Conversations by tenant symbol and id, as indexes into `convs`.
     conv_index: Map<u32, Map<String, u32>>,
     pub(crate) convs: Vec<ConversationRec>,
-    pub(crate) messages: Map<String, MessageRec>,
-    /// Public human replies, by "tenant/event id".
-    pub(crate) replies: Map<String, ReplyRec>,
-    /// Whether each reply tagged so far is signed, by "tenant/event id"; a tag may come
-    /// before its reply.
-    reply_signed: Map<String, bool>,
-    pub(crate) clocks: Map<String, ClockRec>,
-    pub(crate) tags: Map<String, TagRec>,
+    /// Customer messages, by event key.
+    pub(crate) messages: Map<Key, MessageRec>,
+    /// Public human replies, by event key.
+    pub(crate) replies: Map<Key, ReplyRec>,
+    /// Whether each reply tagged so far is signed, by event key; a tag may come before its
+    /// reply.
+    reply_signed: Map<Key, bool>,
+    /// SLA clocks, by the key of their id.
+    pub(crate) clocks: Map<Key, ClockRec>,
+    /// Tags of customer messages, by event key.
+    pub(crate) tags: Map<Key, TagRec>,
     pub(crate) escalations: Map<String, EscalationRec>,
     /// States of escalations read before the escalation itself.
     escalation_states: Map<String, &'static str>,
@@ -191,8 +195,8 @@ impl ReadModel {
         self.facts_seen
     }
 
-    fn first_time(&mut self, id: String) -> bool {
-        let fresh = self.seen.insert(id);
+    fn first_time(&mut self, key: Key) -> bool {
+        let fresh = self.seen.insert(key);
         if fresh {
             self.facts_seen += 1;
         }
@@ -239,7 +243,8 @@ impl ReadModel {
     pub fn apply_event(&mut self, e: &Event) {
         let env = &e.envelope;
         let tenant = env.tenant.as_str();
-        if !self.first_time(format!("evt:{tenant}/{}", env.event_id)) {
+        let key = event_key(tenant, env.event_id.as_str());
+        if !self.first_time(key) {
             return;
         }
         let ci = self.conv_of(tenant, env.conversation_id.as_str());
@@ -249,10 +254,9 @@ impl ReadModel {
                     self.convs[ci as usize].tier = self.names.intern(t.as_str());
                 }
                 let conv = &mut self.convs[ci as usize];
-                let id = format!("{tenant}/{}", env.event_id);
-                conv.unanswered.push(id.clone());
+                conv.unanswered.push(key);
                 self.messages.insert(
-                    id,
+                    key,
                     MessageRec {
                         conv: ci,
                         channel: env.channel,
@@ -286,10 +290,9 @@ impl ReadModel {
                     }
                 }
                 if *author == AuthorKind::Human {
-                    let id = format!("{tenant}/{}", env.event_id);
-                    let signed = self.reply_signed.get(&id).copied();
+                    let signed = self.reply_signed.get(&key).copied();
                     self.replies.insert(
-                        id,
+                        key,
                         ReplyRec {
                             signed,
                             conv: ci,
@@ -315,7 +318,7 @@ impl ReadModel {
 
     /// Folds an SLA verdict.
     pub fn apply_sla(&mut self, f: &SlaFact) {
-        if !self.first_time(f.fact_id().to_string()) {
+        if !self.first_time(id_key(f.fact_id())) {
             return;
         }
         let ctx = f.context();
@@ -329,8 +332,9 @@ impl ReadModel {
             SlaFact::Correction(c) => {
                 // A late event showed the verdict no longer holds: it stops counting. A clock
                 // left with nothing counted is gone (a late message may have moved its start).
-                let taken_back = fact_hash(&c.corrects_fact_id);
-                if let Some(rec) = self.clocks.get_mut(&c.clock_id) {
+                let taken_back = fact_tag(&c.corrects_fact_id);
+                let clock = id_key(&c.clock_id);
+                if let Some(rec) = self.clocks.get_mut(&clock) {
                     if rec.breach_fact == taken_back {
                         rec.breached = false;
                         rec.breach_fact = 0;
@@ -341,7 +345,7 @@ impl ReadModel {
                         rec.latency_fact = 0;
                     }
                     if rec.latency.is_none() && !rec.breached {
-                        self.clocks.remove(&c.clock_id);
+                        self.clocks.remove(&clock);
                     }
                 }
                 return;
@@ -355,7 +359,7 @@ impl ReadModel {
         };
         let rec = self
             .clocks
-            .entry(clock_id.clone())
+            .entry(id_key(clock_id))
             .or_insert_with(|| ClockRec {
                 conv: ci,
                 channel: ctx.channel,
@@ -375,11 +379,11 @@ impl ReadModel {
                 rec.met = Some(l.met);
                 rec.agent = agent;
                 rec.queue = queue;
-                rec.latency_fact = fact_hash(&l.fact_id);
+                rec.latency_fact = fact_tag(&l.fact_id);
             }
             SlaFact::Breach(b) => {
                 rec.breached = true;
-                rec.breach_fact = fact_hash(&b.fact_id);
+                rec.breach_fact = fact_tag(&b.fact_id);
             }
             SlaFact::Warning(_) | SlaFact::Correction(_) => {}
         }
@@ -388,10 +392,10 @@ impl ReadModel {
     /// Folds a sentiment tag. A message has one tag in a report: a later tag of the same
     /// message (a re-scoring with another model) replaces the earlier one.
     pub fn apply_tag(&mut self, t: &SentimentTag) {
-        if !self.first_time(t.fact_id.clone()) {
+        if !self.first_time(id_key(&t.fact_id)) {
             return;
         }
-        let id = format!("{}/{}", t.tenant, t.event_id);
+        let id = event_key(&t.tenant, &t.event_id);
         if t.reply {
             if let Some(r) = self.replies.get_mut(&id) {
                 r.signed = Some(t.signed);
@@ -437,7 +441,7 @@ impl ReadModel {
     }
 
     pub fn apply_escalation(&mut self, e: &EscalationRaised) {
-        if self.withdrawn.contains(&e.escalation_id) || !self.first_time(e.escalation_id.clone()) {
+        if self.withdrawn.contains(&e.escalation_id) || !self.first_time(id_key(&e.escalation_id)) {
             return;
         }
         let level = self.levels.intern(&e.level);
@@ -526,10 +530,24 @@ impl ReadModel {
     }
 }
 
-/// A fact id's hash, never 0 (which stands for none).
-fn fact_hash(id: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    id.hash(&mut h);
-    h.finish().max(1)
+/// What events and facts are known by in the read model: 128 bits, never 0 (which stands
+/// for none).
+pub(crate) type Key = u128;
+
+/// The key of a fact id: the bits it was made from, or, for an id of another shape, SHA-256
+/// over it.
+fn id_key(id: &str) -> Key {
+    pronto_domain::fact_id_bits(id)
+        .unwrap_or_else(|| pronto_domain::digest128("id", &[id]))
+        .max(1)
+}
+
+/// A fact id told apart from the other verdicts of its clock: 64 bits of its key, never 0.
+fn fact_tag(id: &str) -> u64 {
+    (id_key(id) as u64).max(1)
+}
+
+/// The key of an event: SHA-256 over its tenant and id.
+fn event_key(tenant: &str, event_id: &str) -> Key {
+    pronto_domain::digest128("evt", &[tenant, event_id]).max(1)
 }
