@@ -109,7 +109,14 @@ struct Conversation {
     in_quiet: bool,
     /// Recent events, for putting a late one in its place.
     journal: Option<Box<Journal>>,
+    /// The newest instant among the journal's events ([`NONE_KEPT`] while it has none), kept
+    /// here so that the events of a conversation, which mostly come in order, are found in
+    /// order without reading the journal.
+    journal_newest: EventTime,
 }
+
+/// `journal_newest` of a conversation whose journal holds no events.
+const NONE_KEPT: EventTime = EventTime(i64::MIN);
 
 impl Conversation {
     fn tenant(&self) -> &str {
@@ -124,11 +131,23 @@ impl Conversation {
     fn quiet_since_before(&self, instant: EventTime) -> bool {
         self.clock.is_none()
             && self.resolution.is_none()
-            && self
-                .journal
-                .as_ref()
-                .and_then(|j| j.last_at())
-                .is_some_and(|last| last < instant)
+            && self.newest_kept().is_some_and(|last| last < instant)
+    }
+
+    /// The newest instant in the journal, if it has one with events.
+    fn newest_kept(&self) -> Option<EventTime> {
+        (self.journal.is_some() && self.journal_newest != NONE_KEPT).then_some(self.journal_newest)
+    }
+
+    /// Keeps `entry` in the journal, if the conversation has one.
+    fn keep(&mut self, entry: Entry) {
+        if let Some(journal) = self.journal.as_deref_mut() {
+            self.journal_newest = match journal.entries.is_empty() {
+                true => entry.at,
+                false => self.journal_newest.max(entry.at),
+            };
+            journal.insert(entry);
+        }
     }
 
     fn clock_mut(&mut self, slot: TimerSlot) -> Option<&mut Clock> {
@@ -785,7 +804,16 @@ impl Engine {
     fn behind(&self, ci: u32, event: &Event) -> bool {
         let conv = &self.conversations[ci as usize];
         let newest = match (&conv.journal, conv.history, &conv.clock) {
-            (Some(j), _, _) => j.entries.last().map(|e| (e.at, e.id.as_str())),
+            (Some(_), _, _) => match conv.newest_kept() {
+                // Decided by the instant alone, as it mostly is, without reading the journal.
+                Some(newest) if newest != event.at() => return event.at() < newest,
+                Some(_) => conv
+                    .journal
+                    .as_deref()
+                    .and_then(|j| j.entries.last())
+                    .map(|e| (e.at, e.id.as_str())),
+                None => None,
+            },
             (None, History::FirstMessage, Some(c)) => {
                 Some((c.customer_at, c.customer_event_id.as_str()))
             }
@@ -824,6 +852,7 @@ impl Engine {
                 }
                 _ => Journal::new(here, folded_until),
             };
+            conv.journal_newest = journal.last_at().unwrap_or(NONE_KEPT);
             conv.journal = Some(Box::new(journal));
         }
         conv.journal.as_deref_mut()
@@ -844,8 +873,8 @@ impl Engine {
             return;
         }
         let entry = Entry::of(event, |name| self.symbols.intern(name));
-        if let Some(journal) = self.journal_mut(ci) {
-            journal.insert(entry);
+        if self.journal_mut(ci).is_some() {
+            self.conversations[ci as usize].keep(entry);
         }
     }
 
@@ -868,7 +897,7 @@ impl Engine {
                 conv.history = History::Folded;
             } else if conv.clock.is_none()
                 && conv.resolution.is_none()
-                && let Some(last) = conv.journal.as_ref().and_then(|j| j.last_at())
+                && let Some(last) = conv.newest_kept()
             {
                 // Events came since, none starting a clock: its turn comes from the newest.
                 conv.in_quiet = true;
@@ -902,9 +931,7 @@ impl Engine {
         self.late_events_placed += 1;
         let until = self.settled;
         let (before, _) = self.derive(ci, until);
-        if let Some(journal) = self.conversations[ci as usize].journal.as_deref_mut() {
-            journal.insert(entry);
-        }
+        self.conversations[ci as usize].keep(entry);
         let (after, state) = self.derive(ci, until);
         self.install(ci, state);
         let was: HashSet<&str> = before.iter().map(SlaFact::fact_id).collect();
@@ -965,6 +992,7 @@ impl Engine {
             history: History::Folded,
             in_quiet: false,
             journal: None,
+            journal_newest: NONE_KEPT,
         });
         let hash = key_hash(conv.tenant(), conv.conversation_id());
         scratch.index.insert_unique(hash, 0, |_| hash);
@@ -1061,6 +1089,7 @@ impl Engine {
             history: History::Fresh,
             in_quiet: false,
             journal: None,
+            journal_newest: NONE_KEPT,
         });
         let conversations = &self.conversations;
         self.index.insert_unique(hash, i, |i| {
