@@ -67,8 +67,14 @@ impl BoundedText {
 /// Re-processing the same input yields the same id, which is what lets consumers drop
 /// duplicates after a restart.
 pub fn fact_id(kind: &str, parts: &[&str]) -> String {
+    fact_id_of(kind, digest128(kind, parts))
+}
+
+/// The fact id of `kind` whose 128 bits are `digest`, as [`fact_id`] writes it: for ids whose
+/// digest is kept, so that it is worked out once.
+pub fn fact_id_of(kind: &str, digest: u128) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = digest128(kind, parts).to_be_bytes();
+    let digest = digest.to_be_bytes();
     let mut hex = [0u8; 32];
     for (pair, b) in hex.chunks_exact_mut(2).zip(&digest) {
         pair[0] = HEX[usize::from(b >> 4)];

@@ -19,7 +19,9 @@ pub use facts::{
     ConversationContext, EscalationFact, EscalationRaised, EscalationWithdrawn, FactId, Name,
     Polarity, ReplyKind, ReplyLatency, SentimentTag, SlaBreach, SlaCorrection, SlaFact, SlaWarning,
 };
-pub use id::{BoundedText, Id, IdError, MAX_ID_BYTES, digest128, fact_id, fact_id_bits};
+pub use id::{
+    BoundedText, Id, IdError, MAX_ID_BYTES, digest128, fact_id, fact_id_bits, fact_id_of,
+};
 pub use raw::{
     FieldError, Limits, RawAssignment, RawCustomerMessage, RawEvent, RawMerged, RawPriority,
     RawReply, RawStatus, RawTime, SCHEMA_VERSION, ValidationErrors,

@@ -18,7 +18,8 @@ use compact_str::CompactString;
 use hashbrown::HashTable;
 use pronto_domain::{
     AuthorKind, Channel, ConversationContext, ConversationStatus, Event, EventTime, Name, Payload,
-    Priority, ReplyKind, ReplyLatency, SlaBreach, SlaFact, SlaWarning, Visibility, fact_id,
+    Priority, ReplyKind, ReplyLatency, SlaBreach, SlaFact, SlaWarning, Visibility, digest128,
+    fact_id, fact_id_of,
 };
 use rustc_hash::FxBuildHasher;
 use smallvec::SmallVec;
@@ -38,6 +39,8 @@ const PAUSED: i64 = i64::MIN;
 
 #[derive(Debug, Clone)]
 struct Clock {
+    /// The 128 bits of the clock's id, worked out once: every verdict names its clock.
+    digest: [u8; 16],
     customer_event_id: CompactString,
     customer_at: EventTime,
     target: Target,
@@ -57,6 +60,11 @@ struct Clock {
 }
 
 impl Clock {
+    /// The clock's id: derived from its conversation (`key`) and the event that started it.
+    fn id(&self) -> String {
+        fact_id_of(clock_prefix(self.kind), u128::from_be_bytes(self.digest))
+    }
+
     fn running(&self) -> Option<EventTime> {
         (self.running_since != PAUSED).then_some(EventTime(self.running_since))
     }
@@ -278,14 +286,18 @@ fn key_hash(tenant: &str, conversation_id: &str) -> u64 {
     h.finish()
 }
 
-/// The id of a clock: derived from the conversation and the event that started it.
-fn clock_id(key: &str, kind: ReplyKind, customer_event_id: &str) -> String {
-    let prefix = if kind == ReplyKind::Resolution {
+/// What the id of a clock of `kind` starts with.
+fn clock_prefix(kind: ReplyKind) -> &'static str {
+    if kind == ReplyKind::Resolution {
         "res"
     } else {
         "clk"
-    };
-    fact_id(prefix, &[key, customer_event_id])
+    }
+}
+
+/// The bits of a clock's id: derived from the conversation and the event that started it.
+fn clock_digest(key: &str, kind: ReplyKind, customer_event_id: &str) -> [u8; 16] {
+    digest128(clock_prefix(kind), &[key, customer_event_id]).to_be_bytes()
 }
 
 /// Calendar and business time counted by a clock up to `at`.
@@ -395,14 +407,13 @@ fn overtaken(clock: &Clock, policy: &Policy, at: EventTime) -> Vec<(TimerSlot, E
 /// Corrections of the `slots` a late `event` overtook, each saying `why`.
 fn corrections(
     policy: &Policy,
-    key: &str,
     context: &ConversationContext,
     clock: &Clock,
     slots: &[(TimerSlot, EventTime)],
     event: &Event,
     why: &str,
 ) -> Vec<SlaFact> {
-    let id = clock_id(key, clock.kind, &clock.customer_event_id);
+    let id = clock.id();
     slots
         .iter()
         .map(|(slot, due)| {
@@ -533,11 +544,13 @@ impl Clocks<'_> {
         &mut self,
         kind: ReplyKind,
         event: &Event,
+        key: &str,
         policy: u16,
         target: Target,
         generation: &mut u32,
     ) -> Clock {
         let mut clock = Clock {
+            digest: clock_digest(key, kind, event.id()),
             customer_event_id: event.id().into(),
             customer_at: event.at(),
             target,
@@ -658,16 +671,16 @@ impl Engine {
     /// at `at`, if it has one.
     pub fn clock(&self, key: &str, at: EventTime) -> Option<ClockView> {
         let c = self.find(key)?;
-        Some(self.view(c, c.clock.as_ref()?, at))
+        Some(self.view(c.clock.as_ref()?, at))
     }
 
     /// The open resolution clock of conversation `key` as it stands at `at`, if it has one.
     pub fn resolution_clock(&self, key: &str, at: EventTime) -> Option<ClockView> {
         let c = self.find(key)?;
-        Some(self.view(c, c.resolution.as_deref()?, at))
+        Some(self.view(c.resolution.as_deref()?, at))
     }
 
-    fn view(&self, conv: &Conversation, clock: &Clock, at: EventTime) -> ClockView {
+    fn view(&self, clock: &Clock, at: EventTime) -> ClockView {
         let policy = &self.registry[usize::from(clock.policy)];
         let (calendar_ms, business_ms) = counted(clock, policy, at);
         let due = slots(policy)
@@ -678,7 +691,7 @@ impl Engine {
             })
             .collect();
         ClockView {
-            id: clock_id(&conv.key, clock.kind, &clock.customer_event_id),
+            id: clock.id(),
             kind: clock.kind,
             customer_event_id: clock.customer_event_id.to_string(),
             customer_at: clock.customer_at,
@@ -1192,7 +1205,8 @@ impl Engine {
                         } else {
                             (ReplyKind::First, targets.first_reply)
                         };
-                        conv.clock = Some(clocks.start(kind, event, pi, target, generation));
+                        conv.clock =
+                            Some(clocks.start(kind, event, &conv.key, pi, target, generation));
                     }
                 }
                 match &mut conv.resolution {
@@ -1200,7 +1214,8 @@ impl Engine {
                     None => {
                         if let Some(target) = targets.resolution {
                             let kind = ReplyKind::Resolution;
-                            let clock = clocks.start(kind, event, pi, target, generation);
+                            let clock =
+                                clocks.start(kind, event, &conv.key, pi, target, generation);
                             conv.resolution = Some(Box::new(clock));
                         }
                     }
@@ -1223,9 +1238,7 @@ impl Engine {
                         if !late.is_empty() {
                             let ctx = Self::context(symbols, conv);
                             let why = "the reply";
-                            out.extend(corrections(
-                                policy, &conv.key, &ctx, &clock, &late, event, why,
-                            ));
+                            out.extend(corrections(policy, &ctx, &clock, &late, event, why));
                         }
                         let agent = agent_id
                             .as_ref()
@@ -1254,15 +1267,7 @@ impl Engine {
                         let late = overtaken(&clock, policy, at);
                         if !late.is_empty() {
                             let ctx = Self::context(symbols, conv);
-                            out.extend(corrections(
-                                policy,
-                                &conv.key,
-                                &ctx,
-                                &clock,
-                                &late,
-                                event,
-                                &why(),
-                            ));
+                            out.extend(corrections(policy, &ctx, &clock, &late, event, &why()));
                         }
                         if clock.kind == ReplyKind::Resolution {
                             let fact = Self::measure(
@@ -1292,15 +1297,7 @@ impl Engine {
                             let policy = clocks.policy(clock);
                             let late = overtaken(clock, policy, at);
                             if let (false, Some(ctx)) = (late.is_empty(), &ctx) {
-                                out.extend(corrections(
-                                    policy,
-                                    &conv.key,
-                                    ctx,
-                                    clock,
-                                    &late,
-                                    event,
-                                    &why(),
-                                ));
+                                out.extend(corrections(policy, ctx, clock, &late, event, &why()));
                                 for (slot, _) in &late {
                                     clock.fired &= !Clock::bit(*slot);
                                 }
@@ -1316,7 +1313,7 @@ impl Engine {
                         && let Some(target) = Self::targets(symbols, conv, policy).resolution
                     {
                         let kind = ReplyKind::Resolution;
-                        let clock = clocks.start(kind, event, pi, target, generation);
+                        let clock = clocks.start(kind, event, &conv.key, pi, target, generation);
                         conv.resolution = Some(Box::new(clock));
                     }
                 }
@@ -1356,6 +1353,7 @@ impl Engine {
                         targets.next_reply
                     };
                     let mut clock = Clock {
+                        digest: clock_digest(&conv.key, kind, message.as_str()),
                         customer_event_id: message.as_str().into(),
                         customer_at: since,
                         target,
@@ -1403,7 +1401,7 @@ impl Engine {
         // grow while closed, so a reply after closing is late though the count is not).
         let met = measured <= clock.target.ms
             && due_at(clock, policy, 1.0).is_none_or(|deadline| at <= deadline);
-        let id = clock_id(&conv.key, clock.kind, &clock.customer_event_id);
+        let id = clock.id();
         let context = Self::context(symbols, conv);
         SlaFact::Latency(ReplyLatency {
             // What a late event can change is part of the id: the same measurement derived
@@ -1482,7 +1480,7 @@ impl Engine {
             let clock = clock.clone();
             conv.next_generation = next_generation;
             let policy = &registry[usize::from(clock.policy)];
-            let id = clock_id(&conv.key, clock.kind, &clock.customer_event_id);
+            let id = clock.id();
             let context = Self::context(symbols, conv);
             let version = policy.version.as_str();
             if t.slot & !RESOLUTION == BREACH {

@@ -123,6 +123,21 @@ fn first_reply_is_measured_from_the_first_unanswered_message() {
     assert_eq!(l.reply_event_id, "r1");
     assert_eq!(l.agent_id, "a1");
     assert!(l.policy_version.starts_with("default@"));
+    // A clock's id is made from its conversation and the message that started it.
+    let clock_ids: Vec<&str> = facts
+        .iter()
+        .filter_map(|f| match f {
+            SlaFact::Latency(l) => Some(l.clock_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        clock_ids,
+        [
+            pronto_domain::fact_id("clk", &["acme/c", "m1"]),
+            pronto_domain::fact_id("clk", &["acme/c", "m3"])
+        ]
+    );
 }
 
 #[test]
@@ -787,6 +802,15 @@ fn resolution_is_measured_to_solved_net_of_pauses_and_again_after_a_reopen() {
             ("o1", "s3", 30, true, v)
         ]
     );
+    // Each resolution clock has its own id, made from the event that started it.
+    for f in &facts {
+        if let SlaFact::Latency(l) = f
+            && l.kind == ReplyKind::Resolution
+        {
+            let id = pronto_domain::fact_id("res", &["acme/c1", &l.customer_event_id]);
+            assert_eq!(l.clock_id, id);
+        }
+    }
     let timers: Vec<(ReplyKind, &str, i64)> = facts
         .iter()
         .filter_map(|f| match f {
@@ -1254,6 +1278,10 @@ fn a_merge_carries_the_merged_conversations_wait_over() {
     assert_eq!(
         (l.customer_event_id.as_str(), l.customer_at),
         ("c2-m1", EventTime(T0))
+    );
+    assert_eq!(
+        l.clock_id,
+        pronto_domain::fact_id("clk", &["acme/c1", "c2-m1"])
     );
 
     // c1's own customer wrote later (09:20): the older wait counts.
