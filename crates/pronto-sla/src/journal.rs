@@ -220,9 +220,12 @@ impl Journal {
     /// Puts `entry` in its place. Most conversations hold a handful of events, so the first
     /// few are kept without spare capacity.
     pub(crate) fn insert(&mut self, entry: Entry) {
-        let at = self
-            .entries
-            .partition_point(|e| (e.at, e.id.as_str()) <= (entry.at, entry.id.as_str()));
+        let after = |e: &Entry| (e.at, e.id.as_str()) <= (entry.at, entry.id.as_str());
+        // Events mostly come in order: then the entry goes last, with no search.
+        let at = match self.entries.last() {
+            Some(last) if !after(last) => self.entries.partition_point(after),
+            _ => self.entries.len(),
+        };
         if self.entries.len() < 8 {
             self.entries.reserve_exact(1);
         }
