@@ -263,10 +263,10 @@ pub fn event_to_pb(e: &Event) -> pb::Event {
             customer_tier,
         } => P::CustomerMessage(pb::CustomerMessage {
             text: text.as_str().to_string(),
-            customer_id: customer_id.to_string(),
+            customer_id: customer_id.as_str().to_owned(),
             customer_tier: customer_tier
                 .as_ref()
-                .map(|t| t.to_string())
+                .map(|t| t.as_str().to_owned())
                 .unwrap_or_default(),
         }),
         Payload::ReplySent {
@@ -285,7 +285,7 @@ pub fn event_to_pb(e: &Event) -> pb::Event {
                 Visibility::Public => pb::Visibility::Public,
                 Visibility::Private => pb::Visibility::Private,
             } as i32,
-            agent_id: agent_id.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+            agent_id: agent_id.as_ref().map(|a| a.as_str().to_owned()).unwrap_or_default(),
             agent_display_name: agent_display_name.clone().unwrap_or_default(),
         }),
         Payload::StatusChanged(s) => P::StatusChanged(pb::StatusChanged {
@@ -293,29 +293,29 @@ pub fn event_to_pb(e: &Event) -> pb::Event {
         }),
         Payload::AssignmentChanged { queue, agent_id } => {
             P::AssignmentChanged(pb::AssignmentChanged {
-                queue: queue.as_ref().map(|q| q.to_string()).unwrap_or_default(),
-                agent_id: agent_id.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+                queue: queue.as_ref().map(|q| q.as_str().to_owned()).unwrap_or_default(),
+                agent_id: agent_id.as_ref().map(|a| a.as_str().to_owned()).unwrap_or_default(),
             })
         }
         Payload::PriorityChanged(p) => P::PriorityChanged(pb::PriorityChanged {
             priority: priority_to_pb(*p) as i32,
         }),
         Payload::Merged { from, waiting } => P::Merged(pb::Merged {
-            from: from.to_string(),
+            from: from.as_str().to_owned(),
             waiting_since: waiting.as_ref().map(|(t, _)| ts(*t)),
             waiting_event_id: waiting
                 .as_ref()
-                .map(|(_, e)| e.to_string())
+                .map(|(_, e)| e.as_str().to_owned())
                 .unwrap_or_default(),
         }),
     };
     pb::Event {
         envelope: Some(pb::Envelope {
-            event_id: env.event_id.to_string(),
-            tenant: env.tenant.to_string(),
-            conversation_id: env.conversation_id.to_string(),
+            event_id: env.event_id.as_str().to_owned(),
+            tenant: env.tenant.as_str().to_owned(),
+            conversation_id: env.conversation_id.as_str().to_owned(),
             occurred_at: Some(ts(env.occurred_at)),
-            source: env.source.to_string(),
+            source: env.source.as_str().to_owned(),
             schema_version: env.schema_version,
             channel: channel_to_pb(env.channel) as i32,
         }),
@@ -350,17 +350,17 @@ fn invalid(message: &'static str, detail: impl Into<String>) -> DecodeError {
 pub fn tag_to_pb(t: &SentimentTag) -> pb::SentimentTag {
     pb::SentimentTag {
         fact_id: t.fact_id.clone(),
-        event_id: t.event_id.to_string(),
-        tenant: t.tenant.to_string(),
-        conversation_id: t.conversation_id.to_string(),
+        event_id: t.event_id.as_str().to_owned(),
+        tenant: t.tenant.as_str().to_owned(),
+        conversation_id: t.conversation_id.as_str().to_owned(),
         channel: channel_to_pb(t.channel) as i32,
         occurred_at: Some(ts(t.occurred_at)),
         polarity: polarity_to_pb(t.polarity) as i32,
         score: t.score,
-        language: t.language.to_string(),
-        tones: t.tones.iter().map(|t| t.to_string()).collect(),
-        model_name: t.model_name.to_string(),
-        model_version: t.model_version.to_string(),
+        language: t.language.as_str().to_owned(),
+        tones: t.tones.iter().map(|t| t.as_str().to_owned()).collect(),
+        model_name: t.model_name.as_str().to_owned(),
+        model_version: t.model_version.as_str().to_owned(),
         reply: t.reply,
         signed: t.signed,
         rescored: t.rescored,
@@ -392,12 +392,12 @@ pub fn tag_from_pb(t: pb::SentimentTag) -> Result<SentimentTag, DecodeError> {
 
 pub fn context_to_pb(c: &ConversationContext) -> pb::ConversationContext {
     pb::ConversationContext {
-        tenant: c.tenant.to_string(),
-        conversation_id: c.conversation_id.to_string(),
+        tenant: c.tenant.as_str().to_owned(),
+        conversation_id: c.conversation_id.as_str().to_owned(),
         channel: channel_to_pb(c.channel) as i32,
-        queue: c.queue.to_string(),
+        queue: c.queue.as_str().to_owned(),
         priority: priority_to_pb(c.priority) as i32,
-        customer_tier: c.customer_tier.to_string(),
+        customer_tier: c.customer_tier.as_str().to_owned(),
     }
 }
 
@@ -442,39 +442,39 @@ pub fn sla_fact_to_pb(f: &SlaFact) -> pb::SlaFact {
             clock_id: l.clock_id.clone(),
             context: Some(context_to_pb(&l.context)),
             kind: kind_to_pb(l.kind),
-            customer_event_id: l.customer_event_id.to_string(),
+            customer_event_id: l.customer_event_id.as_str().to_owned(),
             customer_at: Some(ts(l.customer_at)),
-            reply_event_id: l.reply_event_id.to_string(),
+            reply_event_id: l.reply_event_id.as_str().to_owned(),
             replied_at: Some(ts(l.replied_at)),
-            agent_id: l.agent_id.to_string(),
+            agent_id: l.agent_id.as_str().to_owned(),
             calendar_ms: l.calendar_ms,
             business_ms: l.business_ms,
             target_ms: l.target_ms,
             met: l.met,
-            policy_version: l.policy_version.to_string(),
+            policy_version: l.policy_version.as_str().to_owned(),
         }),
         SlaFact::Warning(w) => Fact::Warning(pb::SlaWarning {
             fact_id: w.fact_id.clone(),
             clock_id: w.clock_id.clone(),
             context: Some(context_to_pb(&w.context)),
             kind: kind_to_pb(w.kind),
-            customer_event_id: w.customer_event_id.to_string(),
+            customer_event_id: w.customer_event_id.as_str().to_owned(),
             customer_at: Some(ts(w.customer_at)),
             due_at: Some(ts(w.due_at)),
             fraction: w.fraction,
             target_ms: w.target_ms,
-            policy_version: w.policy_version.to_string(),
+            policy_version: w.policy_version.as_str().to_owned(),
         }),
         SlaFact::Breach(b) => Fact::Breach(pb::SlaBreach {
             fact_id: b.fact_id.clone(),
             clock_id: b.clock_id.clone(),
             context: Some(context_to_pb(&b.context)),
             kind: kind_to_pb(b.kind),
-            customer_event_id: b.customer_event_id.to_string(),
+            customer_event_id: b.customer_event_id.as_str().to_owned(),
             customer_at: Some(ts(b.customer_at)),
             deadline: Some(ts(b.deadline)),
             target_ms: b.target_ms,
-            policy_version: b.policy_version.to_string(),
+            policy_version: b.policy_version.as_str().to_owned(),
         }),
         SlaFact::Correction(c) => Fact::Correction(pb::SlaCorrection {
             fact_id: c.fact_id.clone(),
@@ -483,7 +483,7 @@ pub fn sla_fact_to_pb(f: &SlaFact) -> pb::SlaFact {
             clock_id: c.clock_id.clone(),
             reason: c.reason.clone(),
             occurred_at: Some(ts(c.occurred_at)),
-            policy_version: c.policy_version.to_string(),
+            policy_version: c.policy_version.as_str().to_owned(),
             context: Some(context_to_pb(&c.context)),
             kind: kind_to_pb(c.kind),
             customer_at: Some(ts(c.customer_at)),
@@ -570,7 +570,7 @@ pub fn escalation_to_pb(e: &EscalationRaised) -> pb::EscalationEvent {
             reason: e.reason.clone(),
             trigger_ids: e.trigger_ids.clone(),
             raised_at: Some(ts(e.raised_at)),
-            policy_version: e.policy_version.to_string(),
+            policy_version: e.policy_version.as_str().to_owned(),
             level_name: e.level.clone(),
             step: e.step,
             ladder_id: e.ladder_id.clone(),
