@@ -88,23 +88,17 @@ async fn live_facts(
                 {
                     tags.push(t);
                 }
-            } else if let Ok(ev) = pb::EscalationEvent::decode(bytes) {
-                let fact = match ev.event {
-                    Some(pb::escalation_event::Event::Raised(r)) => {
-                        pronto_proto::escalation_from_pb(r)
-                            .ok()
-                            .filter(|r| r.raised_at < end)
-                            .map(pronto_domain::EscalationFact::Raised)
-                    }
-                    Some(pb::escalation_event::Event::Withdrawn(w)) => {
-                        pronto_proto::withdrawal_from_pb(w)
-                            .ok()
-                            .filter(|w| w.at < end)
-                            .map(pronto_domain::EscalationFact::Withdrawn)
-                    }
-                    _ => None,
+            } else if let Ok(fact) = pb::EscalationEvent::decode(bytes)
+                .map_err(|_| ())
+                .and_then(|e| pronto_proto::escalation_fact_from_pb(e).map_err(|_| ()))
+            {
+                let at = match &fact {
+                    pronto_domain::EscalationFact::Raised(r) => r.raised_at,
+                    pronto_domain::EscalationFact::Withdrawn(w) => w.at,
                 };
-                escalations.extend(fact);
+                if at < end {
+                    escalations.push(fact);
+                }
             }
         }
     }
@@ -334,6 +328,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     };
     replayed.set_outsourcers(outsourcers);
     let digest = replayed.digest();
+    let counts = replayed.counts();
     let total_seconds = reading.elapsed().as_secs_f64();
     // The live side, read up to where the replay ended.
     let live = if a.check_live {
@@ -363,9 +358,9 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             "records_not_events": undecodable,
             "read_seconds": read_seconds,
             "total_seconds": total_seconds,
-            "sla_facts": replayed.sla.len(),
-            "sentiment_tags": replayed.tags.len(),
-            "escalations": replayed.escalations.len(),
+            "sla_facts": counts.sla,
+            "sentiment_tags": counts.tags,
+            "escalations": counts.escalations,
             "digest": digest,
             "report": replayed.report(&query),
             "live": live,
@@ -377,11 +372,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     print!("{}", replayed.report(&query).to_table());
     println!(
         "replayed {} events ({} records not events) in {total_seconds:.1} s (the reading done after {read_seconds:.1} s): {} SLA facts, {} sentiment tags, {} escalations",
-        replayed.events,
-        undecodable,
-        replayed.sla.len(),
-        replayed.tags.len(),
-        replayed.escalations.len()
+        replayed.events, undecodable, counts.sla, counts.tags, counts.escalations
     );
     println!("digest: {digest}");
     if let Some(l) = &live {

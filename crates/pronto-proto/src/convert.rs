@@ -285,7 +285,10 @@ pub fn event_to_pb(e: &Event) -> pb::Event {
                 Visibility::Public => pb::Visibility::Public,
                 Visibility::Private => pb::Visibility::Private,
             } as i32,
-            agent_id: agent_id.as_ref().map(|a| a.as_str().to_owned()).unwrap_or_default(),
+            agent_id: agent_id
+                .as_ref()
+                .map(|a| a.as_str().to_owned())
+                .unwrap_or_default(),
             agent_display_name: agent_display_name.clone().unwrap_or_default(),
         }),
         Payload::StatusChanged(s) => P::StatusChanged(pb::StatusChanged {
@@ -293,8 +296,14 @@ pub fn event_to_pb(e: &Event) -> pb::Event {
         }),
         Payload::AssignmentChanged { queue, agent_id } => {
             P::AssignmentChanged(pb::AssignmentChanged {
-                queue: queue.as_ref().map(|q| q.as_str().to_owned()).unwrap_or_default(),
-                agent_id: agent_id.as_ref().map(|a| a.as_str().to_owned()).unwrap_or_default(),
+                queue: queue
+                    .as_ref()
+                    .map(|q| q.as_str().to_owned())
+                    .unwrap_or_default(),
+                agent_id: agent_id
+                    .as_ref()
+                    .map(|a| a.as_str().to_owned())
+                    .unwrap_or_default(),
             })
         }
         Payload::PriorityChanged(p) => P::PriorityChanged(pb::PriorityChanged {
@@ -640,6 +649,21 @@ pub fn withdrawal_from_pb(w: pb::EscalationWithdrawn) -> Result<EscalationWithdr
         correction_id: w.correction_id,
         reason: w.reason,
     })
+}
+
+/// The escalation fact a record of the escalations topic carries, when it carries one: an
+/// escalation raised or withdrawn. Its other records (acknowledgements, resolutions, rules
+/// versions) are not derived facts.
+pub fn escalation_fact_from_pb(e: pb::EscalationEvent) -> Result<EscalationFact, DecodeError> {
+    use pb::escalation_event::Event;
+    match e.event {
+        Some(Event::Raised(r)) => Ok(EscalationFact::Raised(escalation_from_pb(r)?)),
+        Some(Event::Withdrawn(w)) => Ok(EscalationFact::Withdrawn(withdrawal_from_pb(w)?)),
+        _ => Err(invalid(
+            "pronto.v1.EscalationEvent",
+            "neither a raised nor a withdrawn escalation",
+        )),
+    }
 }
 
 /// Decodes a protobuf message of type `T` from a record payload.

@@ -63,9 +63,13 @@ fn main() {
             },
         );
         events.extend(evs);
-        sla.extend(r.sla);
-        tags.extend(r.tags);
-        escalations.extend(r.escalations);
+        for f in r.facts() {
+            match f.decode().expect("a replay's facts decode") {
+                pronto_replay::Derived::Sla(f) => sla.push(f),
+                pronto_replay::Derived::Tag(t) => tags.push(t),
+                pronto_replay::Derived::Escalation(e) => escalations.push(e),
+            }
+        }
         chunk += 1;
     }
     let total = events.len() + sla.len() + tags.len() + escalations.len();

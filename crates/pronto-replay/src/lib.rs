@@ -7,6 +7,10 @@
 //! encoding: it does not depend on the order facts were produced in, so two replays of the
 //! same events agree, and so does any run that derived the same facts.
 
+mod kept;
+
+pub use kept::{Derived, KeptFact};
+
 use pronto_domain::{
     BoundedText, EscalationFact, Event, EventTime, Payload, SentimentTag, SlaFact,
 };
@@ -23,9 +27,8 @@ pub struct Replay {
     pub events: u64,
     /// The event time the replay was carried to at the end.
     pub until: EventTime,
-    pub sla: Vec<SlaFact>,
-    pub tags: Vec<SentimentTag>,
-    pub escalations: Vec<EscalationFact>,
+    /// Every fact derived, as its encoding.
+    facts: kept::Kept,
     model: ReadModel,
     /// The escalation rules' state and the escalation ids raised, kept with the facts so that
     /// a caller who leaves the replay to the operating system at exit leaves these too.
@@ -90,9 +93,7 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
         out: Replay {
             events: 0,
             until: EventTime(i64::MIN),
-            sla: Vec::new(),
-            tags: Vec::new(),
-            escalations: Vec::new(),
+            facts: kept::Kept::default(),
             model: ReadModel::new(),
             escalator,
             raised: HashSet::new(),
@@ -185,7 +186,7 @@ impl Run {
             self.out.model.apply_tag(&t);
             let esc = self.out.escalator.on_tag(&t);
             self.escalate(esc);
-            self.out.tags.push(t);
+            self.out.facts.keep(&t.fact_id, Fact::Tag(&t));
         }
         self.sla(sla);
     }
@@ -195,21 +196,23 @@ impl Run {
             self.out.model.apply_sla(&f);
             let esc = self.out.escalator.on_sla(&f);
             self.escalate(esc);
-            self.out.sla.push(f);
+            self.out.facts.keep(f.fact_id(), Fact::Sla(&f));
         }
     }
 
     /// Keeps each escalation fact the first time it comes, as the live service does.
     fn escalate(&mut self, facts: Vec<EscalationFact>) {
         for f in facts {
-            if !self.out.raised.insert(f.fact_id()) {
+            let id = f.fact_id();
+            if self.out.raised.contains(&id) {
                 continue;
             }
             match &f {
                 EscalationFact::Raised(r) => self.out.model.apply_escalation(r),
                 EscalationFact::Withdrawn(w) => self.out.model.apply_withdrawal(&w.escalation_id),
             }
-            self.out.escalations.push(f);
+            self.out.facts.keep(&id, Fact::Escalation(&f));
+            self.out.raised.insert(id);
         }
     }
 }
@@ -225,78 +228,41 @@ impl Replay {
         self.model.report(q)
     }
 
-    /// SHA-256 over every derived fact, sorted by kind and id, each as its protobuf bytes.
-    ///
-    /// Computed as [`digest`] computes it over [`entries`], without holding every encoding at
-    /// once: the facts are put in order by reference, and encoded in two halves, the second on
-    /// a thread of its own while the first is encoded and hashed.
+    /// SHA-256 over every derived fact, sorted by kind and id, each as its protobuf bytes:
+    /// as [`digest`] computes it over [`entries`], from the encodings kept as the facts were
+    /// derived.
     pub fn digest(&self) -> String {
-        let escalation_ids: Vec<String> = self
-            .escalations
-            .iter()
-            .map(EscalationFact::fact_id)
-            .collect();
-        let mut facts: Vec<Keyed<'_>> =
-            Vec::with_capacity(self.sla.len() + self.tags.len() + self.escalations.len());
-        facts.extend(
-            self.sla
-                .iter()
-                .map(|f| Keyed::new(f.fact_id(), Fact::Sla(f))),
-        );
-        facts.extend(
-            self.tags
-                .iter()
-                .map(|t| Keyed::new(&t.fact_id, Fact::Tag(t))),
-        );
-        facts.extend(
-            self.escalations
-                .iter()
-                .zip(&escalation_ids)
-                .map(|(e, id)| Keyed::new(id, Fact::Escalation(e))),
-        );
-        // In the order of (kind, id) and, for two facts with one id, of their place above, so
-        // that the first is kept, as `entries` keeps it. The prefix settles most comparisons.
-        for (place, f) in facts.iter_mut().enumerate() {
-            f.place = place;
-        }
-        facts.sort_unstable_by(Keyed::order);
-        facts.dedup_by(|b, a| (a.kind, a.id) == (b.kind, b.id));
-
-        let mut h = Sha256::new();
-        let (first, second) = facts.split_at(facts.len() / 2);
-        std::thread::scope(|scope| {
-            let encoding = scope.spawn(|| {
-                // Each fact's encoding, one after another, and where each ends.
-                let mut bytes = Vec::new();
-                let mut ends = Vec::with_capacity(second.len());
-                for f in second {
-                    f.fact.encode(&mut bytes);
-                    ends.push(bytes.len());
-                }
-                (bytes, ends)
-            });
-            let mut buf = Vec::new();
-            for f in first {
-                buf.clear();
-                f.fact.encode(&mut buf);
-                hash_entry(&mut h, KINDS[usize::from(f.kind)], f.id, &buf);
-            }
-            let (bytes, ends) = encoding
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            let mut start = 0;
-            for (f, end) in second.iter().zip(ends) {
-                hash_entry(&mut h, KINDS[usize::from(f.kind)], f.id, &bytes[start..end]);
-                start = end;
-            }
-        });
-        format!("sha256:{}", hex::encode(h.finalize()))
+        self.facts.digest()
     }
 
     /// The facts as [`entries`] keys them.
     pub fn entries(&self) -> Entries {
-        entries(&self.sla, &self.tags, &self.escalations)
+        self.facts.entries()
     }
+
+    /// How many facts were derived: SLA facts, sentiment tags and escalations.
+    pub fn counts(&self) -> Counts {
+        let [escalations, sla, tags] = self.facts.counts();
+        Counts {
+            sla,
+            tags,
+            escalations,
+        }
+    }
+
+    /// Every fact derived, in the order derived, as its kind, id and protobuf encoding (what
+    /// the live services publish).
+    pub fn facts(&self) -> impl Iterator<Item = KeptFact<'_>> {
+        self.facts.iter()
+    }
+}
+
+/// How many facts of each kind a replay derived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub sla: u64,
+    pub tags: u64,
+    pub escalations: u64,
 }
 
 /// The kinds of fact, in the order a digest takes them (as their names sort).
@@ -327,40 +293,6 @@ impl Fact<'_> {
             Fact::Escalation(e) => pronto_proto::escalation_fact_to_pb(e).encode(buf),
         }
         .expect("a Vec grows to take any message");
-    }
-}
-
-/// A fact with what a digest sorts it by: its kind (index into [`KINDS`]), its id, the id's
-/// first 16 bytes as a number (zero-padded: it orders as the bytes do, so two facts whose
-/// prefixes differ need no look at their ids), and its place among the facts.
-struct Keyed<'a> {
-    kind: u8,
-    prefix: u128,
-    id: &'a str,
-    place: usize,
-    fact: Fact<'a>,
-}
-
-impl<'a> Keyed<'a> {
-    fn new(id: &'a str, fact: Fact<'a>) -> Self {
-        let mut head = [0u8; 16];
-        let n = id.len().min(16);
-        head[..n].copy_from_slice(&id.as_bytes()[..n]);
-        Self {
-            kind: fact.kind(),
-            prefix: u128::from_be_bytes(head),
-            id,
-            place: 0,
-            fact,
-        }
-    }
-
-    /// By kind name, id and place.
-    fn order(a: &Self, b: &Self) -> std::cmp::Ordering {
-        (a.kind, a.prefix)
-            .cmp(&(b.kind, b.prefix))
-            .then_with(|| a.id.cmp(b.id))
-            .then(a.place.cmp(&b.place))
     }
 }
 
@@ -447,52 +379,6 @@ mod tests {
     }
 
     #[test]
-    fn facts_sort_by_kind_name_then_id_bytes_whatever_their_prefixes() {
-        let replayed = run(
-            &generate(&SimConfig {
-                seed: 1,
-                conversations: 5,
-                ..SimConfig::default()
-            }),
-            1,
-        );
-        let tag = &replayed.tags[0];
-        let ids = [
-            "lat-0123456789abcdef",
-            "lat-0123456789abcdee",
-            "lat-0123456789ab",
-            "lat-0123456789abc",
-            "lat-0123456789ab\u{1}",
-            "lat",
-            "",
-            "wdr-ffff",
-            "z",
-            "lat-0123456789abcdef",
-        ];
-        let mut keyed: Vec<Keyed<'_>> = ids
-            .iter()
-            .enumerate()
-            .flat_map(|(place, id)| (0..3u8).map(move |kind| (place, kind, *id)))
-            .map(|(place, kind, id)| Keyed {
-                kind,
-                place,
-                ..Keyed::new(id, Fact::Tag(tag))
-            })
-            .collect();
-        let mut expected: Vec<(&str, &str, usize)> = keyed
-            .iter()
-            .map(|k| (KINDS[k.kind as usize], k.id, k.place))
-            .collect();
-        expected.sort();
-        keyed.sort_unstable_by(Keyed::order);
-        let got: Vec<(&str, &str, usize)> = keyed
-            .iter()
-            .map(|k| (KINDS[k.kind as usize], k.id, k.place))
-            .collect();
-        assert_eq!(got, expected);
-    }
-
-    #[test]
     fn the_same_events_give_the_same_digest_however_partitioned() {
         let events = generate(&SimConfig {
             seed: 5,
@@ -502,9 +388,27 @@ mod tests {
         let a = run(&events, 3);
         let b = run(&events, 3);
         assert_eq!(a.digest(), b.digest());
-        // Streamed or from the entries, one digest.
+        // Kept as encodings or read back into facts and keyed again, one digest.
         assert_eq!(a.digest(), digest(&a.entries()));
-        assert!(!a.sla.is_empty() && !a.tags.is_empty() && !a.escalations.is_empty());
+        let (mut sla, mut tags, mut escalations) = (Vec::new(), Vec::new(), Vec::new());
+        for f in a.facts() {
+            match f.decode().unwrap() {
+                Derived::Sla(f) => sla.push(f),
+                Derived::Tag(t) => tags.push(t),
+                Derived::Escalation(e) => escalations.push(e),
+            }
+        }
+        let counts = a.counts();
+        assert!(counts.sla > 0 && counts.tags > 0 && counts.escalations > 0);
+        assert_eq!(
+            (sla.len(), tags.len(), escalations.len()),
+            (
+                counts.sla as usize,
+                counts.tags as usize,
+                counts.escalations as usize
+            )
+        );
+        assert_eq!(a.digest(), digest(&entries(&sla, &tags, &escalations)));
         // Engines hold conversations apart, so one partition or many derive the same facts.
         assert_eq!(a.digest(), run(&events, 1).digest());
         // A period with one event fewer is another period.

@@ -133,14 +133,9 @@ async fn the_dashboard_shows_the_report_and_follows_new_facts_without_reload() {
             .await
             .unwrap();
     }
-    for f in &derived.sla {
+    for f in derived.facts().filter(|f| f.kind == "sla") {
         publisher
-            .publish(
-                &topics.sla,
-                "k",
-                &pronto_proto::sla_fact_to_pb(f).encode_to_vec(),
-                "pronto.v1.SlaFact",
-            )
+            .publish(&topics.sla, "k", f.encoding, "pronto.v1.SlaFact")
             .await
             .unwrap();
     }
@@ -221,7 +216,14 @@ async fn the_dashboard_shows_the_report_and_follows_new_facts_without_reload() {
     c.execute("window.sameLoad = 'yes'; return null;", vec![])
         .await
         .unwrap();
-    let ctx = derived.sla[0].context().clone();
+    let Some(Ok(pronto_replay::Derived::Sla(first))) = derived
+        .facts()
+        .find(|f| f.kind == "sla")
+        .map(|f| f.decode())
+    else {
+        panic!("the sample derives SLA facts");
+    };
+    let ctx = first.context().clone();
     let escalation = EscalationRaised {
         escalation_id: "esc-dashboard-1".into(),
         context: ctx.clone(),
@@ -232,7 +234,7 @@ async fn the_dashboard_shows_the_report_and_follows_new_facts_without_reload() {
         rule: "sla-breach".into(),
         reason: "no first reply within 5 min".into(),
         trigger_ids: vec![],
-        raised_at: derived.sla[0].at(),
+        raised_at: first.at(),
         policy_version: "default@x".into(),
     };
     publisher
