@@ -5,15 +5,15 @@
 //! of a fact with its strings), and leaves the digest nothing to do but put them in order and
 //! hash them.
 
-use crate::{Entries, Fact, KINDS, hash_entry};
+use crate::{Entries, Fact, KINDS};
 use pronto_domain::{EscalationFact, SentimentTag, SlaFact};
 use sha2::{Digest, Sha256};
 
 /// Bytes per block: few blocks for a large replay, little left unused in the last one.
 const BLOCK: usize = 4 << 20;
 
-/// One kept fact, as it is written in a block: the id's length (4 bytes, little-endian), the
-/// id, the encoding.
+/// One kept fact, written in a block as a digest hashes it: the kind's name, the id and the
+/// encoding, each after its length (8 bytes, big-endian).
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     /// The id's first 16 bytes as a number (zero-padded): it orders as the bytes do, so two
@@ -23,6 +23,8 @@ struct Slot {
     start: u32,
     /// Bytes from `start` to the end of the encoding.
     len: u32,
+    /// Where the id (its length first) starts, from `start`.
+    id_at: u8,
     /// Index into [`KINDS`].
     kind: u8,
 }
@@ -84,7 +86,8 @@ impl Kept {
         fact.encode(&mut self.scratch);
         let kind = fact.kind();
         self.counts[usize::from(kind)] += 1;
-        let need = 4 + id.len() + self.scratch.len();
+        let name = KINDS[usize::from(kind)];
+        let need = 3 * 8 + name.len() + id.len() + self.scratch.len();
         let fits = self
             .blocks
             .last()
@@ -95,15 +98,17 @@ impl Kept {
         let block_index = self.blocks.len() - 1;
         let block = &mut self.blocks[block_index];
         let start = block.len();
-        // An id or encoding longer than 4 GiB cannot be derived: ids are short, facts small.
-        block.extend_from_slice(&(id.len() as u32).to_le_bytes());
-        block.extend_from_slice(id.as_bytes());
-        block.extend_from_slice(&self.scratch);
+        for part in [name.as_bytes(), id.as_bytes(), &self.scratch] {
+            block.extend_from_slice(&(part.len() as u64).to_be_bytes());
+            block.extend_from_slice(part);
+        }
+        // A fact of 4 GiB cannot be derived: ids are short, facts small.
         self.slots.push(Slot {
             prefix: prefix(id),
             block: block_index as u32,
             start: start as u32,
             len: need as u32,
+            id_at: (8 + name.len()) as u8,
             kind,
         });
     }
@@ -113,18 +118,22 @@ impl Kept {
         self.counts
     }
 
-    fn read(&self, slot: &Slot) -> KeptFact<'_> {
-        let block = &self.blocks[slot.block as usize];
+    /// The bytes a digest hashes for the fact of `slot`.
+    fn entry(&self, slot: &Slot) -> &[u8] {
         let at = slot.start as usize;
-        let bytes = &block[at..at + slot.len as usize];
-        let (len, rest) = bytes.split_at(4);
-        let id_len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
-        let (id, encoding) = rest.split_at(id_len);
+        &self.blocks[slot.block as usize][at..at + slot.len as usize]
+    }
+
+    fn read(&self, slot: &Slot) -> KeptFact<'_> {
+        let (_, rest) = self.entry(slot).split_at(usize::from(slot.id_at));
+        let (len, rest) = rest.split_at(8);
+        let id_len = u64::from_be_bytes(len.try_into().unwrap_or_default()) as usize;
+        let (id, rest) = rest.split_at(id_len);
         KeptFact {
             kind: KINDS[usize::from(slot.kind)],
             // Written from a `&str` by `keep`.
             id: std::str::from_utf8(id).unwrap_or_default(),
-            encoding,
+            encoding: &rest[8..],
         }
     }
 
@@ -134,7 +143,7 @@ impl Kept {
     }
 
     /// The facts in digest order: by kind name, then id, each id once (the first derived).
-    fn ordered(&self) -> Vec<KeptFact<'_>> {
+    fn ordered(&self) -> Vec<Slot> {
         let mut slots = self.slots.clone();
         // Stable: of two facts with one id, the first derived stays first.
         slots.sort_by(|a, b| {
@@ -142,16 +151,17 @@ impl Kept {
                 .cmp(&(b.kind, b.prefix))
                 .then_with(|| self.read(a).id.cmp(self.read(b).id))
         });
-        let mut facts: Vec<KeptFact<'_>> = slots.iter().map(|s| self.read(s)).collect();
-        facts.dedup_by(|b, a| (a.kind, a.id) == (b.kind, b.id));
-        facts
+        slots.dedup_by(|b, a| {
+            (a.kind, a.prefix) == (b.kind, b.prefix) && self.read(a).id == self.read(b).id
+        });
+        slots
     }
 
     /// SHA-256 over the facts in digest order, as [`crate::digest`] takes it over entries.
     pub(crate) fn digest(&self) -> String {
         let mut h = Sha256::new();
-        for f in self.ordered() {
-            hash_entry(&mut h, f.kind, f.id, f.encoding);
+        for slot in self.ordered() {
+            h.update(self.entry(&slot));
         }
         format!("sha256:{}", hex::encode(h.finalize()))
     }
@@ -159,7 +169,8 @@ impl Kept {
     /// The facts as entries.
     pub(crate) fn entries(&self) -> Entries {
         self.ordered()
-            .into_iter()
+            .iter()
+            .map(|s| self.read(s))
             .map(|f| ((f.kind, f.id.to_string()), f.encoding.to_vec()))
             .collect()
     }

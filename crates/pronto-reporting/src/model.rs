@@ -178,6 +178,11 @@ pub struct ReadModel {
     /// them.
     pub(crate) models: Names,
     pub(crate) levels: Names,
+    /// The conversation met last: records of one conversation mostly come together (an
+    /// event, its tag, its verdicts), and then need no lookup.
+    last_conv: Option<u32>,
+    /// Room to spell a tag's model as "name version" before looking it up.
+    model_key: String,
 }
 
 impl ReadModel {
@@ -205,6 +210,18 @@ impl ReadModel {
 
     /// The index of the conversation, made when first met.
     fn conv_of(&mut self, tenant: &str, conversation: &str) -> u32 {
+        if let Some(last) = self.last_conv {
+            let c = &self.convs[last as usize];
+            if c.id == conversation && self.names.name(c.tenant) == tenant {
+                return last;
+            }
+        }
+        let i = self.find_or_add_conv(tenant, conversation);
+        self.last_conv = Some(i);
+        i
+    }
+
+    fn find_or_add_conv(&mut self, tenant: &str, conversation: &str) -> u32 {
         let tenant = self.names.intern(tenant);
         let by_id = self.conv_index.entry(tenant).or_default();
         if let Some(i) = by_id.get(conversation) {
@@ -403,9 +420,11 @@ impl ReadModel {
             self.reply_signed.insert(id, t.signed);
             return;
         }
-        let model = self
-            .models
-            .intern(&format!("{} {}", t.model_name, t.model_version));
+        self.model_key.clear();
+        self.model_key.push_str(&t.model_name);
+        self.model_key.push(' ');
+        self.model_key.push_str(&t.model_version);
+        let model = self.models.intern(&self.model_key);
         let conv = self.conv_of(&t.tenant, &t.conversation_id);
         self.tags.insert(
             id,
