@@ -7,9 +7,9 @@
 //! move time forward with [`Engine::advance`], replay moves it with the events.
 //!
 //! State is kept compact, since a partition may hold millions of open conversations: one slab
-//! entry per conversation, its key stored once, queue and tier names interned, clock ids
-//! derived again when a verdict needs them, and one pending timer per running clock (the next
-//! one due), with superseded timers dropped lazily when they come up.
+//! entry per conversation, its key stored once, queue and tier names interned, a clock's id
+//! kept as its 128 bits and written out when a verdict needs it, and one pending timer per
+//! running clock (the next one due), with superseded timers dropped lazily when they come up.
 
 use crate::PolicyVersions;
 use crate::journal::{Base, Entry, History, Journal, What};
