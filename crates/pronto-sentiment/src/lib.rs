@@ -126,6 +126,43 @@ fn tokens(text: &str) -> Vec<Token<'_>> {
 /// Lower-cases, folds elongations ("sooooo" -> "soo") and strips hashtag marks and Italian
 /// elided articles ("l'assistenza" -> "assistenza"); says whether anything was folded.
 fn normalise(token: &str) -> (String, bool) {
+    if token.is_ascii() {
+        normalise_ascii(token)
+    } else {
+        normalise_any(token)
+    }
+}
+
+/// [`normalise`] of an ASCII token (most are), in one pass and one allocation.
+fn normalise_ascii(token: &str) -> (String, bool) {
+    let t = token.trim_start_matches('#').as_bytes();
+    // An elided article: up to three characters and an apostrophe before the rest ("l'", "dell'"),
+    // not an English "n't".
+    let from = match t.iter().rposition(|&b| b == b'\'') {
+        Some(q) if q <= 3 && q + 1 < t.len() && !t[q + 1..].eq_ignore_ascii_case(b"t") => q + 1,
+        _ => 0,
+    };
+    let mut out = String::with_capacity(t.len() - from);
+    let (mut run, mut prev, mut folded) = (0, None, false);
+    for &b in &t[from..] {
+        let c = char::from(b.to_ascii_lowercase());
+        if Some(c) == prev {
+            run += 1;
+            if run >= 2 {
+                folded = true;
+                continue;
+            }
+        } else {
+            run = 0;
+        }
+        prev = Some(c);
+        out.push(c);
+    }
+    (out, folded)
+}
+
+/// [`normalise`] of any token.
+fn normalise_any(token: &str) -> (String, bool) {
     let lower = token
         .trim_start_matches('#')
         .replace('’', "'")
@@ -195,8 +232,12 @@ impl Model for Lexicon {
             _ => &[&lists.en, &lists.it],
         };
         let lookup = |w: &str| word_lists.iter().find_map(|l| l.word(w));
-        let phrase = |a: &str, b: &str| {
-            let key = format!("{a} {b}");
+        let mut key = String::new();
+        let mut phrase = |a: &str, b: &str| {
+            key.clear();
+            key.push_str(a);
+            key.push(' ');
+            key.push_str(b);
             word_lists.iter().find_map(|l| l.phrases.get(&key).copied())
         };
         let letters = text.chars().filter(|c| c.is_alphabetic()).count();
@@ -343,6 +384,38 @@ mod tests {
 
     fn p(text: &str) -> Assessment {
         Lexicon.assess(text)
+    }
+
+    #[test]
+    fn ascii_tokens_normalise_as_any_token_does() {
+        // Every token up to 5 characters over an alphabet of what normalising treats apart
+        // (hashtags, apostrophes, "t", case, repeats), and longer ones drawn at random.
+        let alphabet = ['#', '\'', 't', 'T', 'a', 'A', 'l', 'o', '1'];
+        let mut tokens = vec![String::new()];
+        let mut level = vec![String::new()];
+        for _ in 0..5 {
+            level = level
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            tokens.extend(level.iter().cloned());
+        }
+        let mut seed = 7u64;
+        for _ in 0..20_000 {
+            let len = 6 + (seed % 10) as usize;
+            let t: String = (0..len)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    alphabet[(seed >> 33) as usize % alphabet.len()]
+                })
+                .collect();
+            tokens.push(t);
+        }
+        for t in &tokens {
+            assert_eq!(normalise_ascii(t), normalise_any(t), "{t:?}");
+        }
     }
 
     #[test]
