@@ -251,7 +251,8 @@ pub(crate) fn open(
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut events = Events {
         path: path.to_path_buf(),
-        lines: std::io::BufReader::with_capacity(1 << 20, file).lines(),
+        reader: std::io::BufReader::with_capacity(1 << 20, file),
+        line: String::new(),
         n: 0,
         sha: Sha256::new(),
         first: None,
@@ -303,7 +304,9 @@ enum Line {
 /// then says what it was, as it says when the file ends without its checksum.
 pub(crate) struct Events {
     path: std::path::PathBuf,
-    lines: std::io::Lines<std::io::BufReader<std::fs::File>>,
+    reader: std::io::BufReader<std::fs::File>,
+    /// The last line read, its buffer kept for the next.
+    line: String,
     /// The number of the last line read.
     n: usize,
     sha: Sha256,
@@ -340,22 +343,44 @@ impl Events {
 
     /// The next line, `None` at the end of the file.
     fn next_line(&mut self) -> Result<Option<Line>, String> {
-        let Some(line) = self.lines.next() else {
-            self.done_at = Some(std::time::Instant::now());
-            return Ok(None);
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        let read = self.reader.read_line(&mut line);
+        let parsed = match read {
+            Ok(0) => {
+                self.done_at = Some(std::time::Instant::now());
+                Ok(None)
+            }
+            Ok(_) => {
+                self.n += 1;
+                // As `BufRead::lines` ends a line: at "\n" or "\r\n".
+                let text = match line.strip_suffix('\n') {
+                    Some(text) => text.strip_suffix('\r').unwrap_or(text),
+                    None => &line,
+                };
+                self.parse_line(text)
+            }
+            Err(e) => {
+                self.n += 1;
+                Err(format!("{}: line {}: {e}", self.path.display(), self.n))
+            }
         };
-        self.n += 1;
+        self.line = line;
+        parsed
+    }
+
+    /// Line `self.n`, `line`, read.
+    fn parse_line(&mut self, line: &str) -> Result<Option<Line>, String> {
         let n = self.n;
         let path = self.path.display();
         let at = |what: String| format!("{path}: line {n}: {what}");
-        let line = line.map_err(|e| at(e.to_string()))?;
         if self.checked {
             return Err(at("text after the checksum line".into()));
         }
         let lenient = &self.lenient;
         // Event lines, nearly all of the file, are read straight into their types.
         if n > 1
-            && let Ok(EventLine { partition, event }) = serde_json::from_str::<EventLine>(&line)
+            && let Ok(EventLine { partition, event }) = serde_json::from_str::<EventLine>(line)
         {
             let event = event
                 .validate(EventTime(0), lenient)
@@ -364,7 +389,7 @@ impl Events {
             self.sha.update(b"\n");
             return Ok(Some(Line::Event(partition, event)));
         }
-        let v: Value = serde_json::from_str(&line).map_err(|e| at(e.to_string()))?;
+        let v: Value = serde_json::from_str(line).map_err(|e| at(e.to_string()))?;
         let input = |what: &str| {
             if self.inputs_done {
                 Err(at(format!("{what} line after the events")))
