@@ -142,23 +142,11 @@ fn normalise_ascii(token: &str) -> (String, bool) {
         Some(q) if q <= 3 && q + 1 < t.len() && !t[q + 1..].eq_ignore_ascii_case(b"t") => q + 1,
         _ => 0,
     };
-    let mut out = String::with_capacity(t.len() - from);
-    let (mut run, mut prev, mut folded) = (0, None, false);
-    for &b in &t[from..] {
-        let c = char::from(b.to_ascii_lowercase());
-        if Some(c) == prev {
-            run += 1;
-            if run >= 2 {
-                folded = true;
-                continue;
-            }
-        } else {
-            run = 0;
-        }
-        prev = Some(c);
-        out.push(c);
-    }
-    (out, folded)
+    let rest = &t[from..];
+    fold_runs(
+        rest.iter().map(|b| char::from(b.to_ascii_lowercase())),
+        rest.len(),
+    )
 }
 
 /// [`normalise`] of any token.
@@ -173,11 +161,15 @@ fn normalise_any(token: &str) -> (String, bool) {
         }
         _ => lower,
     };
-    let mut out = String::with_capacity(lower.len());
-    let mut run = 0;
-    let mut prev = None;
-    let mut folded = false;
-    for c in lower.chars() {
+    fold_runs(lower.chars(), lower.len())
+}
+
+/// The characters with every run of three or more cut to two ("sooooo" -> "soo"), and whether
+/// any was cut; `len` is the room to make for them, in bytes.
+fn fold_runs(chars: impl Iterator<Item = char>, len: usize) -> (String, bool) {
+    let mut out = String::with_capacity(len);
+    let (mut run, mut prev, mut folded) = (0, None, false);
+    for c in chars {
         if Some(c) == prev {
             run += 1;
             if run >= 2 {
