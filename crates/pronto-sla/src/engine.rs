@@ -60,7 +60,7 @@ struct Clock {
 }
 
 impl Clock {
-    /// The clock's id: derived from its conversation (`key`) and the event that started it.
+    /// The clock's id: derived from its conversation and the event that started it.
     fn id(&self) -> String {
         fact_id_of(clock_prefix(self.kind), u128::from_be_bytes(self.digest))
     }
@@ -150,10 +150,8 @@ impl Conversation {
     /// Keeps `entry` in the journal, if the conversation has one.
     fn keep(&mut self, entry: Entry) {
         if let Some(journal) = self.journal.as_deref_mut() {
-            self.journal_newest = match journal.entries.is_empty() {
-                true => entry.at,
-                false => self.journal_newest.max(entry.at),
-            };
+            // [`NONE_KEPT`] is before every instant.
+            self.journal_newest = self.journal_newest.max(entry.at);
             journal.insert(entry);
         }
     }
