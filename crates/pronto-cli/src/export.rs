@@ -260,6 +260,7 @@ pub(crate) fn open(
         checked: false,
         error: None,
         count: 0,
+        announced: None,
         done_at: None,
         lenient: Limits {
             earliest: EventTime(i64::MIN),
@@ -316,12 +317,20 @@ pub(crate) struct Events {
     checked: bool,
     error: Option<String>,
     count: u64,
+    /// How many events the header says the file holds.
+    announced: Option<u64>,
     done_at: Option<std::time::Instant>,
     /// The checks an exported event passes: any time, however far from the export.
     lenient: Limits,
 }
 
 impl Events {
+    /// How many events the file's header says it holds: a hint for making room, checked by
+    /// no one (the checksum is what proves the file whole).
+    pub(crate) fn announced(&self) -> Option<u64> {
+        self.announced
+    }
+
     /// When the last line was read.
     pub(crate) fn done_at(&self) -> Option<std::time::Instant> {
         self.done_at
@@ -401,6 +410,7 @@ impl Events {
             if v["pronto_export"].as_u64() != Some(FORMAT) {
                 return Err(at(format!("not a Pronto export (format {FORMAT})")));
             }
+            self.announced = v["events"].as_u64();
             Line::Header
         } else if let Some(sum) = v["sha256"].as_str() {
             let want = hex::encode(self.sha.clone().finalize());

@@ -243,6 +243,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         sentiment: sentiment.as_ref(),
         until,
         escalation: &escalation,
+        expected_events: file.as_ref().and_then(|f| f.announced()),
     };
     // A whole file's events, its refusal printed (exit 65) when it is not whole.
     let whole = |mut file: crate::export::Events| {
@@ -316,6 +317,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         let single = pronto_sla::PolicyVersions::single(Arc::clone(&policy));
         let settings = pronto_replay::Settings {
             policies: &single,
+            expected_events: Some(events.len() as u64),
             ..settings
         };
         let mut candidate = pronto_replay::replay(events.iter().cloned(), &settings);
@@ -324,7 +326,13 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     });
     let mut replayed = match streamed {
         Some(replayed) => replayed,
-        None => pronto_replay::replay(events, &settings),
+        None => {
+            let settings = pronto_replay::Settings {
+                expected_events: Some(events.len() as u64),
+                ..settings
+            };
+            pronto_replay::replay(events, &settings)
+        }
     };
     replayed.set_outsourcers(outsourcers);
     let digest = replayed.digest();

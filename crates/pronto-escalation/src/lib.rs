@@ -127,6 +127,12 @@ impl Escalator {
         &self.rules
     }
 
+    /// Makes room for about `conversations` conversations, so that a run over a known range
+    /// (a replay) does not grow its map of them step by step. Only the speed depends on it.
+    pub fn reserve(&mut self, conversations: usize) {
+        self.convs.reserve(conversations);
+    }
+
     /// Steps scheduled and not yet due.
     pub fn pending(&self) -> usize {
         self.queue.len()

@@ -60,6 +60,7 @@ fn main() {
                 sentiment: &pronto_sentiment::Lexicon,
                 until: None,
                 escalation: &escalation,
+                expected_events: Some(evs.len() as u64),
             },
         );
         events.extend(evs);

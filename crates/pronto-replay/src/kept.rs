@@ -80,6 +80,11 @@ pub(crate) struct Kept {
 }
 
 impl Kept {
+    /// Makes room for about `facts` facts.
+    pub(crate) fn reserve(&mut self, facts: usize) {
+        self.slots.reserve(facts);
+    }
+
     /// Keeps `fact`, known by `id`.
     pub(crate) fn keep(&mut self, id: &str, fact: Fact<'_>) {
         self.scratch.clear();

@@ -118,6 +118,7 @@ async fn the_dashboard_shows_the_report_and_follows_new_facts_without_reload() {
             sentiment: &pronto_sentiment::Lexicon,
             until: None,
             escalation: &pronto_replay::EscalationInputs::default(),
+            expected_events: None,
         },
     );
     let publisher = Publisher::new(&kafka.brokers).unwrap();
