@@ -36,6 +36,11 @@ struct Conv {
     first_message: Option<EventTime>,
 }
 
+/// Whether `conv` is conversation `id` of `tenant`.
+fn is_of(conv: &Conv, tenant: &Name, id: &Name) -> bool {
+    conv.ctx.conversation_id == *id && conv.ctx.tenant == *tenant
+}
+
 /// One ladder: the levels a rule raises for one trigger.
 struct Ladder {
     rule: usize,
@@ -57,7 +62,13 @@ struct Ladder {
 /// Applies a [`RuleSet`] to the facts and events of many conversations.
 pub struct Escalator {
     rules: RuleSet,
-    convs: HashMap<ConvKey, Conv>,
+    /// Conversations, in the order first met.
+    convs: Vec<Conv>,
+    /// Where each conversation is in `convs`, by tenant and id.
+    conv_index: HashMap<ConvKey, u32>,
+    /// The conversation met last: an event, its tag and its verdicts mostly come together,
+    /// and then need no lookup.
+    last_conv: Option<u32>,
     /// Per tenant and customer: the conversations they started, as (first message time,
     /// conversation, first message event id), within the longest repeat-contact window.
     customers: HashMap<ConvKey, Vec<(EventTime, String, String)>>,
@@ -97,7 +108,9 @@ impl Escalator {
             .unwrap_or(0);
         Self {
             rules,
-            convs: HashMap::default(),
+            convs: Vec::new(),
+            conv_index: HashMap::default(),
+            last_conv: None,
             customers: HashMap::default(),
             ladders: HashMap::default(),
             queue: BTreeSet::new(),
@@ -131,6 +144,7 @@ impl Escalator {
     /// (a replay) does not grow its map of them step by step. Only the speed depends on it.
     pub fn reserve(&mut self, conversations: usize) {
         self.convs.reserve(conversations);
+        self.conv_index.reserve(conversations);
     }
 
     /// Steps scheduled and not yet due.
@@ -138,15 +152,37 @@ impl Escalator {
         self.queue.len()
     }
 
+    /// The conversation of `ctx`, made from it when first met.
     fn conv(&mut self, ctx: &ConversationContext) -> &mut Conv {
-        let key = (ctx.tenant.clone(), ctx.conversation_id.clone());
-        self.convs.entry(key).or_insert_with(|| Conv {
-            ctx: ctx.clone(),
-            recent: VecDeque::new(),
-            closes: Vec::new(),
-            ladders: Vec::new(),
-            first_message: None,
-        })
+        let i = match self.last_conv {
+            Some(i) if is_of(&self.convs[i as usize], &ctx.tenant, &ctx.conversation_id) => i,
+            _ => {
+                let key = (ctx.tenant.clone(), ctx.conversation_id.clone());
+                let next = u32::try_from(self.convs.len()).expect("fewer than 2^32 conversations");
+                let i = *self.conv_index.entry(key).or_insert(next);
+                if i == next {
+                    self.convs.push(Conv {
+                        ctx: ctx.clone(),
+                        recent: VecDeque::new(),
+                        closes: Vec::new(),
+                        ladders: Vec::new(),
+                        first_message: None,
+                    });
+                }
+                i
+            }
+        };
+        self.last_conv = Some(i);
+        &mut self.convs[i as usize]
+    }
+
+    /// The conversation `tenant`/`id`, if met.
+    fn find_conv(&mut self, tenant: &Name, id: &Name) -> Option<&mut Conv> {
+        let i = match self.last_conv {
+            Some(i) if is_of(&self.convs[i as usize], tenant, id) => i,
+            _ => *self.conv_index.get(&(tenant.clone(), id.clone()))?,
+        };
+        Some(&mut self.convs[i as usize])
     }
 
     /// An interaction event: keeps the conversation's queue, priority and tier current; a
@@ -271,8 +307,10 @@ impl Escalator {
             }
         }
         for (i, within, t, c, ev) in candidates {
-            let key = (tenant.clone(), Name::from(c.as_str()));
-            let Some(ctx) = self.convs.get(&key).map(|c| c.ctx.clone()) else {
+            let Some(ctx) = self
+                .find_conv(&tenant, &Name::from(c.as_str()))
+                .map(|c| c.ctx.clone())
+            else {
                 continue;
             };
             if !self.rules.rules[i].filter.matches(&ctx) {
@@ -558,12 +596,11 @@ impl Escalator {
                 }
             })
             .collect();
-        let key = (ctx.tenant.clone(), ctx.conversation_id.clone());
         let mut stopped = ids
             .iter()
             .filter_map(|id| self.stops.get(id).copied())
             .min();
-        if let Some(conv) = self.convs.get_mut(&key) {
+        if let Some(conv) = self.find_conv(&ctx.tenant, &ctx.conversation_id) {
             if let Some(close) = conv.closes.iter().find(|c| **c >= start) {
                 stopped = Some(stopped.map_or(*close, |s| s.min(*close)));
             }
