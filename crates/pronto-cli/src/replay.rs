@@ -244,6 +244,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         until,
         escalation: &escalation,
         expected_events: file.as_ref().and_then(|f| f.announced()),
+        keep_encodings: false,
     };
     // A whole file's events, its refusal printed (exit 65) when it is not whole.
     let whole = |mut file: crate::export::Events| {

@@ -61,10 +61,11 @@ fn main() {
                 until: None,
                 escalation: &escalation,
                 expected_events: Some(evs.len() as u64),
+                keep_encodings: true,
             },
         );
         events.extend(evs);
-        for f in r.facts() {
+        for f in r.facts().expect("encodings kept") {
             match f.decode().expect("a replay's facts decode") {
                 pronto_replay::Derived::Sla(f) => sla.push(f),
                 pronto_replay::Derived::Tag(t) => tags.push(t),

@@ -1,9 +1,10 @@
-//! The facts a replay derived, each kept as a digest reads it: its kind, its id and its
-//! protobuf encoding, written once as the fact is derived into large blocks that never move.
+//! The facts a replay derived, each kept as a digest reads it: its kind, its id and the
+//! SHA-256 of its protobuf encoding, worked out as the fact is derived; the encoding itself
+//! only when the caller asked for the facts back.
 //!
-//! Keeping the encodings rather than the facts holds less memory (an encoding is about half
-//! of a fact with its strings), and leaves the digest nothing to do but put them in order and
-//! hash them.
+//! Hashing each encoding while it is still in the cache, and keeping 32 bytes of it rather
+//! than the whole, holds a fraction of the memory and leaves the digest nothing to do but put
+//! small records in order and hash those.
 
 use crate::{Entries, Fact, KINDS};
 use pronto_domain::{EscalationFact, SentimentTag, SlaFact};
@@ -12,19 +13,19 @@ use sha2::{Digest, Sha256};
 /// Bytes per block: few blocks for a large replay, little left unused in the last one.
 const BLOCK: usize = 4 << 20;
 
-/// One kept fact, written in a block as a digest hashes it: the kind's name, the id and the
-/// encoding, each after its length (8 bytes, big-endian).
+/// One kept fact: where its id (and, when kept, its encoding right after) lies in the blocks.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     /// The id's first 16 bytes as a number (zero-padded): it orders as the bytes do, so two
     /// facts whose prefixes differ are put in order without reading their ids.
     prefix: u128,
+    /// SHA-256 of the fact's protobuf encoding.
+    hash: [u8; 32],
     block: u32,
     start: u32,
-    /// Bytes from `start` to the end of the encoding.
-    len: u32,
-    /// Where the id (its length first) starts, from `start`.
-    id_at: u8,
+    id_len: u32,
+    /// Bytes of the encoding after the id; 0 when encodings are not kept.
+    encoding_len: u32,
     /// Index into [`KINDS`].
     kind: u8,
 }
@@ -73,6 +74,8 @@ impl KeptFact<'_> {
 /// Facts kept in the order derived.
 #[derive(Debug, Default)]
 pub(crate) struct Kept {
+    /// Whether encodings are kept, for [`Kept::iter`].
+    encodings: bool,
     blocks: Vec<Vec<u8>>,
     slots: Vec<Slot>,
     counts: [u64; 3],
@@ -80,6 +83,14 @@ pub(crate) struct Kept {
 }
 
 impl Kept {
+    /// Keeps each fact's encoding too, when `encodings`, so that the facts can be read back.
+    pub(crate) fn new(encodings: bool) -> Self {
+        Self {
+            encodings,
+            ..Self::default()
+        }
+    }
+
     /// Makes room for about `facts` facts.
     pub(crate) fn reserve(&mut self, facts: usize) {
         self.slots.reserve(facts);
@@ -91,8 +102,8 @@ impl Kept {
         fact.encode(&mut self.scratch);
         let kind = fact.kind();
         self.counts[usize::from(kind)] += 1;
-        let name = KINDS[usize::from(kind)];
-        let need = 3 * 8 + name.len() + id.len() + self.scratch.len();
+        let encoding: &[u8] = if self.encodings { &self.scratch } else { &[] };
+        let need = id.len() + encoding.len();
         let fits = self
             .blocks
             .last()
@@ -103,17 +114,16 @@ impl Kept {
         let block_index = self.blocks.len() - 1;
         let block = &mut self.blocks[block_index];
         let start = block.len();
-        for part in [name.as_bytes(), id.as_bytes(), &self.scratch] {
-            block.extend_from_slice(&(part.len() as u64).to_be_bytes());
-            block.extend_from_slice(part);
-        }
+        block.extend_from_slice(id.as_bytes());
+        block.extend_from_slice(encoding);
         // A fact of 4 GiB cannot be derived: ids are short, facts small.
         self.slots.push(Slot {
             prefix: prefix(id),
+            hash: Sha256::digest(&self.scratch).into(),
             block: block_index as u32,
             start: start as u32,
-            len: need as u32,
-            id_at: (8 + name.len()) as u8,
+            id_len: id.len() as u32,
+            encoding_len: encoding.len() as u32,
             kind,
         });
     }
@@ -123,28 +133,26 @@ impl Kept {
         self.counts
     }
 
-    /// The bytes a digest hashes for the fact of `slot`.
-    fn entry(&self, slot: &Slot) -> &[u8] {
+    fn id(&self, slot: &Slot) -> &str {
         let at = slot.start as usize;
-        &self.blocks[slot.block as usize][at..at + slot.len as usize]
+        let bytes = &self.blocks[slot.block as usize][at..at + slot.id_len as usize];
+        // Written from a `&str` by `keep`.
+        std::str::from_utf8(bytes).unwrap_or_default()
     }
 
     fn read(&self, slot: &Slot) -> KeptFact<'_> {
-        let (_, rest) = self.entry(slot).split_at(usize::from(slot.id_at));
-        let (len, rest) = rest.split_at(8);
-        let id_len = u64::from_be_bytes(len.try_into().unwrap_or_default()) as usize;
-        let (id, rest) = rest.split_at(id_len);
+        let at = slot.start as usize + slot.id_len as usize;
         KeptFact {
             kind: KINDS[usize::from(slot.kind)],
-            // Written from a `&str` by `keep`.
-            id: std::str::from_utf8(id).unwrap_or_default(),
-            encoding: &rest[8..],
+            id: self.id(slot),
+            encoding: &self.blocks[slot.block as usize][at..at + slot.encoding_len as usize],
         }
     }
 
-    /// Every fact kept, in the order derived.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = KeptFact<'_>> {
-        self.slots.iter().map(|s| self.read(s))
+    /// Every fact kept, in the order derived; `None` unless encodings were kept.
+    pub(crate) fn iter(&self) -> Option<impl Iterator<Item = KeptFact<'_>>> {
+        self.encodings
+            .then(|| self.slots.iter().map(|s| self.read(s)))
     }
 
     /// The facts in digest order: by kind name, then id, each id once (the first derived).
@@ -154,19 +162,22 @@ impl Kept {
         slots.sort_by(|a, b| {
             (a.kind, a.prefix)
                 .cmp(&(b.kind, b.prefix))
-                .then_with(|| self.read(a).id.cmp(self.read(b).id))
+                .then_with(|| self.id(a).cmp(self.id(b)))
         });
-        slots.dedup_by(|b, a| {
-            (a.kind, a.prefix) == (b.kind, b.prefix) && self.read(a).id == self.read(b).id
-        });
+        slots.dedup_by(|b, a| (a.kind, a.prefix) == (b.kind, b.prefix) && self.id(a) == self.id(b));
         slots
     }
 
-    /// SHA-256 over the facts in digest order, as [`crate::digest`] takes it over entries.
+    /// The digest over the facts in digest order, as [`crate::digest`] takes it over entries.
     pub(crate) fn digest(&self) -> String {
         let mut h = Sha256::new();
         for slot in self.ordered() {
-            h.update(self.entry(&slot));
+            crate::hash_entry(
+                &mut h,
+                KINDS[usize::from(slot.kind)],
+                self.id(&slot),
+                &slot.hash,
+            );
         }
         format!("sha256:{}", hex::encode(h.finalize()))
     }
@@ -175,8 +186,7 @@ impl Kept {
     pub(crate) fn entries(&self) -> Entries {
         self.ordered()
             .iter()
-            .map(|s| self.read(s))
-            .map(|f| ((f.kind, f.id.to_string()), f.encoding.to_vec()))
+            .map(|s| ((KINDS[usize::from(s.kind)], self.id(s).to_string()), s.hash))
             .collect()
     }
 }
@@ -233,25 +243,33 @@ mod tests {
             .enumerate()
             .map(|(place, id)| tag(id, place as f64))
             .collect();
-        let mut kept = Kept::default();
+        let mut kept = Kept::new(true);
+        let mut bare = Kept::new(false);
         let mut expected = Entries::new();
         for t in &tags {
             kept.keep(&t.fact_id, Fact::Tag(t));
+            bare.keep(&t.fact_id, Fact::Tag(t));
             let mut bytes = Vec::new();
             Fact::Tag(t).encode(&mut bytes);
             // The first of two facts with one id is the one kept.
-            expected.entry(("tag", t.fact_id.clone())).or_insert(bytes);
+            expected
+                .entry(("tag", t.fact_id.clone()))
+                .or_insert(Sha256::digest(&bytes).into());
         }
         assert_eq!(kept.counts(), [0, 0, ids.len() as u64]);
         assert_eq!(kept.entries(), expected);
         assert_eq!(kept.digest(), crate::digest(&expected));
-        let back: Vec<&str> = kept.iter().map(|f| f.id).collect();
+        let back: Vec<&str> = kept.iter().unwrap().map(|f| f.id).collect();
         assert_eq!(back, ids);
+        // Without the encodings, the same entries and digest, and no facts to read back.
+        assert_eq!(bare.entries(), expected);
+        assert_eq!(bare.digest(), kept.digest());
+        assert!(bare.iter().is_none());
     }
 
     #[test]
     fn a_fact_larger_than_what_is_left_of_a_block_starts_another() {
-        let mut kept = Kept::default();
+        let mut kept = Kept::new(true);
         let long = "x".repeat(BLOCK / 3);
         let tags: Vec<SentimentTag> = (0..5).map(|i| tag(&format!("{long}{i}"), 0.0)).collect();
         for t in &tags {
@@ -260,7 +278,7 @@ mod tests {
         assert!(kept.blocks.len() >= 2);
         // Written where it fits: no block grows past its size (and so none ever moved).
         assert!(kept.blocks.iter().all(|b| b.len() <= BLOCK));
-        for (f, t) in kept.iter().zip(&tags) {
+        for (f, t) in kept.iter().unwrap().zip(&tags) {
             let mut bytes = Vec::new();
             Fact::Tag(t).encode(&mut bytes);
             assert_eq!(

@@ -3,9 +3,10 @@
 //! same tagging and escalation rules), and a digest of the result. Pure: the caller reads
 //! the events (from the topics, or from an exported file) and hands them over.
 //!
-//! The digest is SHA-256 over every fact, sorted by kind and id, each as its protobuf
-//! encoding: it does not depend on the order facts were produced in, so two replays of the
-//! same events agree, and so does any run that derived the same facts.
+//! The digest is SHA-256 over every fact, sorted by kind and id, each as its kind, its id and
+//! the SHA-256 of its protobuf encoding: it does not depend on the order facts were produced
+//! in, so two replays of the same events agree, and so does any run that derived the same
+//! facts.
 
 mod kept;
 
@@ -27,7 +28,7 @@ pub struct Replay {
     pub events: u64,
     /// The event time the replay was carried to at the end.
     pub until: EventTime,
-    /// Every fact derived, as its encoding.
+    /// Every fact derived, as its digest entry.
     facts: kept::Kept,
     model: ReadModel,
     /// The escalation rules' state and the escalation ids raised, kept with the facts so that
@@ -60,6 +61,9 @@ pub struct Settings<'a> {
     /// About how many events will come (an export file's header says), if known: room is
     /// made for their state and facts up front. Only the speed depends on it.
     pub expected_events: Option<u64>,
+    /// Keep each fact's protobuf encoding, so that [`Replay::facts`] gives them back (what
+    /// a replay checks and reports needs only their digests).
+    pub keep_encodings: bool,
 }
 
 /// One event with what the SLA engines and the tagging derived from it, handed from the
@@ -96,7 +100,7 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
         out: Replay {
             events: 0,
             until: EventTime(i64::MIN),
-            facts: kept::Kept::default(),
+            facts: kept::Kept::new(s.keep_encodings),
             model: ReadModel::new(),
             escalator,
             raised: HashSet::new(),
@@ -239,9 +243,8 @@ impl Replay {
         self.model.report(q)
     }
 
-    /// SHA-256 over every derived fact, sorted by kind and id, each as its protobuf bytes:
-    /// as [`digest`] computes it over [`entries`], from the encodings kept as the facts were
-    /// derived.
+    /// SHA-256 over every derived fact, sorted by kind and id, each as its kind, id and the
+    /// SHA-256 of its protobuf bytes: as [`digest`] computes it over [`entries`].
     pub fn digest(&self) -> String {
         self.facts.digest()
     }
@@ -262,8 +265,8 @@ impl Replay {
     }
 
     /// Every fact derived, in the order derived, as its kind, id and protobuf encoding (what
-    /// the live services publish).
-    pub fn facts(&self) -> impl Iterator<Item = KeptFact<'_>> {
+    /// the live services publish); `None` unless the settings asked to keep encodings.
+    pub fn facts(&self) -> Option<impl Iterator<Item = KeptFact<'_>>> {
         self.facts.iter()
     }
 }
@@ -307,9 +310,10 @@ impl Fact<'_> {
     }
 }
 
-/// Facts keyed by kind (`sla`, `tag`, `escalation`) and id, each as its protobuf bytes: what a
-/// digest is taken over. A fact delivered twice is one entry (the first).
-pub type Entries = BTreeMap<(&'static str, String), Vec<u8>>;
+/// Facts keyed by kind (`sla`, `tag`, `escalation`) and id, each as the SHA-256 of its
+/// protobuf bytes: what a digest is taken over. A fact delivered twice is one entry (the
+/// first).
+pub type Entries = BTreeMap<(&'static str, String), [u8; 32]>;
 
 /// The entries of a set of facts, derived by a replay or read back from the topics.
 pub fn entries(sla: &[SlaFact], tags: &[SentimentTag], escalations: &[EscalationFact]) -> Entries {
@@ -328,24 +332,25 @@ pub fn entries(sla: &[SlaFact], tags: &[SentimentTag], escalations: &[Escalation
             .or_insert_with(|| {
                 let mut bytes = Vec::new();
                 fact.encode(&mut bytes);
-                bytes
+                Sha256::digest(&bytes).into()
             });
     }
     out
 }
 
-fn hash_entry(h: &mut Sha256, kind: &str, id: &str, bytes: &[u8]) {
-    for part in [kind.as_bytes(), id.as_bytes(), bytes] {
+fn hash_entry(h: &mut Sha256, kind: &str, id: &str, hash: &[u8; 32]) {
+    for part in [kind.as_bytes(), id.as_bytes(), hash] {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part);
     }
 }
 
-/// SHA-256 over the entries in order, each part length-prefixed.
+/// SHA-256 over the entries in order: each entry's kind, id and hash, each after its length
+/// (8 bytes, big-endian).
 pub fn digest(entries: &Entries) -> String {
     let mut h = Sha256::new();
-    for ((kind, id), bytes) in entries {
-        hash_entry(&mut h, kind, id, bytes);
+    for ((kind, id), hash) in entries {
+        hash_entry(&mut h, kind, id, hash);
     }
     format!("sha256:{}", hex::encode(h.finalize()))
 }
@@ -371,10 +376,10 @@ mod tests {
     use std::sync::Arc;
 
     fn run(events: &[Event], partitions: i32) -> Replay {
-        run_expecting(events, partitions, None)
+        run_with(events, partitions, None, true)
     }
 
-    fn run_expecting(events: &[Event], partitions: i32, expected: Option<u64>) -> Replay {
+    fn run_with(events: &[Event], partitions: i32, expected: Option<u64>, keep: bool) -> Replay {
         let policies = PolicyVersions::single(Arc::new(pronto_sla::Policy::builtin()));
         let lexicon = pronto_sentiment::Lexicon;
         let s = Settings {
@@ -385,6 +390,7 @@ mod tests {
             until: None,
             escalation: &EscalationInputs::default(),
             expected_events: expected,
+            keep_encodings: keep,
         };
         // Partition by conversation, as the topic's key does.
         let part = |e: &Event| {
@@ -407,7 +413,7 @@ mod tests {
         // Kept as encodings or read back into facts and keyed again, one digest.
         assert_eq!(a.digest(), digest(&a.entries()));
         let (mut sla, mut tags, mut escalations) = (Vec::new(), Vec::new(), Vec::new());
-        for f in a.facts() {
+        for f in a.facts().expect("encodings kept") {
             match f.decode().unwrap() {
                 Derived::Sla(f) => sla.push(f),
                 Derived::Tag(t) => tags.push(t),
@@ -429,13 +435,18 @@ mod tests {
         assert_eq!(a.digest(), run(&events, 1).digest());
         // Room made for the events, or for far more or far fewer, derives the same.
         for expected in [events.len() as u64, 10 * events.len() as u64, 3] {
-            let hinted = run_expecting(&events, 3, Some(expected));
+            let hinted = run_with(&events, 3, Some(expected), true);
             assert_eq!(a.digest(), hinted.digest());
             assert_eq!(
                 a.report(&Query::default()),
                 hinted.report(&Query::default())
             );
         }
+        // Without the encodings, the same entries and digest, and no facts to read back.
+        let bare = run_with(&events, 3, None, false);
+        assert!(bare.facts().is_none());
+        assert_eq!(a.entries(), bare.entries());
+        assert_eq!(a.digest(), bare.digest());
         // A period with one event fewer is another period.
         assert_ne!(a.digest(), run(&events[..events.len() - 1], 3).digest());
         let r = a.report(&Query::default());

@@ -119,6 +119,7 @@ async fn the_dashboard_shows_the_report_and_follows_new_facts_without_reload() {
             until: None,
             escalation: &pronto_replay::EscalationInputs::default(),
             expected_events: None,
+            keep_encodings: true,
         },
     );
     let publisher = Publisher::new(&kafka.brokers).unwrap();
@@ -134,7 +135,11 @@ async fn the_dashboard_shows_the_report_and_follows_new_facts_without_reload() {
             .await
             .unwrap();
     }
-    for f in derived.facts().filter(|f| f.kind == "sla") {
+    for f in derived
+        .facts()
+        .expect("encodings kept")
+        .filter(|f| f.kind == "sla")
+    {
         publisher
             .publish(&topics.sla, "k", f.encoding, "pronto.v1.SlaFact")
             .await
@@ -219,6 +224,7 @@ async fn the_dashboard_shows_the_report_and_follows_new_facts_without_reload() {
         .unwrap();
     let Some(Ok(pronto_replay::Derived::Sla(first))) = derived
         .facts()
+        .expect("encodings kept")
         .find(|f| f.kind == "sla")
         .map(|f| f.decode())
     else {
