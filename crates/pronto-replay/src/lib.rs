@@ -71,13 +71,30 @@ pub struct Settings<'a> {
 struct Step {
     event: Event,
     tag: Option<SentimentTag>,
+    /// How many of the batch's SLA facts came with the event, next in line.
+    sla: usize,
+}
+
+/// Steps handed over together, with the SLA facts of all of them in order: one allocation
+/// for a batch's facts rather than one per event.
+struct Batch {
+    steps: Vec<Step>,
     sla: Vec<SlaFact>,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Self {
+            steps: Vec::with_capacity(BATCH),
+            sla: Vec::with_capacity(BATCH),
+        }
+    }
 }
 
 /// What the first stage hands over: a batch of steps, or at the end the facts of the final
 /// advance and the time advanced to.
 enum Handed {
-    Steps(Vec<Step>),
+    Steps(Batch),
     End(Vec<SlaFact>, EventTime),
 }
 
@@ -119,7 +136,7 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
         let second = scope.spawn(move || run.second_stage(rx));
         let mut engines: BTreeMap<i32, Engine> = BTreeMap::new();
         let mut last = EventTime(i64::MIN);
-        let mut batch = Vec::with_capacity(BATCH);
+        let mut batch = Batch::new();
         for (partition, event) in events {
             last = last.max(event.at());
             let tag = pronto_sentiment_service::tag(s.sentiment, &event);
@@ -128,10 +145,12 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
                 Engine::with_versions(s.policies.clone(), s.allowed_lateness_ms)
                     .with_correction_window(s.correction_window_ms)
             });
-            let sla = engine.apply(&event);
-            batch.push(Step { event, tag, sla });
-            if batch.len() == BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            let before = batch.sla.len();
+            engine.apply_into(&event, &mut batch.sla);
+            let sla = batch.sla.len() - before;
+            batch.steps.push(Step { event, tag, sla });
+            if batch.steps.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Batch::new());
                 if tx.send(Handed::Steps(full)).is_err() {
                     break;
                 }
@@ -176,9 +195,11 @@ impl Run {
     fn second_stage(mut self, rx: std::sync::mpsc::Receiver<Handed>) -> Replay {
         for handed in rx {
             match handed {
-                Handed::Steps(steps) => {
+                Handed::Steps(Batch { steps, sla }) => {
+                    let mut sla = sla.into_iter();
                     for step in steps {
-                        self.step(step);
+                        let n = step.sla;
+                        self.step(step, sla.by_ref().take(n));
                     }
                 }
                 Handed::End(tail, until) => {
@@ -192,7 +213,7 @@ impl Run {
         self.out
     }
 
-    fn step(&mut self, Step { event, tag, sla }: Step) {
+    fn step(&mut self, Step { event, tag, .. }: Step, sla: impl Iterator<Item = SlaFact>) {
         self.out.events += 1;
         self.out.model.apply_event(&event);
         let esc = self.out.escalator.on_event(&event);
@@ -206,7 +227,7 @@ impl Run {
         self.sla(sla);
     }
 
-    fn sla(&mut self, facts: Vec<SlaFact>) {
+    fn sla(&mut self, facts: impl IntoIterator<Item = SlaFact>) {
         for f in facts {
             self.out.model.apply_sla(&f);
             let esc = self.out.escalator.on_sla(&f);

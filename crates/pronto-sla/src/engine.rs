@@ -719,24 +719,32 @@ impl Engine {
     /// id), so any arrival order within the lateness gives the same facts. An event later than
     /// that is applied at once, in arrival order.
     pub fn apply(&mut self, event: &Event) -> Vec<SlaFact> {
-        match self.apply_now(event) {
-            Some(out) => out,
-            None => self.buffer(event.clone()),
+        let mut out = Vec::new();
+        self.apply_into(event, &mut out);
+        out
+    }
+
+    /// [`Engine::apply`], the facts appended to `out`: a caller that gathers the facts of
+    /// many events in one place allocates once for them.
+    pub fn apply_into(&mut self, event: &Event, out: &mut Vec<SlaFact>) {
+        if !self.apply_now(event, out) {
+            self.buffer(event.clone(), out);
         }
     }
 
     /// [`Engine::apply`] for an event the caller owns: one that must wait is kept as it is,
     /// not copied.
     pub fn apply_owned(&mut self, event: Event) -> Vec<SlaFact> {
-        match self.apply_now(&event) {
-            Some(out) => out,
-            None => self.buffer(event),
+        let mut out = Vec::new();
+        if !self.apply_now(&event, &mut out) {
+            self.buffer(event, &mut out);
         }
+        out
     }
 
     /// Applies `event` at once when nothing waits before it and it is past the horizon;
-    /// `None` when it must wait.
-    fn apply_now(&mut self, event: &Event) -> Option<Vec<SlaFact>> {
+    /// `false` when it must wait.
+    fn apply_now(&mut self, event: &Event, out: &mut Vec<SlaFact>) -> bool {
         let at = event.at();
         let horizon = EventTime(
             self.watermark
@@ -745,26 +753,31 @@ impl Engine {
                 .saturating_sub(self.allowed_lateness_ms),
         );
         if at > horizon || !self.pending.is_empty() {
-            return None;
+            return false;
         }
-        let mut out = Vec::new();
         self.watermark = self.watermark.max(at);
-        self.fire_until(at, &mut out);
-        self.take(event, &mut out);
-        self.fire_until(horizon, &mut out);
-        Some(out)
+        self.fire_until(at, out);
+        self.take(event, out);
+        self.fire_until(horizon, out);
+        true
     }
 
-    fn buffer(&mut self, event: Event) -> Vec<SlaFact> {
+    fn buffer(&mut self, event: Event, out: &mut Vec<SlaFact>) {
         let at = event.at();
         self.pending.insert((at, event.id().into()), event);
-        self.advance(at)
+        self.advance_into(at, out);
     }
 
     /// Moves event time forward to `now` without an event (live mode: the service's clock
     /// says time has passed) and returns the facts that became final.
     pub fn advance(&mut self, now: EventTime) -> Vec<SlaFact> {
         let mut out = Vec::new();
+        self.advance_into(now, &mut out);
+        out
+    }
+
+    /// [`Engine::advance`], the facts appended to `out`.
+    pub fn advance_into(&mut self, now: EventTime, out: &mut Vec<SlaFact>) {
         if now > self.watermark {
             self.watermark = now;
         }
@@ -778,11 +791,10 @@ impl Engine {
                 break;
             }
             let event = entry.remove();
-            self.fire_until(event.at(), &mut out);
-            self.take(&event, &mut out);
+            self.fire_until(event.at(), out);
+            self.take(&event, out);
         }
-        self.fire_until(horizon, &mut out);
-        out
+        self.fire_until(horizon, out);
     }
 
     /// Events taken but not applied yet (younger than the allowed lateness).
