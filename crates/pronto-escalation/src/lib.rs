@@ -140,11 +140,18 @@ impl Escalator {
         &self.rules
     }
 
-    /// Makes room for about `conversations` conversations, so that a run over a known range
-    /// (a replay) does not grow its map of them step by step. Only the speed depends on it.
+    /// Makes room for about `conversations` conversations and their ladders (in the
+    /// simulated sample, two for every three conversations, of two levels), so that a run
+    /// over a known range (a replay) does not grow its maps step by step. Only the speed
+    /// depends on it.
     pub fn reserve(&mut self, conversations: usize) {
         self.convs.reserve(conversations);
         self.conv_index.reserve(conversations);
+        let ladders = conversations.saturating_mul(2) / 3;
+        self.ladders.reserve(ladders);
+        self.step_of.reserve(ladders.saturating_mul(2));
+        self.by_fact.reserve(ladders);
+        self.by_clock.reserve(ladders);
     }
 
     /// Steps scheduled and not yet due.
