@@ -30,6 +30,14 @@ struct Slot {
     kind: u8,
 }
 
+/// What the digest order sorts by: a slot's kind and id prefix, and its place.
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    prefix: u128,
+    index: u32,
+    kind: u8,
+}
+
 /// A kept fact, read back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeptFact<'a> {
@@ -156,16 +164,60 @@ impl Kept {
     }
 
     /// The facts in digest order: by kind name, then id, each id once (the first derived).
-    fn ordered(&self) -> Vec<Slot> {
-        let mut slots = self.slots.clone();
-        // Stable: of two facts with one id, the first derived stays first.
-        slots.sort_by(|a, b| {
+    /// Small keys are sorted rather than the slots, the two halves on two threads.
+    fn ordered(&self) -> Vec<&Slot> {
+        let mut keys: Vec<Key> = self
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Key {
+                kind: s.kind,
+                prefix: s.prefix,
+                // Fewer than 2^32 facts fit in memory as slots.
+                index: i as u32,
+            })
+            .collect();
+        // Of two facts with one id, the first derived comes first.
+        let order = |a: &Key, b: &Key| {
             (a.kind, a.prefix)
                 .cmp(&(b.kind, b.prefix))
-                .then_with(|| self.id(a).cmp(self.id(b)))
+                .then_with(|| self.id(self.slot(a)).cmp(self.id(self.slot(b))))
+                .then(a.index.cmp(&b.index))
+        };
+        let half = keys.len() / 2;
+        let (front, back) = keys.split_at_mut(half);
+        std::thread::scope(|s| {
+            s.spawn(|| front.sort_unstable_by(order));
+            back.sort_unstable_by(order);
         });
-        slots.dedup_by(|b, a| (a.kind, a.prefix) == (b.kind, b.prefix) && self.id(a) == self.id(b));
-        slots
+        let mut merged: Vec<&Slot> = Vec::with_capacity(keys.len());
+        let (mut a, mut b) = (
+            keys[..half].iter().peekable(),
+            keys[half..].iter().peekable(),
+        );
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if order(x, y).is_le() => a.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, None) => break,
+            };
+            if let Some(k) = next {
+                let slot = self.slot(k);
+                let seen = merged.last().is_some_and(|last| {
+                    (last.kind, last.prefix) == (slot.kind, slot.prefix)
+                        && self.id(last) == self.id(slot)
+                });
+                if !seen {
+                    merged.push(slot);
+                }
+            }
+        }
+        merged
+    }
+
+    fn slot(&self, key: &Key) -> &Slot {
+        &self.slots[key.index as usize]
     }
 
     /// The digest over the facts in digest order, as [`crate::digest`] takes it over entries.
@@ -175,7 +227,7 @@ impl Kept {
             crate::hash_entry(
                 &mut h,
                 KINDS[usize::from(slot.kind)],
-                self.id(&slot),
+                self.id(slot),
                 &slot.hash,
             );
         }
