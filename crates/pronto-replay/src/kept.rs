@@ -106,8 +106,17 @@ impl Kept {
 
     /// Keeps `fact`, known by `id`.
     pub(crate) fn keep(&mut self, id: &str, fact: Fact<'_>) {
-        self.scratch.clear();
-        fact.encode(&mut self.scratch);
+        self.keep_hashed(id, fact, None);
+    }
+
+    /// Keeps `fact`, known by `id`, whose [`entry_hash`] is `hash` when it was worked out
+    /// already (by the stage that derived the fact).
+    pub(crate) fn keep_hashed(&mut self, id: &str, fact: Fact<'_>, hash: Option<[u8; 32]>) {
+        if self.encodings || hash.is_none() {
+            self.scratch.clear();
+            fact.encode(&mut self.scratch);
+        }
+        let hash = hash.unwrap_or_else(|| Sha256::digest(&self.scratch).into());
         let kind = fact.kind();
         self.counts[usize::from(kind)] += 1;
         let encoding: &[u8] = if self.encodings { &self.scratch } else { &[] };
@@ -127,7 +136,7 @@ impl Kept {
         // A fact of 4 GiB cannot be derived: ids are short, facts small.
         self.slots.push(Slot {
             prefix: prefix(id),
-            hash: Sha256::digest(&self.scratch).into(),
+            hash,
             block: block_index as u32,
             start: start as u32,
             id_len: id.len() as u32,
@@ -241,6 +250,14 @@ impl Kept {
             .map(|s| ((KINDS[usize::from(s.kind)], self.id(s).to_string()), s.hash))
             .collect()
     }
+}
+
+/// The SHA-256 of `fact`'s protobuf encoding, as a digest enters it; `scratch` is room to
+/// encode it in.
+pub(crate) fn entry_hash(fact: &Fact<'_>, scratch: &mut Vec<u8>) -> [u8; 32] {
+    scratch.clear();
+    fact.encode(scratch);
+    Sha256::digest(scratch).into()
 }
 
 /// The first 16 bytes of `id` as a big-endian number, zero-padded.

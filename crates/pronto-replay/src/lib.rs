@@ -80,6 +80,9 @@ struct Step {
 struct Batch {
     steps: Vec<Step>,
     sla: Vec<SlaFact>,
+    /// The digest's hash of each SLA fact, worked out by the first stage, which has time to
+    /// spare that the second has not.
+    sla_hashes: Vec<[u8; 32]>,
 }
 
 impl Batch {
@@ -87,6 +90,7 @@ impl Batch {
         Self {
             steps: Vec::with_capacity(BATCH),
             sla: Vec::with_capacity(BATCH),
+            sla_hashes: Vec::with_capacity(BATCH),
         }
     }
 }
@@ -137,6 +141,7 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
         let mut engines: BTreeMap<i32, Engine> = BTreeMap::new();
         let mut last = EventTime(i64::MIN);
         let mut batch = Batch::new();
+        let mut scratch = Vec::new();
         for (partition, event) in events {
             last = last.max(event.at());
             let tag = pronto_sentiment_service::tag(s.sentiment, &event);
@@ -148,6 +153,11 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
             let before = batch.sla.len();
             engine.apply_into(&event, &mut batch.sla);
             let sla = batch.sla.len() - before;
+            for f in &batch.sla[before..] {
+                batch
+                    .sla_hashes
+                    .push(kept::entry_hash(&Fact::Sla(f), &mut scratch));
+            }
             batch.steps.push(Step { event, tag, sla });
             if batch.steps.len() == BATCH {
                 let full = std::mem::replace(&mut batch, Batch::new());
@@ -195,15 +205,19 @@ impl Run {
     fn second_stage(mut self, rx: std::sync::mpsc::Receiver<Handed>) -> Replay {
         for handed in rx {
             match handed {
-                Handed::Steps(Batch { steps, sla }) => {
-                    let mut sla = sla.into_iter();
+                Handed::Steps(Batch {
+                    steps,
+                    sla,
+                    sla_hashes,
+                }) => {
+                    let mut sla = sla.into_iter().zip(sla_hashes.into_iter().map(Some));
                     for step in steps {
                         let n = step.sla;
                         self.step(step, sla.by_ref().take(n));
                     }
                 }
                 Handed::End(tail, until) => {
-                    self.sla(tail);
+                    self.sla(tail.into_iter().map(|f| (f, None)));
                     let climbed = self.out.escalator.advance(until);
                     self.escalate(climbed);
                     self.out.until = until;
@@ -213,7 +227,12 @@ impl Run {
         self.out
     }
 
-    fn step(&mut self, Step { event, tag, .. }: Step, sla: impl Iterator<Item = SlaFact>) {
+    /// One event, its tag and its SLA facts (each with its entry hash, if worked out).
+    fn step(
+        &mut self,
+        Step { event, tag, .. }: Step,
+        sla: impl Iterator<Item = (SlaFact, Option<[u8; 32]>)>,
+    ) {
         self.out.events += 1;
         self.out.model.apply_event(&event);
         let esc = self.out.escalator.on_event(&event);
@@ -227,12 +246,12 @@ impl Run {
         self.sla(sla);
     }
 
-    fn sla(&mut self, facts: impl IntoIterator<Item = SlaFact>) {
-        for f in facts {
+    fn sla(&mut self, facts: impl IntoIterator<Item = (SlaFact, Option<[u8; 32]>)>) {
+        for (f, hash) in facts {
             self.out.model.apply_sla(&f);
             let esc = self.out.escalator.on_sla(&f);
             self.escalate(esc);
-            self.out.facts.keep(f.fact_id(), Fact::Sla(&f));
+            self.out.facts.keep_hashed(f.fact_id(), Fact::Sla(&f), hash);
         }
     }
 
