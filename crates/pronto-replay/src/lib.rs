@@ -139,6 +139,9 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
         let (tx, rx) = std::sync::mpsc::sync_channel::<Handed>(16);
         let second = scope.spawn(move || run.second_stage(rx));
         let mut engines: BTreeMap<i32, Engine> = BTreeMap::new();
+        let expected_conversations = s
+            .expected_events
+            .map_or(0, |n| usize::try_from(n / 4).unwrap_or(usize::MAX));
         let mut last = EventTime(i64::MIN);
         let mut batch = Batch::new();
         let mut scratch = Vec::new();
@@ -147,8 +150,12 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
             let tag = pronto_sentiment_service::tag(s.sentiment, &event);
             let event = without_text(event);
             let engine = engines.entry(partition).or_insert_with(|| {
+                // Room for all the conversations expected, in case this partition has them
+                // all: what a partition leaves unused costs little (its vector's is never
+                // touched).
                 Engine::with_versions(s.policies.clone(), s.allowed_lateness_ms)
                     .with_correction_window(s.correction_window_ms)
+                    .with_capacity(expected_conversations)
             });
             let before = batch.sla.len();
             engine.apply_into(&event, &mut batch.sla);

@@ -615,6 +615,23 @@ impl Engine {
         }
     }
 
+    /// [`Engine::reserve`], for a new engine.
+    pub fn with_capacity(mut self, conversations: usize) -> Self {
+        self.reserve(conversations);
+        self
+    }
+
+    /// Makes room for about `conversations` more conversations, so that a run over a known
+    /// range (a replay) does not grow its state step by step. Only the speed depends on it.
+    pub fn reserve(&mut self, conversations: usize) {
+        self.conversations.reserve(conversations);
+        let conversations_ = &self.conversations;
+        self.index.reserve(conversations, |i| {
+            let c = &conversations_[*i as usize];
+            key_hash(c.tenant(), c.conversation_id())
+        });
+    }
+
     /// Sets how long a conversation keeps its events after its clocks closed, so that an
     /// event arriving later than the allowed lateness is put in its place and what it changes
     /// corrected (default a day); `None` keeps no events, and a late event is applied as it
