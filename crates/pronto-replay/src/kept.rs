@@ -150,11 +150,14 @@ impl Kept {
         self.counts
     }
 
-    fn id(&self, slot: &Slot) -> &str {
+    fn id_bytes(&self, slot: &Slot) -> &[u8] {
         let at = slot.start as usize;
-        let bytes = &self.blocks[slot.block as usize][at..at + slot.id_len as usize];
+        &self.blocks[slot.block as usize][at..at + slot.id_len as usize]
+    }
+
+    fn id(&self, slot: &Slot) -> &str {
         // Written from a `&str` by `keep`.
-        std::str::from_utf8(bytes).unwrap_or_default()
+        std::str::from_utf8(self.id_bytes(slot)).unwrap_or_default()
     }
 
     fn read(&self, slot: &Slot) -> KeptFact<'_> {
@@ -175,6 +178,7 @@ impl Kept {
     /// The facts in digest order: by kind name, then id, each id once (the first derived).
     /// Small keys are sorted rather than the slots, the two halves on two threads.
     fn ordered(&self) -> Vec<&Slot> {
+        // Fewer than 2^32 facts fit in memory as slots.
         let mut keys: Vec<Key> = self
             .slots
             .iter()
@@ -182,7 +186,6 @@ impl Kept {
             .map(|(i, s)| Key {
                 kind: s.kind,
                 prefix: s.prefix,
-                // Fewer than 2^32 facts fit in memory as slots.
                 index: i as u32,
             })
             .collect();
@@ -190,7 +193,7 @@ impl Kept {
         let order = |a: &Key, b: &Key| {
             (a.kind, a.prefix)
                 .cmp(&(b.kind, b.prefix))
-                .then_with(|| self.id(self.slot(a)).cmp(self.id(self.slot(b))))
+                .then_with(|| self.id_bytes(self.slot(a)).cmp(self.id_bytes(self.slot(b))))
                 .then(a.index.cmp(&b.index))
         };
         let half = keys.len() / 2;
@@ -200,6 +203,7 @@ impl Kept {
             back.sort_unstable_by(order);
         });
         let mut merged: Vec<&Slot> = Vec::with_capacity(keys.len());
+        let mut last = None;
         let (mut a, mut b) = (
             keys[..half].iter().peekable(),
             keys[half..].iter().peekable(),
@@ -212,13 +216,14 @@ impl Kept {
                 (None, None) => break,
             };
             if let Some(k) = next {
-                let slot = self.slot(k);
-                let seen = merged.last().is_some_and(|last| {
-                    (last.kind, last.prefix) == (slot.kind, slot.prefix)
-                        && self.id(last) == self.id(slot)
+                // Only a key whose kind and prefix are the last one's needs its id read.
+                let seen = last.is_some_and(|l: &Key| {
+                    (l.kind, l.prefix) == (k.kind, k.prefix)
+                        && self.id_bytes(self.slot(l)) == self.id_bytes(self.slot(k))
                 });
                 if !seen {
-                    merged.push(slot);
+                    merged.push(self.slot(k));
+                    last = Some(k);
                 }
             }
         }
@@ -230,16 +235,37 @@ impl Kept {
     }
 
     /// The digest over the facts in digest order, as [`crate::digest`] takes it over entries.
+    ///
+    /// In order, the facts' slots and ids lie all over memory: one thread gathers the bytes
+    /// to hash, a chunk at a time, while the other hashes the chunk gathered before.
     pub(crate) fn digest(&self) -> String {
+        const CHUNK: usize = 4096;
+        let ordered = self.ordered();
         let mut h = Sha256::new();
-        for slot in self.ordered() {
-            crate::hash_entry(
-                &mut h,
-                KINDS[usize::from(slot.kind)],
-                self.id(slot),
-                &slot.hash,
-            );
-        }
+        std::thread::scope(|s| {
+            let (full_tx, full) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+            let (empty_tx, empty) = std::sync::mpsc::channel::<Vec<u8>>();
+            s.spawn(move || {
+                for chunk in ordered.chunks(CHUNK) {
+                    let mut buf = empty.try_recv().unwrap_or_default();
+                    buf.clear();
+                    for slot in chunk {
+                        let kind = KINDS[usize::from(slot.kind)].as_bytes();
+                        for part in [kind, self.id_bytes(slot), &slot.hash] {
+                            buf.extend_from_slice(&(part.len() as u64).to_be_bytes());
+                            buf.extend_from_slice(part);
+                        }
+                    }
+                    // The hashing ends only when this sender is dropped.
+                    let _ = full_tx.send(buf);
+                }
+            });
+            for buf in full {
+                h.update(&buf);
+                // The gatherer may have finished; then the buffer is not needed.
+                let _ = empty_tx.send(buf);
+            }
+        });
         format!("sha256:{}", hex::encode(h.finalize()))
     }
 
@@ -334,6 +360,31 @@ mod tests {
         assert_eq!(bare.entries(), expected);
         assert_eq!(bare.digest(), kept.digest());
         assert!(bare.iter().is_none());
+    }
+
+    #[test]
+    fn many_facts_give_the_digest_of_their_entries() {
+        // More than a chunk of the digest's gathering, ids repeated and sharing prefixes,
+        // derived in no particular order.
+        let tags: Vec<SentimentTag> = (0..10_000u64)
+            .map(|i| {
+                let n = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % 7_000;
+                tag(&format!("lat-0123456789ab{n:x}"), i as f64)
+            })
+            .collect();
+        let mut kept = Kept::new(false);
+        let mut expected = Entries::new();
+        for t in &tags {
+            kept.keep(&t.fact_id, Fact::Tag(t));
+            let mut bytes = Vec::new();
+            Fact::Tag(t).encode(&mut bytes);
+            expected
+                .entry(("tag", t.fact_id.clone()))
+                .or_insert(Sha256::digest(&bytes).into());
+        }
+        assert!(expected.len() < tags.len());
+        assert_eq!(kept.entries(), expected);
+        assert_eq!(kept.digest(), crate::digest(&expected));
     }
 
     #[test]

@@ -376,11 +376,7 @@ pub fn entries(sla: &[SlaFact], tags: &[SentimentTag], escalations: &[Escalation
     let mut out = Entries::new();
     for (id, fact) in facts {
         out.entry((KINDS[usize::from(fact.kind())], id))
-            .or_insert_with(|| {
-                let mut bytes = Vec::new();
-                fact.encode(&mut bytes);
-                Sha256::digest(&bytes).into()
-            });
+            .or_insert_with(|| kept::entry_hash(&fact, &mut Vec::new()));
     }
     out
 }
