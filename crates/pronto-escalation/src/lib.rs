@@ -528,17 +528,25 @@ impl Escalator {
 
     /// Raises every level due by `now` whose ladder was not stopped before it was due.
     pub fn advance(&mut self, now: EventTime) -> Vec<EscalationFact> {
-        self.now = self.now.max(now);
         let mut out = Vec::new();
+        self.advance_each(now, |f| out.push(f));
+        out
+    }
+
+    /// [`Escalator::advance`], each escalation handed to `each` as it is raised: a caller
+    /// with many due at once (a replay's end) holds none of them together.
+    pub fn advance_each(&mut self, now: EventTime, mut each: impl FnMut(EscalationFact)) {
+        self.now = self.now.max(now);
         while let Some(first) = self.queue.first() {
             if first.0 > self.now {
                 break;
             }
             let (_, id, step) = self.queue.pop_first().expect("non-empty");
-            out.extend(self.raise(&id, step));
+            if let Some(f) = self.raise(&id, step) {
+                each(f);
+            }
         }
         self.prune();
-        out
     }
 
     /// Forgets customers' conversations older than any repeat-contact window can reach.

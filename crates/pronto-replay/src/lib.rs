@@ -225,8 +225,15 @@ impl Run {
                 }
                 Handed::End(tail, until) => {
                     self.sla(tail.into_iter().map(|f| (f, None)));
-                    let climbed = self.out.escalator.advance(until);
-                    self.escalate(climbed);
+                    // Every ladder step due by the end, each kept as it is raised.
+                    let Replay {
+                        escalator,
+                        model,
+                        facts,
+                        raised,
+                        ..
+                    } = &mut self.out;
+                    escalator.advance_each(until, |f| keep_escalation(model, facts, raised, f));
                     self.out.until = until;
                 }
             }
@@ -264,19 +271,35 @@ impl Run {
 
     /// Keeps each escalation fact the first time it comes, as the live service does.
     fn escalate(&mut self, facts: Vec<EscalationFact>) {
+        let Replay {
+            model,
+            facts: kept,
+            raised,
+            ..
+        } = &mut self.out;
         for f in facts {
-            let id = f.fact_id();
-            if self.out.raised.contains(&id) {
-                continue;
-            }
-            match &f {
-                EscalationFact::Raised(r) => self.out.model.apply_escalation(r),
-                EscalationFact::Withdrawn(w) => self.out.model.apply_withdrawal(&w.escalation_id),
-            }
-            self.out.facts.keep(&id, Fact::Escalation(&f));
-            self.out.raised.insert(id);
+            keep_escalation(model, kept, raised, f);
         }
     }
+}
+
+/// Keeps escalation fact `f` and folds it into the read model, the first time it comes.
+fn keep_escalation(
+    model: &mut ReadModel,
+    kept: &mut kept::Kept,
+    raised: &mut HashSet<String>,
+    f: EscalationFact,
+) {
+    let id = f.fact_id();
+    if raised.contains(&id) {
+        return;
+    }
+    match &f {
+        EscalationFact::Raised(r) => model.apply_escalation(r),
+        EscalationFact::Withdrawn(w) => model.apply_withdrawal(&w.escalation_id),
+    }
+    kept.keep(&id, Fact::Escalation(&f));
+    raised.insert(id);
 }
 
 impl Replay {
