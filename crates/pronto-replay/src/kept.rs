@@ -319,6 +319,20 @@ mod tests {
         }
     }
 
+    /// The entries of `tags`, worked out apart from [`Kept`]: the first of two tags with one
+    /// id is the one kept.
+    fn entries_of(tags: &[SentimentTag]) -> Entries {
+        let mut expected = Entries::new();
+        for t in tags {
+            let mut bytes = Vec::new();
+            Fact::Tag(t).encode(&mut bytes);
+            expected
+                .entry(("tag", t.fact_id.clone()))
+                .or_insert(Sha256::digest(&bytes).into());
+        }
+        expected
+    }
+
     #[test]
     fn facts_come_back_in_digest_order_whatever_their_prefixes() {
         let ids = [
@@ -340,17 +354,11 @@ mod tests {
             .collect();
         let mut kept = Kept::new(true);
         let mut bare = Kept::new(false);
-        let mut expected = Entries::new();
         for t in &tags {
             kept.keep(&t.fact_id, Fact::Tag(t));
             bare.keep(&t.fact_id, Fact::Tag(t));
-            let mut bytes = Vec::new();
-            Fact::Tag(t).encode(&mut bytes);
-            // The first of two facts with one id is the one kept.
-            expected
-                .entry(("tag", t.fact_id.clone()))
-                .or_insert(Sha256::digest(&bytes).into());
         }
+        let expected = entries_of(&tags);
         assert_eq!(kept.counts(), [0, 0, ids.len() as u64]);
         assert_eq!(kept.entries(), expected);
         assert_eq!(kept.digest(), crate::digest(&expected));
@@ -373,15 +381,10 @@ mod tests {
             })
             .collect();
         let mut kept = Kept::new(false);
-        let mut expected = Entries::new();
         for t in &tags {
             kept.keep(&t.fact_id, Fact::Tag(t));
-            let mut bytes = Vec::new();
-            Fact::Tag(t).encode(&mut bytes);
-            expected
-                .entry(("tag", t.fact_id.clone()))
-                .or_insert(Sha256::digest(&bytes).into());
         }
+        let expected = entries_of(&tags);
         assert!(expected.len() < tags.len());
         assert_eq!(kept.entries(), expected);
         assert_eq!(kept.digest(), crate::digest(&expected));
