@@ -80,8 +80,8 @@ struct Step {
 struct Batch {
     steps: Vec<Step>,
     sla: Vec<SlaFact>,
-    /// The digest's hash of each SLA fact, worked out by the first stage, which has time to
-    /// spare that the second has not.
+    /// The digest's hash of each SLA fact, worked out by the first stage so that the two
+    /// stages' work comes out about even.
     sla_hashes: Vec<[u8; 32]>,
 }
 
@@ -127,21 +127,19 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
             raised: HashSet::new(),
         },
     };
-    if let Some(n) = s.expected_events {
-        let n = usize::try_from(n).unwrap_or(usize::MAX);
-        run.out.model.reserve(n);
-        // About a conversation per four events in the simulated sample.
-        run.out.escalator.reserve(n / 4);
-        // About 1.6 facts per event in the simulated sample.
-        run.out.facts.reserve(n.saturating_mul(17) / 10);
-    }
+    let expected = s
+        .expected_events
+        .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    // About a conversation per four events in the simulated sample.
+    let expected_conversations = expected / 4;
+    run.out.model.reserve(expected);
+    run.out.escalator.reserve(expected_conversations);
+    // About 1.6 facts per event in the simulated sample.
+    run.out.facts.reserve(expected.saturating_mul(17) / 10);
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Handed>(16);
         let second = scope.spawn(move || run.second_stage(rx));
         let mut engines: BTreeMap<i32, Engine> = BTreeMap::new();
-        let expected_conversations = s
-            .expected_events
-            .map_or(0, |n| usize::try_from(n / 4).unwrap_or(usize::MAX));
         let mut last = EventTime(i64::MIN);
         let mut batch = Batch::new();
         let mut scratch = Vec::new();
