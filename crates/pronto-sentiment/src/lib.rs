@@ -10,6 +10,7 @@ pub mod linear;
 mod signature;
 
 pub use eval::Confusion;
+use lexicon::class;
 pub use linear::{LinearModel, TrainConfig, cross_validate};
 use pronto_domain::Polarity;
 pub use signature::is_signed;
@@ -54,12 +55,26 @@ enum Kind {
 #[derive(Debug)]
 struct Token<'a> {
     raw: &'a str,
-    /// Lower case, runs of three or more of a character cut to two, hashtag mark and Italian
-    /// elision removed.
-    norm: String,
+    /// Where the token's normal form lies in [`Tokens::norms`]: lower case, runs of three or
+    /// more of a character cut to two, hashtag mark and Italian elision removed.
+    norm: (usize, usize),
     kind: Kind,
     /// The word had a character repeated three or more times ("sooo").
     elongated: bool,
+    /// The normal form's [`lexicon::class`] bits (0 for a symbol).
+    class: u16,
+}
+
+/// The tokens of a text, their normal forms one after another in one string.
+struct Tokens<'a> {
+    list: Vec<Token<'a>>,
+    norms: String,
+}
+
+impl Tokens<'_> {
+    fn norm(&self, t: &Token<'_>) -> &str {
+        &self.norms[t.norm.0..t.norm.1]
+    }
 }
 
 /// Characters that only modify the emoji before them.
@@ -71,8 +86,11 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '\'' || c == '’'
 }
 
-fn tokens(text: &str) -> Vec<Token<'_>> {
-    let mut out = Vec::new();
+fn tokens<'a>(text: &'a str, lists: &lexicon::Lexicons) -> Tokens<'a> {
+    let mut out = Tokens {
+        list: Vec::with_capacity(text.len() / 4),
+        norms: String::with_capacity(text.len()),
+    };
     let mut chars = text.char_indices().peekable();
     while let Some((start, c)) = chars.next() {
         if c.is_whitespace() || is_modifier(c) {
@@ -112,29 +130,37 @@ fn tokens(text: &str) -> Vec<Token<'_>> {
             (Kind::Symbol, start + c.len_utf8())
         };
         let raw = &text[start..end];
-        let (norm, elongated) = normalise(raw);
-        out.push(Token {
+        let from = out.norms.len();
+        let elongated = normalise(raw, &mut out.norms);
+        let norm = (from, out.norms.len());
+        let class = match kind {
+            Kind::Word => lists.class(&out.norms[from..]),
+            Kind::Symbol => 0,
+        };
+        out.list.push(Token {
             raw,
             norm,
             kind,
             elongated,
+            class,
         });
     }
     out
 }
 
-/// Lower-cases, folds elongations ("sooooo" -> "soo") and strips hashtag marks and Italian
-/// elided articles ("l'assistenza" -> "assistenza"); says whether anything was folded.
-fn normalise(token: &str) -> (String, bool) {
+/// Appends the token lower-cased, with elongations folded ("sooooo" -> "soo") and hashtag
+/// marks and Italian elided articles stripped ("l'assistenza" -> "assistenza"); says whether
+/// anything was folded.
+fn normalise(token: &str, out: &mut String) -> bool {
     if token.is_ascii() {
-        normalise_ascii(token)
+        normalise_ascii(token, out)
     } else {
-        normalise_any(token)
+        normalise_any(token, out)
     }
 }
 
-/// [`normalise`] of an ASCII token (most are), in one pass and one allocation.
-fn normalise_ascii(token: &str) -> (String, bool) {
+/// [`normalise`] of an ASCII token (most are), in one pass.
+fn normalise_ascii(token: &str, out: &mut String) -> bool {
     let t = token.trim_start_matches('#').as_bytes();
     // An elided article: up to three characters and an apostrophe before the rest ("l'", "dell'"),
     // not an English "n't".
@@ -142,32 +168,30 @@ fn normalise_ascii(token: &str) -> (String, bool) {
         Some(q) if q <= 3 && q + 1 < t.len() && !t[q + 1..].eq_ignore_ascii_case(b"t") => q + 1,
         _ => 0,
     };
-    let rest = &t[from..];
     fold_runs(
-        rest.iter().map(|b| char::from(b.to_ascii_lowercase())),
-        rest.len(),
+        t[from..].iter().map(|b| char::from(b.to_ascii_lowercase())),
+        out,
     )
 }
 
 /// [`normalise`] of any token.
-fn normalise_any(token: &str) -> (String, bool) {
+fn normalise_any(token: &str, out: &mut String) -> bool {
     let lower = token
         .trim_start_matches('#')
         .replace('’', "'")
         .to_lowercase();
-    let lower = match lower.rsplit_once('\'') {
+    let rest = match lower.rsplit_once('\'') {
         Some((prefix, rest)) if prefix.chars().count() <= 3 && !rest.is_empty() && rest != "t" => {
-            rest.to_string()
+            rest
         }
-        _ => lower,
+        _ => &lower,
     };
-    fold_runs(lower.chars(), lower.len())
+    fold_runs(rest.chars(), out)
 }
 
-/// The characters with every run of three or more cut to two ("sooooo" -> "soo"), and whether
-/// any was cut; `len` is the room to make for them, in bytes.
-fn fold_runs(chars: impl Iterator<Item = char>, len: usize) -> (String, bool) {
-    let mut out = String::with_capacity(len);
+/// Appends the characters with every run of three or more cut to two ("sooooo" -> "soo");
+/// says whether any was cut.
+fn fold_runs(chars: impl Iterator<Item = char>, out: &mut String) -> bool {
     let (mut run, mut prev, mut folded) = (0, None, false);
     for c in chars {
         if Some(c) == prev {
@@ -182,7 +206,7 @@ fn fold_runs(chars: impl Iterator<Item = char>, len: usize) -> (String, bool) {
         prev = Some(c);
         out.push(c);
     }
-    (out, folded)
+    folded
 }
 
 /// Every run of a repeated letter made single ("baad" -> "bad").
@@ -202,22 +226,20 @@ impl Model for Lexicon {
     }
 
     fn assess(&self, text: &str) -> Assessment {
-        let toks = tokens(text);
-        let (mut en, mut it) = (0, 0);
-        for t in toks.iter().filter(|t| t.kind == Kind::Word) {
-            if lexicon::EN_STOP.contains(&t.norm.as_str()) {
-                en += 1;
-            }
-            if lexicon::IT_STOP.contains(&t.norm.as_str()) {
-                it += 1;
-            }
+        let lists = lexicon::lexicons();
+        let toks = tokens(text, lists);
+        // Stop words of each language, and every class any word has.
+        let (mut en, mut it, mut classes) = (0, 0, 0);
+        for t in toks.list.iter().filter(|t| t.kind == Kind::Word) {
+            en += usize::from(t.class & class::EN_STOP != 0);
+            it += usize::from(t.class & class::IT_STOP != 0);
+            classes |= t.class;
         }
         let language = match (en, it) {
             (0, 0) => "other",
             (e, i) if i > e => "it",
             _ => "en",
         };
-        let lists = lexicon::lexicons();
         let word_lists: &[&lexicon::Lists] = match language {
             "en" => &[&lists.en],
             "it" => &[&lists.it],
@@ -232,8 +254,13 @@ impl Model for Lexicon {
             key.push_str(b);
             word_lists.iter().find_map(|l| l.phrases.get(&key).copied())
         };
-        let letters = text.chars().filter(|c| c.is_alphabetic()).count();
-        let caps_letters = text.chars().filter(|c| c.is_uppercase()).count();
+        let (mut letters, mut caps_letters, mut bangs, mut question) = (0, 0, 0, false);
+        for c in text.chars() {
+            letters += usize::from(c.is_alphabetic());
+            caps_letters += usize::from(c.is_uppercase());
+            bangs += usize::from(c == '!');
+            question |= c == '?';
+        }
         let shouting = letters >= 8 && caps_letters * 10 >= letters * 7;
 
         // (token index, value) of every hit, and where the last contrast word stands.
@@ -243,12 +270,13 @@ impl Model for Lexicon {
         let mut negate_left = 0;
         let mut boost = 1.0;
         let mut i = 0;
-        while i < toks.len() {
-            let t = &toks[i];
+        let toks_list = &toks.list;
+        while i < toks_list.len() {
+            let t = &toks_list[i];
             let at = i;
             i += 1;
             if t.kind == Kind::Symbol {
-                if let Some(v) = lists.symbols.word(&t.norm) {
+                if let Some(v) = lists.symbols.word(toks.norm(t)) {
                     if v < -2.5 {
                         angry_words += 1;
                     }
@@ -260,28 +288,31 @@ impl Model for Lexicon {
                 }
                 continue;
             }
-            let w = t.norm.as_str();
+            let w = toks.norm(t);
             if w.starts_with('@') {
                 continue;
             }
-            if CONTRAST.contains(&w) {
+            if t.class & class::CONTRAST != 0 {
                 contrast_at = Some(at);
                 negate_left = 0;
                 continue;
             }
-            let next_word = toks
+            // Only a word some phrase starts with can start one.
+            let next_word = toks_list
                 .get(i)
-                .filter(|n| n.kind == Kind::Word)
-                .map(|n| n.norm.as_str());
+                .filter(|n| n.kind == Kind::Word && t.class & class::PHRASE_START != 0)
+                .map(|n| toks.norm(n));
             let mut found = next_word.and_then(|n| phrase(w, n));
             if found.is_some() {
                 i += 1;
             } else {
-                if lexicon::NEGATORS.contains(&w) {
+                if t.class & class::NEGATOR != 0 {
                     negate_left = 3;
                     continue;
                 }
-                if let Some(b) = lexicon::intensifier(w) {
+                if t.class & class::INTENSIFIER != 0
+                    && let Some(b) = lexicon::intensifier(w)
+                {
                     boost = b;
                     continue;
                 }
@@ -294,7 +325,7 @@ impl Model for Lexicon {
                 });
             }
             if let Some(mut v) = found {
-                if lexicon::ANGER.contains(&w) {
+                if t.class & class::ANGER != 0 {
                     angry_words += 1;
                 }
                 v *= boost;
@@ -324,7 +355,6 @@ impl Model for Lexicon {
                 None => *v,
             })
             .sum();
-        let bangs = text.matches('!').count();
         if bangs >= 2 && sum != 0.0 {
             sum *= 1.0 + 0.1 * bangs.min(5) as f64;
         }
@@ -341,24 +371,20 @@ impl Model for Lexicon {
             Polarity::Neutral
         };
 
-        let has = |list: &[&str]| {
-            toks.iter()
-                .any(|t| t.kind == Kind::Word && list.contains(&t.norm.as_str()))
-        };
         let mut tones = Vec::new();
         if score < -0.2 && (angry_words > 0 || shouting || bangs >= 2) {
             tones.push("angry");
         }
-        if has(lexicon::COMPLAINT) || score < -0.3 {
+        if classes & class::COMPLAINT != 0 || score < -0.3 {
             tones.push("complaint");
         }
         if score > 0.3 {
             tones.push("praise");
         }
-        if text.contains('?') {
+        if question {
             tones.push("question");
         }
-        if has(lexicon::THANKS) {
+        if classes & class::THANKS != 0 {
             tones.push("thanks");
         }
         Assessment {
@@ -405,8 +431,13 @@ mod tests {
                 .collect();
             tokens.push(t);
         }
+        let via = |f: fn(&str, &mut String) -> bool, t: &str| {
+            let mut out = "before ".to_string();
+            let folded = f(t, &mut out);
+            (out, folded)
+        };
         for t in &tokens {
-            assert_eq!(normalise_ascii(t), normalise_any(t), "{t:?}");
+            assert_eq!(via(normalise_ascii, t), via(normalise_any, t), "{t:?}");
         }
     }
 
