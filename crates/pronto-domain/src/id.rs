@@ -159,6 +159,13 @@ pub fn fact_id_bits(id: &str) -> Option<u128> {
     u128::from_str_radix(hex, 16).ok()
 }
 
+/// The 128 bits an id is known by in memory: those it stands for when it is a fact id,
+/// else [`digest128`] of the whole id. Two ids with the same bits are taken for one (as likely
+/// as two fact ids colliding).
+pub fn id_bits(id: &str) -> u128 {
+    fact_id_bits(id).unwrap_or_else(|| digest128("id", &[id]))
+}
+
 /// Writes `value` as LEB128 (seven bits a byte, low first) into `out`; returns the length.
 fn leb128(mut value: u64, out: &mut [u8; 10]) -> usize {
     let mut n = 0;

@@ -20,7 +20,7 @@ pub use facts::{
     Polarity, ReplyKind, ReplyLatency, SentimentTag, SlaBreach, SlaCorrection, SlaFact, SlaWarning,
 };
 pub use id::{
-    BoundedText, Id, IdError, MAX_ID_BYTES, digest128, fact_id, fact_id_bits, fact_id_of,
+    BoundedText, Id, IdError, MAX_ID_BYTES, digest128, fact_id, fact_id_bits, fact_id_of, id_bits,
 };
 pub use raw::{
     FieldError, Limits, RawAssignment, RawCustomerMessage, RawEvent, RawMerged, RawPriority,

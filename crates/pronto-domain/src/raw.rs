@@ -208,12 +208,13 @@ fn named<T>(
     v: Option<String>,
     default: Option<T>,
     parse: impl Fn(&str) -> Option<T>,
-    names: String,
+    // Spelled out only for an error message.
+    names: fn() -> String,
 ) -> Option<T> {
     match blank_to_none(v) {
         None if default.is_some() => default,
         None => {
-            errs.push(path, format!("is required; expected one of {names}"));
+            errs.push(path, format!("is required; expected one of {}", names()));
             None
         }
         Some(s) => {
@@ -221,7 +222,7 @@ fn named<T>(
             if parsed.is_none() {
                 errs.push(
                     path,
-                    format!("unknown {what} '{s}'; expected one of {names}"),
+                    format!("unknown {what} '{s}'; expected one of {}", names()),
                 );
             }
             parsed
@@ -267,7 +268,7 @@ impl RawEvent {
             self.channel,
             None,
             Channel::parse,
-            Channel::names(),
+            Channel::names,
         );
         let schema_version = match self.schema_version.unwrap_or(0) {
             0 => SCHEMA_VERSION,
@@ -361,7 +362,7 @@ impl RawEvent {
                 r.author_kind,
                 Some(AuthorKind::Human),
                 AuthorKind::parse,
-                AuthorKind::names(),
+                AuthorKind::names,
             );
             let visibility = named(
                 &mut errs,
@@ -370,7 +371,7 @@ impl RawEvent {
                 r.visibility,
                 Some(Visibility::Public),
                 Visibility::parse,
-                Visibility::names(),
+                Visibility::names,
             );
             let agent_id = if author == Some(AuthorKind::Human) {
                 let id = optional_id(&mut errs, "reply_sent.agent_id", r.agent_id.clone());
@@ -400,7 +401,7 @@ impl RawEvent {
                 s.status,
                 None,
                 ConversationStatus::parse,
-                ConversationStatus::names(),
+                ConversationStatus::names,
             )
             .map(Payload::StatusChanged)
         } else if let Some(a) = self.assignment_changed {
@@ -421,7 +422,7 @@ impl RawEvent {
                 p.priority,
                 None,
                 Priority::parse,
-                Priority::names(),
+                Priority::names,
             )
             .map(Payload::PriorityChanged)
         } else if let Some(m) = self.merged {

@@ -15,7 +15,8 @@ pub use rules::{DEFAULT_RULES_TOML, Filter, Level, Rule, RuleSet, RulesError, Tr
 
 use pronto_domain::{
     ConversationContext, ConversationStatus, EscalationFact, EscalationRaised, EscalationWithdrawn,
-    Event, EventTime, Name, Payload, Polarity, SentimentTag, SlaFact, fact_id,
+    Event, EventTime, Name, Payload, Polarity, SentimentTag, SlaFact, digest128, fact_id_of,
+    id_bits,
 };
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::{BTreeSet, VecDeque};
@@ -30,8 +31,8 @@ struct Conv {
     recent: VecDeque<f64>,
     /// When it was solved or closed, latest last (a few are kept).
     closes: Vec<EventTime>,
-    /// Ladders started in it.
-    ladders: Vec<String>,
+    /// Ladders started in it, as indexes into the escalator's ladders.
+    ladders: Vec<u32>,
     /// The first customer message seen in it.
     first_message: Option<EventTime>,
 }
@@ -48,8 +49,9 @@ struct Ladder {
     start: EventTime,
     trigger_ids: Vec<String>,
     reason: String,
-    /// Escalation id of each step; the first is the ladder's id.
-    ids: Vec<String>,
+    /// Escalation id of each step, as the bits the id is written from ([`esc_id`]); the first
+    /// is the ladder's id.
+    ids: Vec<u128>,
     /// When each step is due; `None` when the calendar never opens.
     due: Vec<Option<EventTime>>,
     /// Steps raised so far: `0..raised`.
@@ -72,17 +74,22 @@ pub struct Escalator {
     /// Per tenant and customer: the conversations they started, as (first message time,
     /// conversation, first message event id), within the longest repeat-contact window.
     customers: HashMap<ConvKey, Vec<(EventTime, String, String)>>,
-    ladders: HashMap<String, Ladder>,
-    /// Steps waiting for their due time: (due, ladder id, step).
-    queue: BTreeSet<(EventTime, String, usize)>,
+    /// Ladders in the order started. Ids are kept as the 128 bits they are written from
+    /// (an escalation id is `esc-` and those bits in hex), other facts' ids as [`id_bits`].
+    ladders: Vec<Ladder>,
+    /// Where each ladder is in `ladders`, by its id.
+    ladder_index: HashMap<u128, u32>,
+    /// Steps waiting for their due time: (due, ladder id, ladder, step). Ladder ids order
+    /// as the ids written out do.
+    queue: BTreeSet<(EventTime, u128, u32, usize)>,
     /// Escalation id of any step -> its ladder.
-    step_of: HashMap<String, String>,
+    step_of: HashMap<u128, u32>,
     /// Acknowledgements and resolutions by escalation id, kept also for steps not raised yet.
-    stops: HashMap<String, EventTime>,
+    stops: HashMap<u128, EventTime>,
     /// SLA fact id -> ladders it started (so a correction withdraws them).
-    by_fact: HashMap<String, Vec<String>>,
+    by_fact: HashMap<u128, Vec<u32>>,
     /// SLA clock id -> ladders started by its warnings and breaches (its reply stops them).
-    by_clock: HashMap<String, Vec<String>>,
+    by_clock: HashMap<u128, Vec<u32>>,
     now: EventTime,
     streak_window: usize,
     pruned_at: EventTime,
@@ -112,7 +119,8 @@ impl Escalator {
             conv_index: HashMap::default(),
             last_conv: None,
             customers: HashMap::default(),
-            ladders: HashMap::default(),
+            ladders: Vec::new(),
+            ladder_index: HashMap::default(),
             queue: BTreeSet::new(),
             step_of: HashMap::default(),
             stops: HashMap::default(),
@@ -149,6 +157,7 @@ impl Escalator {
         self.conv_index.reserve(conversations);
         let ladders = conversations.saturating_mul(2) / 3;
         self.ladders.reserve(ladders);
+        self.ladder_index.reserve(ladders);
         self.step_of.reserve(ladders.saturating_mul(2));
         self.by_fact.reserve(ladders);
         self.by_clock.reserve(ladders);
@@ -221,10 +230,11 @@ impl Escalator {
                 if conv.closes.len() > 8 {
                     conv.closes.remove(0);
                 }
-                let ladders = conv.ladders.clone();
-                for id in ladders {
-                    self.stop_ladder(&id, at);
+                let ladders = std::mem::take(&mut conv.ladders);
+                for &i in &ladders {
+                    stop_ladder(&mut self.ladders[i as usize], at);
                 }
+                self.conv(&base).ladders = ladders;
             }
             Payload::StatusChanged(ConversationStatus::Reopened) => {
                 let ctx = self.conv(&base).ctx.clone();
@@ -352,8 +362,13 @@ impl Escalator {
         let mut out = Vec::new();
         match fact {
             SlaFact::Latency(l) => {
-                for id in self.by_clock.get(&l.clock_id).cloned().unwrap_or_default() {
-                    self.stop_ladder(&id, l.replied_at);
+                for &i in self
+                    .by_clock
+                    .get(&id_bits(&l.clock_id))
+                    .into_iter()
+                    .flatten()
+                {
+                    stop_ladder(&mut self.ladders[i as usize], l.replied_at);
                 }
             }
             SlaFact::Breach(b) => {
@@ -405,23 +420,21 @@ impl Escalator {
                 }
             }
             SlaFact::Correction(c) => {
-                for id in self
+                for &i in self
                     .by_fact
-                    .get(&c.corrects_fact_id)
-                    .cloned()
-                    .unwrap_or_default()
+                    .get(&id_bits(&c.corrects_fact_id))
+                    .into_iter()
+                    .flatten()
                 {
-                    let Some(l) = self.ladders.get_mut(&id) else {
-                        continue;
-                    };
+                    let l = &mut self.ladders[i as usize];
                     if l.withdrawn {
                         continue;
                     }
                     l.withdrawn = true;
                     for step in 0..l.raised {
                         out.push(EscalationFact::Withdrawn(EscalationWithdrawn {
-                            escalation_id: l.ids[step].clone(),
-                            ladder_id: l.ids[0].clone(),
+                            escalation_id: esc_id(l.ids[step]),
+                            ladder_id: esc_id(l.ids[0]),
                             context: l.context.clone(),
                             correction_id: c.fact_id.clone(),
                             reason: format!(
@@ -511,18 +524,14 @@ impl Escalator {
     /// levels due by then. Known before the escalation is raised (when its log is read back on
     /// a restart), it is applied when the ladder starts.
     pub fn stop(&mut self, escalation_id: &str, at: EventTime) {
-        let known = self.stops.entry(escalation_id.to_string()).or_insert(at);
+        // Only an escalation id can name a step.
+        let Some(bits) = esc_bits(escalation_id) else {
+            return;
+        };
+        let known = self.stops.entry(bits).or_insert(at);
         *known = (*known).min(at);
-        if let Some(ladder) = self.step_of.get(escalation_id).cloned() {
-            self.stop_ladder(&ladder, at);
-        }
-    }
-
-    fn stop_ladder(&mut self, id: &str, at: EventTime) {
-        if let Some(l) = self.ladders.get_mut(id)
-            && at >= l.start
-        {
-            l.stopped = Some(l.stopped.map_or(at, |s| s.min(at)));
+        if let Some(&i) = self.step_of.get(&bits) {
+            stop_ladder(&mut self.ladders[i as usize], at);
         }
     }
 
@@ -541,8 +550,8 @@ impl Escalator {
             if first.0 > self.now {
                 break;
             }
-            let (_, id, step) = self.queue.pop_first().expect("non-empty");
-            if let Some(f) = self.raise(&id, step) {
+            let (_, _, ladder, step) = self.queue.pop_first().expect("non-empty");
+            if let Some(f) = self.raise(ladder, step) {
                 each(f);
             }
         }
@@ -587,16 +596,17 @@ impl Escalator {
         reason: String,
     ) -> Vec<EscalationFact> {
         let rule = &self.rules.rules[i];
-        let ladder_id = fact_id("esc", &[trigger_key, &rule.name]);
-        if start < self.effective_from || self.ladders.contains_key(&ladder_id) {
+        let ladder_bits = digest128("esc", &[trigger_key, &rule.name]);
+        if start < self.effective_from || self.ladder_index.contains_key(&ladder_bits) {
             return Vec::new();
         }
-        let ids: Vec<String> = (0..rule.levels.len())
+        let ladder_id = esc_id(ladder_bits);
+        let ids: Vec<u128> = (0..rule.levels.len())
             .map(|k| {
                 if k == 0 {
-                    ladder_id.clone()
+                    ladder_bits
                 } else {
-                    fact_id("esc", &[&ladder_id, &k.to_string()])
+                    digest128("esc", &[&ladder_id, &k.to_string()])
                 }
             })
             .collect();
@@ -615,59 +625,50 @@ impl Escalator {
             .iter()
             .filter_map(|id| self.stops.get(id).copied())
             .min();
+        let index = u32::try_from(self.ladders.len()).expect("fewer than 2^32 ladders");
         if let Some(conv) = self.find_conv(&ctx.tenant, &ctx.conversation_id) {
             if let Some(close) = conv.closes.iter().find(|c| **c >= start) {
                 stopped = Some(stopped.map_or(*close, |s| s.min(*close)));
             }
-            conv.ladders.push(ladder_id.clone());
+            conv.ladders.push(index);
         }
         for id in &ids {
-            self.step_of.insert(id.clone(), ladder_id.clone());
+            self.step_of.insert(*id, index);
         }
         if let Some((fact, clock)) = sla {
-            self.by_fact
-                .entry(fact.to_string())
-                .or_default()
-                .push(ladder_id.clone());
-            self.by_clock
-                .entry(clock.to_string())
-                .or_default()
-                .push(ladder_id.clone());
+            self.by_fact.entry(id_bits(fact)).or_default().push(index);
+            self.by_clock.entry(id_bits(clock)).or_default().push(index);
         }
         for (k, d) in due.iter().enumerate() {
             if let Some(d) = d
                 && *d > start
             {
-                self.queue.insert((*d, ladder_id.clone(), k));
+                self.queue.insert((*d, ladder_bits, index, k));
             }
         }
-        self.ladders.insert(
-            ladder_id.clone(),
-            Ladder {
-                rule: i,
-                context: ctx.clone(),
-                start,
-                trigger_ids,
-                reason,
-                ids,
-                due: due.clone(),
-                raised: 0,
-                stopped,
-                withdrawn: false,
-            },
-        );
-        let mut out = Vec::new();
-        for (k, d) in due.iter().enumerate() {
-            if *d == Some(start) {
-                out.extend(self.raise(&ladder_id, k));
-            }
-        }
-        out
+        self.ladder_index.insert(ladder_bits, index);
+        let raise_now: Vec<usize> = (0..due.len()).filter(|k| due[*k] == Some(start)).collect();
+        self.ladders.push(Ladder {
+            rule: i,
+            context: ctx.clone(),
+            start,
+            trigger_ids,
+            reason,
+            ids,
+            due,
+            raised: 0,
+            stopped,
+            withdrawn: false,
+        });
+        raise_now
+            .into_iter()
+            .filter_map(|k| self.raise(index, k))
+            .collect()
     }
 
     /// Raises step `step` of a ladder, unless it was stopped before the step was due.
-    fn raise(&mut self, id: &str, step: usize) -> Option<EscalationFact> {
-        let l = self.ladders.get_mut(id)?;
+    fn raise(&mut self, ladder: u32, step: usize) -> Option<EscalationFact> {
+        let l = &mut self.ladders[ladder as usize];
         let due = l.due[step]?;
         if l.withdrawn || l.raised != step || l.stopped.is_some_and(|s| s < due) {
             return None;
@@ -688,11 +689,11 @@ impl Escalator {
             );
         }
         Some(EscalationFact::Raised(EscalationRaised {
-            escalation_id: l.ids[step].clone(),
+            escalation_id: esc_id(l.ids[step]),
             context: l.context.clone(),
             level: level.name.clone(),
             step: step as u32,
-            ladder_id: l.ids[0].clone(),
+            ladder_id: esc_id(l.ids[0]),
             recipients: level.notify.clone(),
             rule: rule.name.clone(),
             reason,
@@ -701,6 +702,25 @@ impl Escalator {
             policy_version: self.rules.version.as_str().into(),
         }))
     }
+}
+
+/// Stops ladder `l` at `at`, unless that is before it started.
+fn stop_ladder(l: &mut Ladder, at: EventTime) {
+    if at >= l.start {
+        l.stopped = Some(l.stopped.map_or(at, |s| s.min(at)));
+    }
+}
+
+/// The escalation id written from `bits`.
+fn esc_id(bits: u128) -> String {
+    fact_id_of("esc", bits)
+}
+
+/// The bits escalation id `id` is written from; `None` for an id of another shape, which no
+/// escalation has.
+fn esc_bits(id: &str) -> Option<u128> {
+    let hex = id.strip_prefix("esc-")?;
+    pronto_domain::fact_id_bits(id).filter(|_| !hex.contains('-'))
 }
 
 fn human_duration(ms: i64) -> String {

@@ -192,6 +192,30 @@ fn an_acknowledged_ladder_stops_climbing() {
 }
 
 #[test]
+fn only_an_escalation_id_stops_a_ladder() {
+    let id = esc_id(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
+    assert_eq!(id, "esc-0123456789abcdef0123456789abcdef");
+    assert_eq!(
+        esc_bits(&id),
+        Some(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef)
+    );
+    // The same digits under another kind, after another dash, or cut short name no step.
+    for other in [
+        "lat-0123456789abcdef0123456789abcdef",
+        "esc-x-0123456789abcdef0123456789abcdef",
+        "esc-0123456789abcdef0123456789abcde",
+        "esc-0123456789ABCDEF0123456789ABCDEF",
+    ] {
+        assert_eq!(esc_bits(other), None, "{other}");
+    }
+    let mut e = Escalator::new(rules(LADDER));
+    let id = e.on_sla(&breach("c1", 0))[0].escalation_id().to_string();
+    let bits = esc_bits(&id).expect("an escalation id");
+    e.stop(&fact_id_of("brc", bits), EventTime(20 * MIN));
+    assert_eq!(e.advance(EventTime(10 * HOUR)).len(), 2);
+}
+
+#[test]
 fn an_acknowledgement_read_before_its_ladder_starts_still_stops_it() {
     // After a restart the escalations topic is read first: acks come before the facts.
     let mut live = Escalator::new(rules(LADDER));

@@ -574,9 +574,7 @@ pub(crate) type Key = u128;
 /// The key of a fact id: the bits it was made from, or, for an id of another shape, SHA-256
 /// over it.
 fn id_key(id: &str) -> Key {
-    pronto_domain::fact_id_bits(id)
-        .unwrap_or_else(|| pronto_domain::digest128("id", &[id]))
-        .max(1)
+    pronto_domain::id_bits(id).max(1)
 }
 
 /// A fact id told apart from the other verdicts of its clock: 64 bits of its key, never 0.
