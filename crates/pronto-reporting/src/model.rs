@@ -183,6 +183,9 @@ pub struct ReadModel {
     last_conv: Option<u32>,
     /// Room to spell a tag's model as "name version" before looking it up.
     model_key: String,
+    /// The tenant, id and key of the event folded last: its tag, which mostly comes next,
+    /// takes the key from here rather than hashing the two again.
+    last_event: (String, String, Key),
 }
 
 impl ReadModel {
@@ -224,6 +227,19 @@ impl ReadModel {
             self.facts_seen += 1;
         }
         fresh
+    }
+
+    /// [`event_key`] of the event, kept for the next call.
+    fn event_key(&mut self, tenant: &str, event_id: &str) -> Key {
+        let (last_tenant, last_id, key) = &mut self.last_event;
+        if *key == 0 || last_tenant != tenant || last_id != event_id {
+            *key = event_key(tenant, event_id);
+            last_tenant.clear();
+            last_tenant.push_str(tenant);
+            last_id.clear();
+            last_id.push_str(event_id);
+        }
+        *key
     }
 
     /// The index of the conversation, made when first met.
@@ -278,7 +294,7 @@ impl ReadModel {
     pub fn apply_event(&mut self, e: &Event) {
         let env = &e.envelope;
         let tenant = env.tenant.as_str();
-        let key = event_key(tenant, env.event_id.as_str());
+        let key = self.event_key(tenant, env.event_id.as_str());
         if !self.first_time(key) {
             return;
         }
@@ -430,7 +446,7 @@ impl ReadModel {
         if !self.first_time(id_key(&t.fact_id)) {
             return;
         }
-        let id = event_key(&t.tenant, &t.event_id);
+        let id = self.event_key(&t.tenant, &t.event_id);
         if t.reply {
             if let Some(r) = self.replies.get_mut(&id) {
                 r.signed = Some(t.signed);
