@@ -93,6 +93,20 @@ impl Batch {
             sla_hashes: Vec::with_capacity(BATCH),
         }
     }
+
+    /// An empty batch: one the second stage is done with, its contents dropped here (by the
+    /// thread that made them, which frees memory fastest), else a new one.
+    fn next(done: &std::sync::mpsc::Receiver<Batch>) -> Self {
+        match done.try_recv() {
+            Ok(mut b) => {
+                b.steps.clear();
+                b.sla.clear();
+                b.sla_hashes.clear();
+                b
+            }
+            Err(_) => Self::new(),
+        }
+    }
 }
 
 /// What the first stage hands over: a batch of steps, or at the end the facts of the final
@@ -138,7 +152,9 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
     run.out.facts.reserve(expected.saturating_mul(17) / 10);
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Handed>(16);
-        let second = scope.spawn(move || run.second_stage(rx));
+        // Batches the second stage is done with come back, to be emptied and filled again.
+        let (done_tx, done) = std::sync::mpsc::channel::<Batch>();
+        let second = scope.spawn(move || run.second_stage(rx, done_tx));
         let mut engines: BTreeMap<i32, Engine> = BTreeMap::new();
         let mut last = EventTime(i64::MIN);
         let mut batch = Batch::new();
@@ -165,7 +181,7 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
             }
             batch.steps.push(Step { event, tag, sla });
             if batch.steps.len() == BATCH {
-                let full = std::mem::replace(&mut batch, Batch::new());
+                let full = std::mem::replace(&mut batch, Batch::next(&done));
                 if tx.send(Handed::Steps(full)).is_err() {
                     break;
                 }
@@ -207,22 +223,23 @@ struct Run {
 }
 
 impl Run {
-    fn second_stage(mut self, rx: std::sync::mpsc::Receiver<Handed>) -> Replay {
+    fn second_stage(
+        mut self,
+        rx: std::sync::mpsc::Receiver<Handed>,
+        done: std::sync::mpsc::Sender<Batch>,
+    ) -> Replay {
         for handed in rx {
             match handed {
-                Handed::Steps(Batch {
-                    steps,
-                    sla,
-                    sla_hashes,
-                }) => {
-                    let mut sla = sla.into_iter().zip(sla_hashes.into_iter().map(Some));
-                    for step in steps {
-                        let n = step.sla;
-                        self.step(step, sla.by_ref().take(n));
+                Handed::Steps(batch) => {
+                    let mut sla = batch.sla.iter().zip(batch.sla_hashes.iter().copied().map(Some));
+                    for step in &batch.steps {
+                        self.step(step, sla.by_ref().take(step.sla));
                     }
+                    // The first stage may have ended; then the batch is dropped here.
+                    let _ = done.send(batch);
                 }
                 Handed::End(tail, until) => {
-                    self.sla(tail.into_iter().map(|f| (f, None)));
+                    self.sla(tail.iter().map(|f| (f, None)));
                     // Every ladder step due by the end, each kept as it is raised.
                     let Replay {
                         escalator,
@@ -240,30 +257,30 @@ impl Run {
     }
 
     /// One event, its tag and its SLA facts (each with its entry hash, if worked out).
-    fn step(
+    fn step<'a>(
         &mut self,
-        Step { event, tag, .. }: Step,
-        sla: impl Iterator<Item = (SlaFact, Option<[u8; 32]>)>,
+        Step { event, tag, .. }: &Step,
+        sla: impl Iterator<Item = (&'a SlaFact, Option<[u8; 32]>)>,
     ) {
         self.out.events += 1;
-        self.out.model.apply_event(&event);
-        let esc = self.out.escalator.on_event(&event);
+        self.out.model.apply_event(event);
+        let esc = self.out.escalator.on_event(event);
         self.escalate(esc);
         if let Some(t) = tag {
-            self.out.model.apply_tag(&t);
-            let esc = self.out.escalator.on_tag(&t);
+            self.out.model.apply_tag(t);
+            let esc = self.out.escalator.on_tag(t);
             self.escalate(esc);
-            self.out.facts.keep(&t.fact_id, Fact::Tag(&t));
+            self.out.facts.keep(&t.fact_id, Fact::Tag(t));
         }
         self.sla(sla);
     }
 
-    fn sla(&mut self, facts: impl IntoIterator<Item = (SlaFact, Option<[u8; 32]>)>) {
+    fn sla<'a>(&mut self, facts: impl IntoIterator<Item = (&'a SlaFact, Option<[u8; 32]>)>) {
         for (f, hash) in facts {
-            self.out.model.apply_sla(&f);
-            let esc = self.out.escalator.on_sla(&f);
+            self.out.model.apply_sla(f);
+            let esc = self.out.escalator.on_sla(f);
             self.escalate(esc);
-            self.out.facts.keep_hashed(f.fact_id(), Fact::Sla(&f), hash);
+            self.out.facts.keep_hashed(f.fact_id(), Fact::Sla(f), hash);
         }
     }
 
