@@ -357,23 +357,82 @@ fn invalid(message: &'static str, detail: impl Into<String>) -> DecodeError {
 }
 
 pub fn tag_to_pb(t: &SentimentTag) -> pb::SentimentTag {
-    pb::SentimentTag {
-        fact_id: t.fact_id.clone(),
-        event_id: t.event_id.as_str().to_owned(),
-        tenant: t.tenant.as_str().to_owned(),
-        conversation_id: t.conversation_id.as_str().to_owned(),
-        channel: channel_to_pb(t.channel) as i32,
-        occurred_at: Some(ts(t.occurred_at)),
-        polarity: polarity_to_pb(t.polarity) as i32,
-        score: t.score,
-        language: t.language.as_str().to_owned(),
-        tones: t.tones.iter().map(|t| t.as_str().to_owned()).collect(),
-        model_name: t.model_name.as_str().to_owned(),
-        model_version: t.model_version.as_str().to_owned(),
-        reply: t.reply,
-        signed: t.signed,
-        rescored: t.rescored,
+    let mut m = pb::SentimentTag::default();
+    tag_into_pb(t, &mut m);
+    m
+}
+
+/// [`tag_to_pb`] into `m`, every field overwritten: the strings keep their room, so a message
+/// filled again and again allocates nothing once its strings are long enough. The fields are
+/// named one by one (no `..`), so a field added to the message is a compile error here until
+/// it is filled, never a value left over from the message before.
+pub fn tag_into_pb(t: &SentimentTag, m: &mut pb::SentimentTag) {
+    let pb::SentimentTag {
+        fact_id,
+        event_id,
+        tenant,
+        conversation_id,
+        channel,
+        occurred_at,
+        polarity,
+        score,
+        language,
+        tones,
+        model_name,
+        model_version,
+        reply,
+        signed,
+        rescored,
+    } = m;
+    set(fact_id, &t.fact_id);
+    set(event_id, t.event_id.as_str());
+    set(tenant, t.tenant.as_str());
+    set(conversation_id, t.conversation_id.as_str());
+    *channel = channel_to_pb(t.channel) as i32;
+    *occurred_at = Some(ts(t.occurred_at));
+    *polarity = polarity_to_pb(t.polarity) as i32;
+    *score = t.score;
+    set(language, t.language.as_str());
+    set_all(tones, t.tones.iter().map(|t| t.as_str()));
+    set(model_name, t.model_name.as_str());
+    set(model_version, t.model_version.as_str());
+    *reply = t.reply;
+    *signed = t.signed;
+    *rescored = t.rescored;
+}
+
+/// Puts `value` in `slot`, in the room it has.
+fn set(slot: &mut String, value: &str) {
+    slot.clear();
+    slot.push_str(value);
+}
+
+/// Puts `values` in `slots`, one each, in the room they have.
+fn set_all<'a>(slots: &mut Vec<String>, values: impl Iterator<Item = &'a str>) {
+    let mut n = 0;
+    for v in values {
+        match slots.get_mut(n) {
+            Some(slot) => set(slot, v),
+            None => slots.push(v.to_owned()),
+        }
+        n += 1;
     }
+    slots.truncate(n);
+}
+
+/// The variant of `slot` that `get` finds, made (empty) with `make` when `slot` holds
+/// another or none.
+fn variant<'a, F, T: Default>(
+    slot: &'a mut Option<F>,
+    make: fn(T) -> F,
+    get: fn(&mut F) -> Option<&mut T>,
+) -> &'a mut T {
+    if !slot.as_mut().is_some_and(|f| get(f).is_some()) {
+        *slot = Some(make(T::default()));
+    }
+    slot.as_mut()
+        .and_then(get)
+        .expect("the variant was just made")
 }
 
 pub fn tag_from_pb(t: pb::SentimentTag) -> Result<SentimentTag, DecodeError> {
@@ -400,14 +459,31 @@ pub fn tag_from_pb(t: pb::SentimentTag) -> Result<SentimentTag, DecodeError> {
 }
 
 pub fn context_to_pb(c: &ConversationContext) -> pb::ConversationContext {
-    pb::ConversationContext {
-        tenant: c.tenant.as_str().to_owned(),
-        conversation_id: c.conversation_id.as_str().to_owned(),
-        channel: channel_to_pb(c.channel) as i32,
-        queue: c.queue.as_str().to_owned(),
-        priority: priority_to_pb(c.priority) as i32,
-        customer_tier: c.customer_tier.as_str().to_owned(),
-    }
+    let mut m = pb::ConversationContext::default();
+    context_into_pb(c, &mut m);
+    m
+}
+
+/// [`context_to_pb`] into `slot`, as [`tag_into_pb`] fills a tag.
+fn context_into(c: &ConversationContext, slot: &mut Option<pb::ConversationContext>) {
+    context_into_pb(c, slot.get_or_insert_with(Default::default));
+}
+
+fn context_into_pb(c: &ConversationContext, m: &mut pb::ConversationContext) {
+    let pb::ConversationContext {
+        tenant,
+        conversation_id,
+        channel,
+        queue,
+        priority,
+        customer_tier,
+    } = m;
+    set(tenant, c.tenant.as_str());
+    set(conversation_id, c.conversation_id.as_str());
+    *channel = channel_to_pb(c.channel) as i32;
+    set(queue, c.queue.as_str());
+    *priority = priority_to_pb(c.priority) as i32;
+    set(customer_tier, c.customer_tier.as_str());
 }
 
 fn context_from_pb(
@@ -444,61 +520,134 @@ fn kind_from_pb(m: &'static str, k: i32) -> Result<ReplyKind, DecodeError> {
 }
 
 pub fn sla_fact_to_pb(f: &SlaFact) -> pb::SlaFact {
+    let mut m = pb::SlaFact::default();
+    sla_fact_into_pb(f, &mut m);
+    m
+}
+
+/// [`sla_fact_to_pb`] into `m`, as [`tag_into_pb`] fills a tag.
+pub fn sla_fact_into_pb(f: &SlaFact, m: &mut pb::SlaFact) {
     use pb::sla_fact::Fact;
-    let fact = match f {
-        SlaFact::Latency(l) => Fact::Latency(pb::ReplyLatencyMeasured {
-            fact_id: l.fact_id.clone(),
-            clock_id: l.clock_id.clone(),
-            context: Some(context_to_pb(&l.context)),
-            kind: kind_to_pb(l.kind),
-            customer_event_id: l.customer_event_id.as_str().to_owned(),
-            customer_at: Some(ts(l.customer_at)),
-            reply_event_id: l.reply_event_id.as_str().to_owned(),
-            replied_at: Some(ts(l.replied_at)),
-            agent_id: l.agent_id.as_str().to_owned(),
-            calendar_ms: l.calendar_ms,
-            business_ms: l.business_ms,
-            target_ms: l.target_ms,
-            met: l.met,
-            policy_version: l.policy_version.as_str().to_owned(),
-        }),
-        SlaFact::Warning(w) => Fact::Warning(pb::SlaWarning {
-            fact_id: w.fact_id.clone(),
-            clock_id: w.clock_id.clone(),
-            context: Some(context_to_pb(&w.context)),
-            kind: kind_to_pb(w.kind),
-            customer_event_id: w.customer_event_id.as_str().to_owned(),
-            customer_at: Some(ts(w.customer_at)),
-            due_at: Some(ts(w.due_at)),
-            fraction: w.fraction,
-            target_ms: w.target_ms,
-            policy_version: w.policy_version.as_str().to_owned(),
-        }),
-        SlaFact::Breach(b) => Fact::Breach(pb::SlaBreach {
-            fact_id: b.fact_id.clone(),
-            clock_id: b.clock_id.clone(),
-            context: Some(context_to_pb(&b.context)),
-            kind: kind_to_pb(b.kind),
-            customer_event_id: b.customer_event_id.as_str().to_owned(),
-            customer_at: Some(ts(b.customer_at)),
-            deadline: Some(ts(b.deadline)),
-            target_ms: b.target_ms,
-            policy_version: b.policy_version.as_str().to_owned(),
-        }),
-        SlaFact::Correction(c) => Fact::Correction(pb::SlaCorrection {
-            fact_id: c.fact_id.clone(),
-            corrects_fact_id: c.corrects_fact_id.clone(),
-            corrects_kind: c.corrects_kind.clone(),
-            clock_id: c.clock_id.clone(),
-            reason: c.reason.clone(),
-            occurred_at: Some(ts(c.occurred_at)),
-            policy_version: c.policy_version.as_str().to_owned(),
-            context: Some(context_to_pb(&c.context)),
-            kind: kind_to_pb(c.kind),
-            customer_at: Some(ts(c.customer_at)),
-        }),
-    };
-    pb::SlaFact { fact: Some(fact) }
+    match f {
+        SlaFact::Latency(l) => {
+            let p = variant(&mut m.fact, Fact::Latency, |f| match f {
+                Fact::Latency(p) => Some(p),
+                _ => None,
+            });
+            let pb::ReplyLatencyMeasured {
+                fact_id,
+                clock_id,
+                context,
+                kind,
+                customer_event_id,
+                customer_at,
+                reply_event_id,
+                replied_at,
+                agent_id,
+                calendar_ms,
+                business_ms,
+                target_ms,
+                met,
+                policy_version,
+            } = p;
+            set(fact_id, &l.fact_id);
+            set(clock_id, &l.clock_id);
+            context_into(&l.context, context);
+            *kind = kind_to_pb(l.kind);
+            set(customer_event_id, l.customer_event_id.as_str());
+            *customer_at = Some(ts(l.customer_at));
+            set(reply_event_id, l.reply_event_id.as_str());
+            *replied_at = Some(ts(l.replied_at));
+            set(agent_id, l.agent_id.as_str());
+            *calendar_ms = l.calendar_ms;
+            *business_ms = l.business_ms;
+            *target_ms = l.target_ms;
+            *met = l.met;
+            set(policy_version, l.policy_version.as_str());
+        }
+        SlaFact::Warning(w) => {
+            let p = variant(&mut m.fact, Fact::Warning, |f| match f {
+                Fact::Warning(p) => Some(p),
+                _ => None,
+            });
+            let pb::SlaWarning {
+                fact_id,
+                clock_id,
+                context,
+                kind,
+                customer_event_id,
+                customer_at,
+                due_at,
+                fraction,
+                target_ms,
+                policy_version,
+            } = p;
+            set(fact_id, &w.fact_id);
+            set(clock_id, &w.clock_id);
+            context_into(&w.context, context);
+            *kind = kind_to_pb(w.kind);
+            set(customer_event_id, w.customer_event_id.as_str());
+            *customer_at = Some(ts(w.customer_at));
+            *due_at = Some(ts(w.due_at));
+            *fraction = w.fraction;
+            *target_ms = w.target_ms;
+            set(policy_version, w.policy_version.as_str());
+        }
+        SlaFact::Breach(b) => {
+            let p = variant(&mut m.fact, Fact::Breach, |f| match f {
+                Fact::Breach(p) => Some(p),
+                _ => None,
+            });
+            let pb::SlaBreach {
+                fact_id,
+                clock_id,
+                context,
+                kind,
+                customer_event_id,
+                customer_at,
+                deadline,
+                target_ms,
+                policy_version,
+            } = p;
+            set(fact_id, &b.fact_id);
+            set(clock_id, &b.clock_id);
+            context_into(&b.context, context);
+            *kind = kind_to_pb(b.kind);
+            set(customer_event_id, b.customer_event_id.as_str());
+            *customer_at = Some(ts(b.customer_at));
+            *deadline = Some(ts(b.deadline));
+            *target_ms = b.target_ms;
+            set(policy_version, b.policy_version.as_str());
+        }
+        SlaFact::Correction(c) => {
+            let p = variant(&mut m.fact, Fact::Correction, |f| match f {
+                Fact::Correction(p) => Some(p),
+                _ => None,
+            });
+            let pb::SlaCorrection {
+                fact_id,
+                corrects_fact_id,
+                corrects_kind,
+                clock_id,
+                reason,
+                occurred_at,
+                policy_version,
+                context,
+                kind,
+                customer_at,
+            } = p;
+            set(fact_id, &c.fact_id);
+            set(corrects_fact_id, &c.corrects_fact_id);
+            set(corrects_kind, &c.corrects_kind);
+            set(clock_id, &c.clock_id);
+            set(reason, &c.reason);
+            *occurred_at = Some(ts(c.occurred_at));
+            set(policy_version, c.policy_version.as_str());
+            context_into(&c.context, context);
+            *kind = kind_to_pb(c.kind);
+            *customer_at = Some(ts(c.customer_at));
+        }
+    }
 }
 
 pub fn sla_fact_from_pb(f: pb::SlaFact) -> Result<SlaFact, DecodeError> {
@@ -570,41 +719,78 @@ fn level_to_pb(name: &str) -> pb::EscalationLevel {
 
 /// An escalation raised, as the escalations topic carries it.
 pub fn escalation_to_pb(e: &EscalationRaised) -> pb::EscalationEvent {
-    pb::EscalationEvent {
-        event: Some(pb::escalation_event::Event::Raised(pb::EscalationRaised {
-            escalation_id: e.escalation_id.clone(),
-            context: Some(context_to_pb(&e.context)),
-            level: level_to_pb(&e.level) as i32,
-            rule: e.rule.clone(),
-            reason: e.reason.clone(),
-            trigger_ids: e.trigger_ids.clone(),
-            raised_at: Some(ts(e.raised_at)),
-            policy_version: e.policy_version.as_str().to_owned(),
-            level_name: e.level.clone(),
-            step: e.step,
-            ladder_id: e.ladder_id.clone(),
-            recipients: e.recipients.clone(),
-        })),
-    }
+    let mut m = pb::EscalationEvent::default();
+    escalation_raised_into_pb(e, &mut m);
+    m
 }
 
 /// Any escalation fact, as the escalations topic carries it.
 pub fn escalation_fact_to_pb(f: &EscalationFact) -> pb::EscalationEvent {
+    let mut m = pb::EscalationEvent::default();
+    escalation_fact_into_pb(f, &mut m);
+    m
+}
+
+/// [`escalation_fact_to_pb`] into `m`, as [`tag_into_pb`] fills a tag.
+pub fn escalation_fact_into_pb(f: &EscalationFact, m: &mut pb::EscalationEvent) {
+    use pb::escalation_event::Event;
     match f {
-        EscalationFact::Raised(r) => escalation_to_pb(r),
-        EscalationFact::Withdrawn(w) => pb::EscalationEvent {
-            event: Some(pb::escalation_event::Event::Withdrawn(
-                pb::EscalationWithdrawn {
-                    escalation_id: w.escalation_id.clone(),
-                    ladder_id: w.ladder_id.clone(),
-                    context: Some(context_to_pb(&w.context)),
-                    correction_id: w.correction_id.clone(),
-                    reason: w.reason.clone(),
-                    at: Some(ts(w.at)),
-                },
-            )),
-        },
+        EscalationFact::Raised(r) => escalation_raised_into_pb(r, m),
+        EscalationFact::Withdrawn(w) => {
+            let p = variant(&mut m.event, Event::Withdrawn, |e| match e {
+                Event::Withdrawn(p) => Some(p),
+                _ => None,
+            });
+            let pb::EscalationWithdrawn {
+                escalation_id,
+                ladder_id,
+                context,
+                correction_id,
+                reason,
+                at,
+            } = p;
+            set(escalation_id, &w.escalation_id);
+            set(ladder_id, &w.ladder_id);
+            context_into(&w.context, context);
+            set(correction_id, &w.correction_id);
+            set(reason, &w.reason);
+            *at = Some(ts(w.at));
+        }
     }
+}
+
+fn escalation_raised_into_pb(e: &EscalationRaised, m: &mut pb::EscalationEvent) {
+    use pb::escalation_event::Event;
+    let p = variant(&mut m.event, Event::Raised, |e| match e {
+        Event::Raised(p) => Some(p),
+        _ => None,
+    });
+    let pb::EscalationRaised {
+        escalation_id,
+        context,
+        level,
+        rule,
+        reason,
+        trigger_ids,
+        raised_at,
+        policy_version,
+        level_name,
+        step,
+        ladder_id,
+        recipients,
+    } = p;
+    set(escalation_id, &e.escalation_id);
+    context_into(&e.context, context);
+    *level = level_to_pb(&e.level) as i32;
+    set(rule, &e.rule);
+    set(reason, &e.reason);
+    set_all(trigger_ids, e.trigger_ids.iter().map(String::as_str));
+    *raised_at = Some(ts(e.raised_at));
+    set(policy_version, e.policy_version.as_str());
+    set(level_name, &e.level);
+    *step = e.step;
+    set(ladder_id, &e.ladder_id);
+    set_all(recipients, e.recipients.iter().map(String::as_str));
 }
 
 pub fn escalation_from_pb(e: pb::EscalationRaised) -> Result<EscalationRaised, DecodeError> {
@@ -765,5 +951,168 @@ mod tests {
         let back = sla_fact_from_pb(decode("pronto.v1.SlaFact", &bytes).unwrap()).unwrap();
         assert_eq!(back, f);
         let _ = Id::parse("x").unwrap();
+    }
+
+    /// Facts that differ in every way one message filled after another could show: another
+    /// variant, a field set then empty, lists longer then shorter.
+    fn varied_facts() -> (Vec<SlaFact>, Vec<SentimentTag>, Vec<EscalationFact>) {
+        let context = ConversationContext {
+            tenant: "acme".into(),
+            conversation_id: "a-conversation-id-longer-than-inline".into(),
+            channel: Channel::Email,
+            queue: "billing".into(),
+            priority: Priority::High,
+            customer_tier: "gold".into(),
+        };
+        let bare = ConversationContext {
+            queue: Name::default(),
+            customer_tier: Name::default(),
+            ..context.clone()
+        };
+        let latency = ReplyLatency {
+            fact_id: "lat-1".into(),
+            clock_id: "clk-1".into(),
+            context: context.clone(),
+            kind: ReplyKind::First,
+            customer_event_id: "e1".into(),
+            customer_at: EventTime(1000),
+            reply_event_id: "e2".into(),
+            replied_at: EventTime(5000),
+            agent_id: "agent-7".into(),
+            calendar_ms: 4000,
+            business_ms: 3000,
+            target_ms: 60_000,
+            met: true,
+            policy_version: "default@abc".into(),
+        };
+        let sla = vec![
+            SlaFact::Latency(latency.clone()),
+            SlaFact::Latency(ReplyLatency {
+                context: bare.clone(),
+                agent_id: Name::default(),
+                calendar_ms: 0,
+                business_ms: 0,
+                met: false,
+                ..latency.clone()
+            }),
+            SlaFact::Warning(SlaWarning {
+                fact_id: "wrn-1".into(),
+                clock_id: "clk-1".into(),
+                context: context.clone(),
+                kind: ReplyKind::Next,
+                customer_event_id: "e1".into(),
+                customer_at: EventTime(1000),
+                due_at: EventTime(46_000),
+                fraction: 0.75,
+                target_ms: 60_000,
+                policy_version: "default@abc".into(),
+            }),
+            SlaFact::Correction(SlaCorrection {
+                fact_id: "cor-1".into(),
+                corrects_fact_id: "lat-1".into(),
+                corrects_kind: "latency".into(),
+                clock_id: "clk-1".into(),
+                context: bare.clone(),
+                kind: ReplyKind::Resolution,
+                customer_at: EventTime(1000),
+                reason: "a late reply came first".into(),
+                occurred_at: EventTime(7000),
+                policy_version: Name::default(),
+            }),
+            SlaFact::Latency(latency),
+        ];
+        let tag = SentimentTag {
+            fact_id: "tag-1".into(),
+            event_id: "e1".into(),
+            tenant: "acme".into(),
+            conversation_id: "c1".into(),
+            channel: Channel::Chat,
+            occurred_at: EventTime(1000),
+            polarity: Polarity::Negative,
+            score: -0.5,
+            language: "en".into(),
+            tones: vec!["angry".into(), "complaint".into()],
+            model_name: "lexicon".into(),
+            model_version: "2".into(),
+            reply: false,
+            signed: true,
+            rescored: true,
+        };
+        let tags = vec![
+            tag.clone(),
+            SentimentTag {
+                tones: Vec::new(),
+                score: 0.0,
+                polarity: Polarity::Neutral,
+                signed: false,
+                rescored: false,
+                language: Name::default(),
+                ..tag.clone()
+            },
+            SentimentTag {
+                tones: vec!["question".into()],
+                ..tag
+            },
+        ];
+        let raised = EscalationRaised {
+            escalation_id: "esc-1".into(),
+            context: context.clone(),
+            level: "team_lead".into(),
+            step: 1,
+            ladder_id: "esc-0".into(),
+            recipients: vec!["lead@acme".into(), "boss@acme".into()],
+            rule: "breach".into(),
+            reason: "no first reply within 1 h".into(),
+            trigger_ids: vec!["brk-1".into(), "e1".into()],
+            raised_at: EventTime(9000),
+            policy_version: "rules@1".into(),
+        };
+        let escalations = vec![
+            EscalationFact::Raised(raised.clone()),
+            EscalationFact::Withdrawn(EscalationWithdrawn {
+                escalation_id: "esc-1".into(),
+                ladder_id: "esc-0".into(),
+                context: bare,
+                correction_id: "cor-1".into(),
+                reason: "the breach it answered was corrected".into(),
+                at: EventTime(9500),
+            }),
+            EscalationFact::Raised(EscalationRaised {
+                level: "my_level".into(),
+                step: 0,
+                recipients: Vec::new(),
+                trigger_ids: vec!["tag-1".into()],
+                ..raised.clone()
+            }),
+            EscalationFact::Raised(raised),
+        ];
+        (sla, tags, escalations)
+    }
+
+    #[test]
+    fn a_message_filled_again_encodes_as_a_fresh_one() {
+        let (sla, tags, escalations) = varied_facts();
+        let mut m = pb::SlaFact::default();
+        for f in &sla {
+            sla_fact_into_pb(f, &mut m);
+            assert_eq!(
+                m.encode_to_vec(),
+                sla_fact_to_pb(f).encode_to_vec(),
+                "{f:?}"
+            );
+            assert_eq!(sla_fact_from_pb(m.clone()).unwrap(), *f);
+        }
+        let mut m = pb::SentimentTag::default();
+        for t in &tags {
+            tag_into_pb(t, &mut m);
+            assert_eq!(m.encode_to_vec(), tag_to_pb(t).encode_to_vec(), "{t:?}");
+            assert_eq!(tag_from_pb(m.clone()).unwrap(), *t);
+        }
+        let mut m = pb::EscalationEvent::default();
+        for e in &escalations {
+            escalation_fact_into_pb(e, &mut m);
+            assert_eq!(m.encode_to_vec(), escalation_fact_to_pb(e).encode_to_vec());
+            assert_eq!(escalation_fact_from_pb(m.clone()).unwrap(), *e);
+        }
     }
 }

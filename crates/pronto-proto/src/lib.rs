@@ -15,7 +15,8 @@ pub use prost_types;
 
 pub use convert::{
     DecodeError, channel_to_pb, context_to_pb, decode, decode_event, escalation_fact_from_pb,
-    escalation_fact_to_pb, escalation_from_pb, escalation_to_pb, event_from_pb, event_to_pb,
-    polarity_from_pb, polarity_to_pb, raw_from_pb, sla_fact_from_pb, sla_fact_to_pb, tag_from_pb,
-    tag_to_pb, time_from_pb, timestamp, withdrawal_from_pb,
+    escalation_fact_into_pb, escalation_fact_to_pb, escalation_from_pb, escalation_to_pb,
+    event_from_pb, event_to_pb, polarity_from_pb, polarity_to_pb, raw_from_pb, sla_fact_from_pb,
+    sla_fact_into_pb, sla_fact_to_pb, tag_from_pb, tag_into_pb, tag_to_pb, time_from_pb, timestamp,
+    withdrawal_from_pb,
 };

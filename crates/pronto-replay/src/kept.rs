@@ -6,7 +6,7 @@
 //! than the whole, holds a fraction of the memory and leaves the digest nothing to do but put
 //! small records in order and hash those.
 
-use crate::{Entries, Fact, KINDS};
+use crate::{Encoder, Entries, Fact, KINDS};
 use pronto_domain::{EscalationFact, SentimentTag, SlaFact};
 use sha2::{Digest, Sha256};
 
@@ -87,7 +87,7 @@ pub(crate) struct Kept {
     blocks: Vec<Vec<u8>>,
     slots: Vec<Slot>,
     counts: [u64; 3],
-    scratch: Vec<u8>,
+    encoder: Encoder,
 }
 
 impl Kept {
@@ -109,17 +109,18 @@ impl Kept {
         self.keep_hashed(id, fact, None);
     }
 
-    /// Keeps `fact`, known by `id`, whose [`entry_hash`] is `hash` when it was worked out
-    /// already (by the stage that derived the fact).
+    /// Keeps `fact`, known by `id`, whose digest hash (SHA-256 of its encoding) is `hash`
+    /// when it was worked out already (by the stage that derived the fact).
     pub(crate) fn keep_hashed(&mut self, id: &str, fact: Fact<'_>, hash: Option<[u8; 32]>) {
-        if self.encodings || hash.is_none() {
-            self.scratch.clear();
-            fact.encode(&mut self.scratch);
-        }
-        let hash = hash.unwrap_or_else(|| Sha256::digest(&self.scratch).into());
+        let encoding: &[u8] = if self.encodings || hash.is_none() {
+            self.encoder.encode(&fact)
+        } else {
+            &[]
+        };
+        let hash = hash.unwrap_or_else(|| Sha256::digest(encoding).into());
+        let encoding = if self.encodings { encoding } else { &[] };
         let kind = fact.kind();
         self.counts[usize::from(kind)] += 1;
-        let encoding: &[u8] = if self.encodings { &self.scratch } else { &[] };
         let need = id.len() + encoding.len();
         let fits = self
             .blocks
@@ -276,14 +277,6 @@ impl Kept {
             .map(|s| ((KINDS[usize::from(s.kind)], self.id(s).to_string()), s.hash))
             .collect()
     }
-}
-
-/// The SHA-256 of `fact`'s protobuf encoding, as a digest enters it; `scratch` is room to
-/// encode it in.
-pub(crate) fn entry_hash(fact: &Fact<'_>, scratch: &mut Vec<u8>) -> [u8; 32] {
-    scratch.clear();
-    fact.encode(scratch);
-    Sha256::digest(scratch).into()
 }
 
 /// The first 16 bytes of `id` as a big-endian number, zero-padded.
