@@ -422,12 +422,12 @@ fn set_all<'a>(slots: &mut Vec<String>, values: impl Iterator<Item = &'a str>) {
 
 /// The variant of `slot` that `get` finds, made (empty) with `make` when `slot` holds
 /// another or none.
-fn variant<'a, F, T: Default>(
-    slot: &'a mut Option<F>,
+fn variant<F, T: Default>(
+    slot: &mut Option<F>,
     make: fn(T) -> F,
     get: fn(&mut F) -> Option<&mut T>,
-) -> &'a mut T {
-    if !slot.as_mut().is_some_and(|f| get(f).is_some()) {
+) -> &mut T {
+    if slot.as_mut().is_none_or(|f| get(f).is_none()) {
         *slot = Some(make(T::default()));
     }
     slot.as_mut()
