@@ -400,13 +400,16 @@ impl Fact<'_> {
 
 /// Encodes facts one after another, each through a protobuf message kept from the one before
 /// and filled again (its strings keep their room): the bytes of a fresh message, without an
-/// allocation for each string of each fact.
+/// allocation for each string of each fact. One message for each kind of fact, so that a
+/// latency after a breach fills the latency's strings of the latency before.
 #[derive(Debug, Default)]
 struct Encoder {
     bytes: Vec<u8>,
-    sla: pronto_proto::v1::SlaFact,
+    /// Latencies, warnings, breaches and corrections.
+    sla: [pronto_proto::v1::SlaFact; 4],
     tag: pronto_proto::v1::SentimentTag,
-    escalation: pronto_proto::v1::EscalationEvent,
+    /// Escalations raised and withdrawn.
+    escalation: [pronto_proto::v1::EscalationEvent; 2],
 }
 
 impl Encoder {
@@ -415,16 +418,26 @@ impl Encoder {
         self.bytes.clear();
         match fact {
             Fact::Sla(f) => {
-                pronto_proto::sla_fact_into_pb(f, &mut self.sla);
-                self.sla.encode(&mut self.bytes)
+                let m = &mut self.sla[match f {
+                    SlaFact::Latency(_) => 0,
+                    SlaFact::Warning(_) => 1,
+                    SlaFact::Breach(_) => 2,
+                    SlaFact::Correction(_) => 3,
+                }];
+                pronto_proto::sla_fact_into_pb(f, m);
+                m.encode(&mut self.bytes)
             }
             Fact::Tag(t) => {
                 pronto_proto::tag_into_pb(t, &mut self.tag);
                 self.tag.encode(&mut self.bytes)
             }
             Fact::Escalation(e) => {
-                pronto_proto::escalation_fact_into_pb(e, &mut self.escalation);
-                self.escalation.encode(&mut self.bytes)
+                let m = &mut self.escalation[match e {
+                    EscalationFact::Raised(_) => 0,
+                    EscalationFact::Withdrawn(_) => 1,
+                }];
+                pronto_proto::escalation_fact_into_pb(e, m);
+                m.encode(&mut self.bytes)
             }
         }
         .expect("a Vec grows to take any message");
