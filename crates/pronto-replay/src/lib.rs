@@ -22,6 +22,7 @@ use pronto_sla::{Engine, PolicyVersions};
 use prost::Message as _;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What a replay derived.
 pub struct Replay {
@@ -80,8 +81,9 @@ struct Step {
 struct Batch {
     steps: Vec<Step>,
     sla: Vec<SlaFact>,
-    /// The digest's hash of each SLA fact, worked out by the first stage so that the two
-    /// stages' work comes out about even.
+    /// The digest's hash of each SLA fact, when the first stage worked them out (it does
+    /// while the second stage is behind, so that the two stages' work comes out even); else
+    /// empty, and the second stage hashes them.
     sla_hashes: Vec<[u8; 32]>,
 }
 
@@ -119,6 +121,10 @@ enum Handed {
 /// Steps handed over at once: enough that the handing costs little per event.
 const BATCH: usize = 512;
 
+/// Batches waiting for the second stage beyond which it is taken to be behind (of the 16
+/// the hand-over holds).
+const BEHIND: usize = 4;
+
 /// Replays `events`, each with the partition it was read from, in log order per partition.
 ///
 /// Two stages, each on a thread of its own: the first runs the SLA engines (one per partition)
@@ -150,11 +156,15 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
     run.out.escalator.reserve(expected_conversations);
     // About 1.6 facts per event in the simulated sample.
     run.out.facts.reserve(expected.saturating_mul(17) / 10);
+    // Batches handed over and not yet taken: more than a few, and the second stage is the
+    // slower one.
+    let waiting = &AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Handed>(16);
         // Batches the second stage is done with come back, to be emptied and filled again.
         let (done_tx, done) = std::sync::mpsc::channel::<Batch>();
-        let second = scope.spawn(move || run.second_stage(rx, done_tx));
+        let second = scope.spawn(|| run.second_stage(rx, done_tx, waiting));
+        let mut hash_here = false;
         let mut engines: BTreeMap<i32, Engine> = BTreeMap::new();
         let mut last = EventTime(i64::MIN);
         let mut batch = Batch::new();
@@ -174,15 +184,19 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
             let before = batch.sla.len();
             engine.apply_into(&event, &mut batch.sla);
             let sla = batch.sla.len() - before;
-            for f in &batch.sla[before..] {
-                batch.sla_hashes.push(encoder.hash(&Fact::Sla(f)));
+            if hash_here {
+                for f in &batch.sla[before..] {
+                    batch.sla_hashes.push(encoder.hash(&Fact::Sla(f)));
+                }
             }
             batch.steps.push(Step { event, tag, sla });
             if batch.steps.len() == BATCH {
                 let full = std::mem::replace(&mut batch, Batch::next(&done));
+                waiting.fetch_add(1, Ordering::Relaxed);
                 if tx.send(Handed::Steps(full)).is_err() {
                     break;
                 }
+                hash_here = waiting.load(Ordering::Relaxed) > BEHIND;
             }
         }
         let until = s.until.unwrap_or(EventTime(
@@ -225,14 +239,18 @@ impl Run {
         mut self,
         rx: std::sync::mpsc::Receiver<Handed>,
         done: std::sync::mpsc::Sender<Batch>,
+        waiting: &AtomicUsize,
     ) -> Replay {
         for handed in rx {
             match handed {
                 Handed::Steps(batch) => {
+                    waiting.fetch_sub(1, Ordering::Relaxed);
+                    let hashed = batch.sla_hashes.len() == batch.sla.len();
+                    let mut hashes = batch.sla_hashes.iter().copied();
                     let mut sla = batch
                         .sla
                         .iter()
-                        .zip(batch.sla_hashes.iter().copied().map(Some));
+                        .map(|f| (f, if hashed { hashes.next() } else { None }));
                     for step in &batch.steps {
                         self.step(step, sla.by_ref().take(step.sla));
                     }
