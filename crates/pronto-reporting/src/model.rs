@@ -448,10 +448,13 @@ impl ReadModel {
         }
         let id = self.event_key(&t.tenant, &t.event_id);
         if t.reply {
-            if let Some(r) = self.replies.get_mut(&id) {
-                r.signed = Some(t.signed);
+            // Kept aside only for a reply not folded yet, which takes it when it comes.
+            match self.replies.get_mut(&id) {
+                Some(r) => r.signed = Some(t.signed),
+                None => {
+                    self.reply_signed.insert(id, t.signed);
+                }
             }
-            self.reply_signed.insert(id, t.signed);
             return;
         }
         self.model_key.clear();

@@ -217,8 +217,9 @@ impl Journal {
         }
     }
 
-    /// Puts `entry` in its place. Most conversations hold a handful of events, so the first
-    /// few are kept without spare capacity.
+    /// Puts `entry` in its place. Most conversations hold a handful of events, so room for
+    /// the first eight grows from one by doubling (1, 2, 4, 8): few reallocations, and the
+    /// two entries of a conversation's first exchange take no spare room.
     pub(crate) fn insert(&mut self, entry: Entry) {
         let after = |e: &Entry| (e.at, e.id.as_str()) <= (entry.at, entry.id.as_str());
         // Events mostly come in order: then the entry goes last, with no search.
@@ -226,8 +227,9 @@ impl Journal {
             Some(last) if !after(last) => self.entries.partition_point(after),
             _ => self.entries.len(),
         };
-        if self.entries.len() < 8 {
-            self.entries.reserve_exact(1);
+        let n = self.entries.len();
+        if n < 8 && n == self.entries.capacity() {
+            self.entries.reserve_exact(n.max(1));
         }
         self.entries.insert(at, entry);
     }
