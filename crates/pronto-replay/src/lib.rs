@@ -70,7 +70,10 @@ pub struct Settings<'a> {
 /// One event with what the SLA engines and the tagging derived from it, handed from the
 /// first stage of a replay to the second.
 struct Step {
+    /// The event without its text.
     event: Event,
+    /// The event's text, when the second stage is to tag the event; else empty.
+    text: BoundedText,
     tag: Option<SentimentTag>,
     /// How many of the batch's SLA facts came with the event, next in line.
     sla: usize,
@@ -85,6 +88,9 @@ struct Batch {
     /// while the second stage is behind, so that the two stages' work comes out even); else
     /// empty, and the second stage hashes them.
     sla_hashes: Vec<[u8; 32]>,
+    /// Whether the first stage tagged the events (it does while the second stage has no time
+    /// to spare); else each step carries its event's text and the second stage tags it.
+    tagged: bool,
 }
 
 impl Batch {
@@ -93,13 +99,15 @@ impl Batch {
             steps: Vec::with_capacity(BATCH),
             sla: Vec::with_capacity(BATCH),
             sla_hashes: Vec::with_capacity(BATCH),
+            tagged: true,
         }
     }
 
-    /// An empty batch: one the second stage is done with, its contents dropped here (by the
-    /// thread that made them, which frees memory fastest), else a new one.
-    fn next(done: &std::sync::mpsc::Receiver<Batch>) -> Self {
-        match done.try_recv() {
+    /// An empty batch, to be `tagged` here or not: one the second stage is done with, its
+    /// contents dropped here (by the thread that made them, which frees memory fastest),
+    /// else a new one.
+    fn next(done: &std::sync::mpsc::Receiver<Batch>, tagged: bool) -> Self {
+        let mut b = match done.try_recv() {
             Ok(mut b) => {
                 b.steps.clear();
                 b.sla.clear();
@@ -107,7 +115,9 @@ impl Batch {
                 b
             }
             Err(_) => Self::new(),
-        }
+        };
+        b.tagged = tagged;
+        b
     }
 }
 
@@ -125,13 +135,53 @@ const BATCH: usize = 512;
 /// the hand-over holds).
 const BEHIND: usize = 4;
 
+/// Batches waiting for the second stage up to which it is taken to have time to spare: the
+/// first stage then leaves the tagging of the next batch to it. Which stage tags an event
+/// changes only the time its tag is made, not the tag.
+const SPARE: usize = 2;
+
 /// Replays `events`, each with the partition it was read from, in log order per partition.
 ///
 /// Two stages, each on a thread of its own: the first runs the SLA engines (one per partition)
 /// and the tagging; the second the escalation rules and the read model, which take each event,
 /// then its tag, then its SLA facts, in the order the events come. The order each fact is
-/// derived in is the same as on one thread; only the time differs.
+/// derived in is the same as on one thread; only the time differs. The tagging of a batch of
+/// events, a fifth of the first stage's work, goes to the second stage whenever that one has
+/// time to spare, so that the two stages' work comes out even.
 pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) -> Replay {
+    replay_tagging(events, s, Tagging::Even)
+}
+
+/// Which stage tags the events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tagging {
+    /// Whichever has time to spare, batch by batch.
+    Even,
+    /// Always the first (for tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    First,
+    /// Always the second (for tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Second,
+}
+
+impl Tagging {
+    /// Whether the first stage tags the next batch, with `waiting` batches waiting for the
+    /// second.
+    fn first(self, waiting: usize) -> bool {
+        match self {
+            Tagging::Even => waiting > SPARE,
+            Tagging::First => true,
+            Tagging::Second => false,
+        }
+    }
+}
+
+fn replay_tagging(
+    events: impl IntoIterator<Item = (i32, Event)>,
+    s: &Settings<'_>,
+    tagging: Tagging,
+) -> Replay {
     let mut escalator = Escalator::new(s.escalation.rules.clone())
         .with_effective_from(s.escalation.effective_from.unwrap_or(EventTime(i64::MIN)));
     for (id, at) in &s.escalation.stops {
@@ -163,16 +213,26 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
         let (tx, rx) = std::sync::mpsc::sync_channel::<Handed>(16);
         // Batches the second stage is done with come back, to be emptied and filled again.
         let (done_tx, done) = std::sync::mpsc::channel::<Batch>();
-        let second = scope.spawn(|| run.second_stage(rx, done_tx, waiting));
+        let sentiment = s.sentiment;
+        let second = scope.spawn(move || run.second_stage(rx, done_tx, waiting, sentiment));
         let mut hash_here = false;
         let mut engines: BTreeMap<i32, Engine> = BTreeMap::new();
         let mut last = EventTime(i64::MIN);
+        // The second stage has nothing to do yet.
         let mut batch = Batch::new();
+        batch.tagged = tagging.first(0);
         let mut encoder = Encoder::default();
-        for (partition, event) in events {
+        for (partition, mut event) in events {
             last = last.max(event.at());
-            let tag = pronto_sentiment_service::tag(s.sentiment, &event);
-            let event = without_text(event);
+            let tag = if batch.tagged {
+                pronto_sentiment_service::tag(s.sentiment, &event)
+            } else {
+                None
+            };
+            let mut text = take_text(&mut event);
+            if batch.tagged {
+                text = BoundedText::default();
+            }
             let engine = engines.entry(partition).or_insert_with(|| {
                 // Room for all the conversations expected, in case this partition has them
                 // all: what a partition leaves unused costs little (its vector's is never
@@ -189,9 +249,15 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
                     batch.sla_hashes.push(encoder.hash(&Fact::Sla(f)));
                 }
             }
-            batch.steps.push(Step { event, tag, sla });
+            batch.steps.push(Step {
+                event,
+                text,
+                tag,
+                sla,
+            });
             if batch.steps.len() == BATCH {
-                let full = std::mem::replace(&mut batch, Batch::next(&done));
+                let tag_here = tagging.first(waiting.load(Ordering::Relaxed));
+                let full = std::mem::replace(&mut batch, Batch::next(&done, tag_here));
                 waiting.fetch_add(1, Ordering::Relaxed);
                 if tx.send(Handed::Steps(full)).is_err() {
                     break;
@@ -216,17 +282,29 @@ pub fn replay(events: impl IntoIterator<Item = (i32, Event)>, s: &Settings<'_>) 
     })
 }
 
-/// The event without the words of its message, which only the tagging reads: the SLA engine
-/// keeps a copy of each event until its turn comes, and the second stage holds them in
-/// batches, neither of which needs the text.
-fn without_text(mut event: Event) -> Event {
+/// The words of the event's message, taken out of it: only the tagging reads them, while the
+/// SLA engine keeps a copy of each event until its turn comes, and the second stage holds
+/// them in batches.
+fn take_text(event: &mut Event) -> BoundedText {
     match &mut event.payload {
         Payload::CustomerMessage { text, .. } | Payload::ReplySent { text, .. } => {
-            *text = BoundedText::default();
+            std::mem::take(text)
+        }
+        _ => BoundedText::default(),
+    }
+}
+
+/// The tag of `event`, whose text was taken out into `text`: put back for the while.
+fn tag_with(model: &dyn Model, event: &mut Event, text: &mut BoundedText) -> Option<SentimentTag> {
+    match &mut event.payload {
+        Payload::CustomerMessage { text: t, .. } | Payload::ReplySent { text: t, .. } => {
+            std::mem::swap(t, text);
         }
         _ => {}
     }
-    event
+    let tag = pronto_sentiment_service::tag(model, event);
+    *text = take_text(event);
+    tag
 }
 
 /// A replay under way: the second stage's state.
@@ -240,10 +318,11 @@ impl Run {
         rx: std::sync::mpsc::Receiver<Handed>,
         done: std::sync::mpsc::Sender<Batch>,
         waiting: &AtomicUsize,
+        sentiment: &dyn Model,
     ) -> Replay {
         for handed in rx {
             match handed {
-                Handed::Steps(batch) => {
+                Handed::Steps(mut batch) => {
                     waiting.fetch_sub(1, Ordering::Relaxed);
                     let hashed = batch.sla_hashes.len() == batch.sla.len();
                     let mut hashes = batch.sla_hashes.iter().copied();
@@ -251,7 +330,10 @@ impl Run {
                         .sla
                         .iter()
                         .map(|f| (f, if hashed { hashes.next() } else { None }));
-                    for step in &batch.steps {
+                    for step in &mut batch.steps {
+                        if !batch.tagged {
+                            step.tag = tag_with(sentiment, &mut step.event, &mut step.text);
+                        }
                         self.step(step, sla.by_ref().take(step.sla));
                     }
                     // The first stage may have ended; then the batch is dropped here.
@@ -535,6 +617,16 @@ mod tests {
     }
 
     fn run_with(events: &[Event], partitions: i32, expected: Option<u64>, keep: bool) -> Replay {
+        run_tagging(events, partitions, expected, keep, Tagging::Even)
+    }
+
+    fn run_tagging(
+        events: &[Event],
+        partitions: i32,
+        expected: Option<u64>,
+        keep: bool,
+        tagging: Tagging,
+    ) -> Replay {
         let policies = PolicyVersions::single(Arc::new(pronto_sla::Policy::builtin()));
         let lexicon = pronto_sentiment::Lexicon;
         let s = Settings {
@@ -552,7 +644,7 @@ mod tests {
             let key = e.key();
             (key.as_str().bytes().map(u32::from).sum::<u32>() % partitions as u32) as i32
         };
-        replay(events.iter().map(|e| (part(e), e.clone())), &s)
+        replay_tagging(events.iter().map(|e| (part(e), e.clone())), &s, tagging)
     }
 
     #[test]
@@ -599,6 +691,12 @@ mod tests {
             )
         );
         assert_eq!(a.digest(), digest(&entries(&sla, &tags, &escalations)));
+        // Tagged by either stage, the same facts in the same order.
+        for tagging in [Tagging::First, Tagging::Second] {
+            let other = run_tagging(&events, 3, None, true, tagging);
+            assert_eq!(a.digest(), other.digest());
+            assert!(a.facts().unwrap().eq(other.facts().unwrap()), "{tagging:?}");
+        }
         // Engines hold conversations apart, so one partition or many derive the same facts.
         assert_eq!(a.digest(), run(&events, 1).digest());
         // Room made for the events, or for far more or far fewer, derives the same.
