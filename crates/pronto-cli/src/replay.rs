@@ -336,7 +336,16 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
     };
     replayed.set_outsourcers(outsourcers);
-    let digest = replayed.digest();
+    // The report and the digest read the replay each on its own; the report is made while
+    // the digest is taken.
+    let (digest, report) = std::thread::scope(|s| {
+        let report = s.spawn(|| replayed.report(&query));
+        let digest = replayed.digest();
+        let report = report
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (digest, report)
+    });
     let counts = replayed.counts();
     let total_seconds = reading.elapsed().as_secs_f64();
     // The live side, read up to where the replay ended.
@@ -371,14 +380,14 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             "sentiment_tags": counts.tags,
             "escalations": counts.escalations,
             "digest": digest,
-            "report": replayed.report(&query),
+            "report": report,
             "live": live,
         });
         println!("{v}");
         exit_without_freeing(replayed, what_if);
         return Ok(code);
     }
-    print!("{}", replayed.report(&query).to_table());
+    print!("{}", report.to_table());
     println!(
         "replayed {} events ({} records not events) in {total_seconds:.1} s (the reading done after {read_seconds:.1} s): {} SLA facts, {} sentiment tags, {} escalations",
         replayed.events, undecodable, counts.sla, counts.tags, counts.escalations
