@@ -29,7 +29,10 @@ impl Id {
         if value.len() > MAX_ID_BYTES {
             return Err(IdError::TooLong(value.len()));
         }
-        if let Some((at, _)) = value.char_indices().find(|(_, c)| c.is_control()) {
+        // Printable ASCII, as ids nearly always are, has no control character to look for.
+        if !value.bytes().all(|b| matches!(b, b' '..=b'~'))
+            && let Some((at, _)) = value.char_indices().find(|(_, c)| c.is_control())
+        {
             return Err(IdError::ControlChar(at));
         }
         Ok(Self(value))
@@ -152,11 +155,19 @@ fn copy_short(dst: &mut [u8], src: &[u8]) {
 /// The 128 bits a fact id (`kind-` and 32 hex digits, as [`fact_id`] makes them) stands for;
 /// `None` for an id of another shape.
 pub fn fact_id_bits(id: &str) -> Option<u128> {
-    let (_, hex) = id.rsplit_once('-')?;
-    if hex.len() != 32 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    // A dash, then 32 lowercase hex digits to the end (so that dash is the last one).
+    let tail = id.as_bytes().last_chunk::<33>()?;
+    if tail[0] != b'-' {
         return None;
     }
-    u128::from_str_radix(hex, 16).ok()
+    tail[1..].iter().try_fold(0u128, |bits, &b| {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => return None,
+        };
+        Some(bits << 4 | u128::from(digit))
+    })
 }
 
 /// The 128 bits an id is known by in memory: those it stands for when it is a fact id,
@@ -190,6 +201,10 @@ mod tests {
         assert_eq!(Id::parse(""), Err(IdError::Empty));
         assert_eq!(Id::parse("a".repeat(257)), Err(IdError::TooLong(257)));
         assert_eq!(Id::parse("ab\ncd"), Err(IdError::ControlChar(2)));
+        assert_eq!(Id::parse("ab\u{7f}"), Err(IdError::ControlChar(2)));
+        // Control characters beyond ASCII too, at their byte offset; other letters pass.
+        assert_eq!(Id::parse("é\u{85}"), Err(IdError::ControlChar(2)));
+        assert_eq!(Id::parse("café-1").unwrap().as_str(), "café-1");
         assert_eq!(Id::parse("conv-1").unwrap().as_str(), "conv-1");
     }
 
@@ -242,6 +257,13 @@ mod tests {
         assert_eq!(fact_id_bits(&id), Some(digest128("lat", &["a", "b"])));
         assert_eq!(fact_id_bits("lat-xyz"), None);
         assert_eq!(fact_id_bits(&id.to_uppercase()), None);
+        // Read from the last dash: 32 digits after it, no more and no fewer.
+        assert_eq!(fact_id_bits(&format!("x-y{}", &id[4..])), None);
+        assert_eq!(fact_id_bits(&format!("lat-0{}", &id[4..])), None);
+        assert_eq!(fact_id_bits(&id[..id.len() - 1]), None);
+        assert_eq!(fact_id_bits(&id[3..]), fact_id_bits(&id));
+        let max = format!("x-{}", "f".repeat(32));
+        assert_eq!(fact_id_bits(&max), Some(u128::MAX));
         let mut prefix = [0u8; 10];
         assert_eq!(leb128(300, &mut prefix), 2);
         assert_eq!(prefix[..2], [0xac, 0x02]);
