@@ -2,7 +2,7 @@
 //! escalation, each stored once under its id.
 
 use pronto_domain::{
-    AuthorKind, Channel, EscalationRaised, Event, EventTime, Payload, Polarity, ReplyKind,
+    AuthorKind, Channel, EscalationRaised, Event, EventTime, Name, Payload, Polarity, ReplyKind,
     SentimentTag, SlaFact, Visibility,
 };
 use rustc_hash::FxBuildHasher;
@@ -136,7 +136,9 @@ impl Names {
 #[derive(Debug, Clone)]
 pub(crate) struct ConversationRec {
     pub(crate) tenant: u32,
-    pub(crate) id: String,
+    /// Kept in place (as conversation ids are short): a lookup compares it without reading
+    /// memory elsewhere.
+    pub(crate) id: Name,
     queue: u32,
     /// The customer's tier, from their messages or the SLA engine's context.
     tier: u32,
@@ -151,7 +153,7 @@ pub struct ReadModel {
     /// Events and facts folded in, by key.
     seen: Set<Key>,
     /// Conversations by tenant symbol and id, as indexes into `convs`.
-    conv_index: Map<u32, Map<String, u32>>,
+    conv_index: Map<u32, Map<Name, u32>>,
     pub(crate) convs: Vec<ConversationRec>,
     /// Customer messages, by event key.
     pub(crate) messages: Map<Key, MessageRec>,
@@ -262,10 +264,11 @@ impl ReadModel {
             return *i;
         }
         let i = u32::try_from(self.convs.len()).expect("fewer than 2^32 conversations");
-        by_id.insert(conversation.to_string(), i);
+        let id = Name::from(conversation);
+        by_id.insert(id.clone(), i);
         self.convs.push(ConversationRec {
             tenant,
-            id: conversation.to_string(),
+            id,
             queue: NONE_SYMBOL,
             tier: NONE_SYMBOL,
             agent: NONE_SYMBOL,
