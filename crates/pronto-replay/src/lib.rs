@@ -21,7 +21,8 @@ use pronto_sentiment::Model;
 use pronto_sla::{Engine, PolicyVersions};
 use prost::Message as _;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashSet};
+use rustc_hash::FxHashSet;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What a replay derived.
@@ -32,10 +33,11 @@ pub struct Replay {
     /// Every fact derived, as its digest entry.
     facts: kept::Kept,
     model: ReadModel,
-    /// The escalation rules' state and the escalation ids raised, kept with the facts so that
-    /// a caller who leaves the replay to the operating system at exit leaves these too.
+    /// The escalation rules' state and the escalation facts kept (by their ids' bits,
+    /// [`pronto_domain::id_bits`]), kept with the facts so that a caller who leaves the replay
+    /// to the operating system at exit leaves these too.
     escalator: Escalator,
-    raised: HashSet<String>,
+    raised: FxHashSet<u128>,
 }
 
 /// What the escalation service knew beyond the events: its rules version, when that took
@@ -194,7 +196,7 @@ fn replay_tagging(
             facts: kept::Kept::new(s.keep_encodings),
             model: ReadModel::new(),
             escalator,
-            raised: HashSet::new(),
+            raised: FxHashSet::default(),
         },
     };
     let expected = s
@@ -403,11 +405,11 @@ impl Run {
 fn keep_escalation(
     model: &mut ReadModel,
     kept: &mut kept::Kept,
-    raised: &mut HashSet<String>,
+    raised: &mut FxHashSet<u128>,
     f: EscalationFact,
 ) {
     let id = f.fact_id();
-    if raised.contains(&id) {
+    if !raised.insert(pronto_domain::id_bits(&id)) {
         return;
     }
     match &f {
@@ -415,7 +417,6 @@ fn keep_escalation(
         EscalationFact::Withdrawn(w) => model.apply_withdrawal(&w.escalation_id),
     }
     kept.keep(&id, Fact::Escalation(&f));
-    raised.insert(id);
 }
 
 impl Replay {
