@@ -20,8 +20,8 @@ use pronto_reporting::{Query, ReadModel, Report};
 use pronto_sentiment::Model;
 use pronto_sla::{Engine, PolicyVersions};
 use prost::Message as _;
-use sha2::{Digest, Sha256};
 use rustc_hash::FxHashSet;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -206,6 +206,8 @@ fn replay_tagging(
     let expected_conversations = expected / 4;
     run.out.model.reserve(expected);
     run.out.escalator.reserve(expected_conversations);
+    // About an escalation per four events in the simulated sample.
+    run.out.raised.reserve(expected / 4);
     // About 1.6 facts per event in the simulated sample.
     run.out.facts.reserve(expected.saturating_mul(17) / 10);
     // Batches handed over and not yet taken: more than a few, and the second stage is the
