@@ -16,9 +16,6 @@ const BLOCK: usize = 4 << 20;
 /// One kept fact: where its id (and, when kept, its encoding right after) lies in the blocks.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
-    /// The id's first 16 bytes as a number (zero-padded): it orders as the bytes do, so two
-    /// facts whose prefixes differ are put in order without reading their ids.
-    prefix: u128,
     /// SHA-256 of the fact's protobuf encoding.
     hash: [u8; 32],
     block: u32,
@@ -30,12 +27,48 @@ struct Slot {
     kind: u8,
 }
 
-/// What the digest order sorts by: a slot's kind and id prefix, and its place.
+/// What the digest order sorts by: a fact's kind, its id's prefix and its place.
 #[derive(Debug, Clone, Copy)]
-struct Key {
+pub(crate) struct Key {
+    /// The id's first 16 bytes as a number (zero-padded): it orders as the bytes do, so two
+    /// facts whose prefixes differ are put in order without reading their ids.
     prefix: u128,
+    /// The place of the fact's slot.
     index: u32,
+    /// Index into [`KINDS`].
     kind: u8,
+}
+
+impl Key {
+    /// The order keys are sorted in, which needs no id: facts whose prefixes are the same
+    /// are put in order by their ids afterwards, when the ids are read.
+    fn rank(&self) -> (u8, u128, u32) {
+        (self.kind, self.prefix, self.index)
+    }
+}
+
+/// Sorts keys by [`Key::rank`]: what a replay does with [`Kept::take_keys`] while it keeps
+/// more facts.
+pub(crate) fn sort_keys(keys: &mut [Key]) {
+    keys.sort_unstable_by_key(Key::rank);
+}
+
+/// Two runs of keys sorted by [`Key::rank`], as one.
+fn merge(a: &[Key], b: &[Key]) -> Vec<Key> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].rank() <= b[j].rank() {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// A kept fact, read back.
@@ -86,6 +119,10 @@ pub(crate) struct Kept {
     encodings: bool,
     blocks: Vec<Vec<u8>>,
     slots: Vec<Slot>,
+    /// The keys of the first facts kept, sorted by [`Key::rank`] (see [`Kept::take_keys`]).
+    sorted: Vec<Key>,
+    /// The keys of the facts kept after those, in the order kept.
+    keys: Vec<Key>,
     counts: [u64; 3],
     encoder: Encoder,
 }
@@ -102,6 +139,28 @@ impl Kept {
     /// Makes room for about `facts` facts.
     pub(crate) fn reserve(&mut self, facts: usize) {
         self.slots.reserve(facts);
+        self.keys.reserve(facts);
+    }
+
+    /// The keys of the facts kept since the last call, to be sorted ([`sort_keys`]) on another
+    /// thread while more facts are kept, and handed back with [`Kept::put_sorted`]: the digest
+    /// then has only the later ones to sort.
+    pub(crate) fn take_keys(&mut self) -> Vec<Key> {
+        std::mem::take(&mut self.keys)
+    }
+
+    /// Takes back keys [`Kept::take_keys`] gave, sorted by [`Key::rank`]. Every key taken
+    /// must come back, or its fact is missing from the digest.
+    pub(crate) fn put_sorted(&mut self, keys: Vec<Key>) {
+        debug_assert!(
+            keys.is_sorted_by_key(Key::rank),
+            "keys handed back in order"
+        );
+        self.sorted = if self.sorted.is_empty() {
+            keys
+        } else {
+            merge(&self.sorted, &keys)
+        };
     }
 
     /// Keeps `fact`, known by `id`.
@@ -134,9 +193,14 @@ impl Kept {
         let start = block.len();
         block.extend_from_slice(id.as_bytes());
         block.extend_from_slice(encoding);
-        // A fact of 4 GiB cannot be derived: ids are short, facts small.
-        self.slots.push(Slot {
+        // A fact of 4 GiB cannot be derived: ids are short, facts small; fewer than 2^32
+        // facts fit in memory as slots.
+        self.keys.push(Key {
             prefix: prefix(id),
+            index: self.slots.len() as u32,
+            kind,
+        });
+        self.slots.push(Slot {
             hash,
             block: block_index as u32,
             start: start as u32,
@@ -177,58 +241,42 @@ impl Kept {
     }
 
     /// The facts in digest order: by kind name, then id, each id once (the first derived).
-    /// Small keys are sorted rather than the slots, the two halves on two threads.
+    /// The keys not sorted yet are sorted, on two threads when none were, and merged with
+    /// those that were; then ids that share a prefix are read to put them in order.
     fn ordered(&self) -> Vec<&Slot> {
-        // Fewer than 2^32 facts fit in memory as slots.
-        let mut keys: Vec<Key> = self
-            .slots
-            .iter()
-            .enumerate()
-            .map(|(i, s)| Key {
-                kind: s.kind,
-                prefix: s.prefix,
-                index: i as u32,
-            })
-            .collect();
-        // Of two facts with one id, the first derived comes first.
-        let order = |a: &Key, b: &Key| {
-            (a.kind, a.prefix)
-                .cmp(&(b.kind, b.prefix))
-                .then_with(|| self.id_bytes(self.slot(a)).cmp(self.id_bytes(self.slot(b))))
-                .then(a.index.cmp(&b.index))
+        let mut rest = self.keys.clone();
+        let keys = if self.sorted.is_empty() {
+            let half = rest.len() / 2;
+            let (front, back) = rest.split_at_mut(half);
+            std::thread::scope(|s| {
+                s.spawn(|| sort_keys(front));
+                sort_keys(back);
+            });
+            let (front, back) = rest.split_at(half);
+            merge(front, back)
+        } else {
+            sort_keys(&mut rest);
+            merge(&self.sorted, &rest)
         };
-        let half = keys.len() / 2;
-        let (front, back) = keys.split_at_mut(half);
-        std::thread::scope(|s| {
-            s.spawn(|| front.sort_unstable_by(order));
-            back.sort_unstable_by(order);
-        });
-        let mut merged: Vec<&Slot> = Vec::with_capacity(keys.len());
-        let mut last = None;
-        let (mut a, mut b) = (
-            keys[..half].iter().peekable(),
-            keys[half..].iter().peekable(),
-        );
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) if order(x, y).is_le() => a.next(),
-                (Some(_), Some(_)) | (None, Some(_)) => b.next(),
-                (Some(_), None) => a.next(),
-                (None, None) => break,
-            };
-            if let Some(k) = next {
-                // Only a key whose kind and prefix are the last one's needs its id read.
-                let seen = last.is_some_and(|l: &Key| {
-                    (l.kind, l.prefix) == (k.kind, k.prefix)
-                        && self.id_bytes(self.slot(l)) == self.id_bytes(self.slot(k))
-                });
-                if !seen {
-                    merged.push(self.slot(k));
-                    last = Some(k);
-                }
+        let mut ordered: Vec<&Slot> = Vec::with_capacity(keys.len());
+        let mut run: Vec<&Key> = Vec::new();
+        for same in keys.chunk_by(|a, b| (a.kind, a.prefix) == (b.kind, b.prefix)) {
+            if let [one] = same {
+                ordered.push(self.slot(one));
+                continue;
+            }
+            // Ids sharing a prefix: in order of their bytes, the first derived first (the
+            // sort is stable, and the keys are in the order derived); each id once.
+            run.clear();
+            run.extend(same);
+            run.sort_by(|a, b| self.id_bytes(self.slot(a)).cmp(self.id_bytes(self.slot(b))));
+            for pair in
+                run.chunk_by(|a, b| self.id_bytes(self.slot(a)) == self.id_bytes(self.slot(b)))
+            {
+                ordered.push(self.slot(pair[0]));
             }
         }
-        merged
+        ordered
     }
 
     fn slot(&self, key: &Key) -> &Slot {
@@ -381,6 +429,38 @@ mod tests {
         assert!(expected.len() < tags.len());
         assert_eq!(kept.entries(), expected);
         assert_eq!(kept.digest(), crate::digest(&expected));
+    }
+
+    #[test]
+    fn keys_sorted_apart_while_facts_are_kept_give_the_same_digest() {
+        // Ids repeated across the keys taken and those kept after, sharing prefixes.
+        let tags: Vec<SentimentTag> = (0..10_000u64)
+            .map(|i| {
+                let n = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % 5_000;
+                tag(&format!("lat-0123456789ab{n:x}"), i as f64)
+            })
+            .collect();
+        let expected = entries_of(&tags);
+        for cuts in [&[0][..], &[4_000], &[3_000, 7_000], &[10_000]] {
+            let mut kept = Kept::new(false);
+            let mut taken = Vec::new();
+            for (i, t) in tags.iter().enumerate() {
+                if cuts.contains(&i) {
+                    taken.push(kept.take_keys());
+                }
+                kept.keep(&t.fact_id, Fact::Tag(t));
+            }
+            if cuts.contains(&tags.len()) {
+                taken.push(kept.take_keys());
+            }
+            // Handed back in any order.
+            for mut keys in taken.into_iter().rev() {
+                sort_keys(&mut keys);
+                kept.put_sorted(keys);
+            }
+            assert_eq!(kept.entries(), expected, "cut at {cuts:?}");
+            assert_eq!(kept.digest(), crate::digest(&expected), "cut at {cuts:?}");
+        }
     }
 
     #[test]

@@ -280,6 +280,12 @@ fn replay_tagging(
         let _ = tx.send(Handed::Steps(batch));
         let _ = tx.send(Handed::End(tail, until));
         drop(tx);
+        // While the second stage finishes, the memory of the engines and of the batches it
+        // hands back is freed here.
+        drop(engines);
+        for batch in done {
+            drop(batch);
+        }
         second
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -345,7 +351,6 @@ impl Run {
                 }
                 Handed::End(tail, until) => {
                     self.sla(tail.iter().map(|f| (f, None)));
-                    // Every ladder step due by the end, each kept as it is raised.
                     let Replay {
                         escalator,
                         model,
@@ -353,7 +358,37 @@ impl Run {
                         raised,
                         ..
                     } = &mut self.out;
-                    escalator.advance_each(until, |f| keep_escalation(model, facts, raised, f));
+                    // The first stage has nothing left to do: on another thread, the keys of
+                    // the facts kept so far are sorted for the digest, while here every
+                    // ladder step due by the end is raised; then the steps are folded into
+                    // the read model on another thread while this one keeps them.
+                    let mut keys = facts.take_keys();
+                    let mut due = Vec::new();
+                    std::thread::scope(|scope| {
+                        let sorter = scope.spawn(move || {
+                            kept::sort_keys(&mut keys);
+                            keys
+                        });
+                        escalator.advance_each(until, |f| {
+                            let id = f.fact_id();
+                            if raised.insert(pronto_domain::id_bits(&id)) {
+                                due.push((id, f));
+                            }
+                        });
+                        let due = &due;
+                        scope.spawn(move || {
+                            for (_, f) in due {
+                                fold_escalation(model, f);
+                            }
+                        });
+                        for (id, f) in due {
+                            facts.keep(id, Fact::Escalation(f));
+                        }
+                        let sorted = sorter
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                        facts.put_sorted(sorted);
+                    });
                     self.out.until = until;
                 }
             }
@@ -414,11 +449,16 @@ fn keep_escalation(
     if !raised.insert(pronto_domain::id_bits(&id)) {
         return;
     }
-    match &f {
+    fold_escalation(model, &f);
+    kept.keep(&id, Fact::Escalation(&f));
+}
+
+/// Folds escalation fact `f` into the read model.
+fn fold_escalation(model: &mut ReadModel, f: &EscalationFact) {
+    match f {
         EscalationFact::Raised(r) => model.apply_escalation(r),
         EscalationFact::Withdrawn(w) => model.apply_withdrawal(&w.escalation_id),
     }
-    kept.keep(&id, Fact::Escalation(&f));
 }
 
 impl Replay {
