@@ -251,7 +251,7 @@ pub(crate) fn open(
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut events = Events {
         path: path.to_path_buf(),
-        reader: std::io::BufReader::with_capacity(1 << 20, file),
+        reader: Some(std::io::BufReader::with_capacity(1 << 20, file)),
         line: String::new(),
         n: 0,
         sha: Sha256::new(),
@@ -305,7 +305,8 @@ enum Line {
 /// then says what it was, as it says when the file ends without its checksum.
 pub(crate) struct Events {
     path: std::path::PathBuf,
-    reader: std::io::BufReader<std::fs::File>,
+    /// Taken out while a line is read (see [`Events::next_line`]).
+    reader: Option<std::io::BufReader<std::fs::File>>,
     /// The last line read, its buffer kept for the next.
     line: String,
     /// The number of the last line read.
@@ -352,9 +353,41 @@ impl Events {
 
     /// The next line, `None` at the end of the file.
     fn next_line(&mut self) -> Result<Option<Line>, String> {
+        // Out of `self` while the line, which may lie in its buffer, is parsed.
+        let mut reader = self.reader.take().expect("put back after every line");
+        let parsed = self.next_line_from(&mut reader);
+        self.reader = Some(reader);
+        parsed
+    }
+
+    /// [`Events::next_line`] from `reader`. A line that lies whole in the reader's buffer, as
+    /// nearly all do, is parsed where it lies; one that runs past the buffer's end is copied
+    /// out.
+    fn next_line_from(
+        &mut self,
+        reader: &mut std::io::BufReader<std::fs::File>,
+    ) -> Result<Option<Line>, String> {
+        // A read error is left to `read_line` below to report.
+        if let Ok(buf) = reader.fill_buf()
+            && let Some(end) = memchr::memchr(b'\n', buf)
+        {
+            self.n += 1;
+            // As `BufRead::lines` ends a line: at "\n" or "\r\n".
+            let line = &buf[..end];
+            let parsed = match std::str::from_utf8(line.strip_suffix(b"\r").unwrap_or(line)) {
+                Ok(text) => self.parse_line(text),
+                Err(_) => Err(format!(
+                    "{}: line {}: stream did not contain valid UTF-8",
+                    self.path.display(),
+                    self.n
+                )),
+            };
+            reader.consume(end + 1);
+            return parsed;
+        }
         let mut line = std::mem::take(&mut self.line);
         line.clear();
-        let read = self.reader.read_line(&mut line);
+        let read = reader.read_line(&mut line);
         let parsed = match read {
             Ok(0) => {
                 self.done_at = Some(std::time::Instant::now());
@@ -516,6 +549,70 @@ mod tests {
             escalation,
             events: all,
         })
+    }
+
+    #[test]
+    fn lines_across_the_read_buffer_and_crlf_endings_read_as_any_other() {
+        let dir = std::env::temp_dir().join(format!("pronto-export-buf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.jsonl");
+        // Lines of many lengths, past the reader's 1 MiB buffer several times, so that some
+        // run past its end.
+        let events: Vec<(i32, Event)> = (0..6_000i32)
+            .map(|i| {
+                let raw: RawEvent = serde_json::from_value(json!({
+                    "event_id": format!("m{i}"), "tenant": "acme",
+                    "conversation_id": format!("c{}", i % 97),
+                    "occurred_at": "2026-03-02T09:00:00Z", "source": "t", "channel": "chat",
+                    "customer_message": {"text": "é".repeat((i % 301) as usize), "customer_id": "u1"}
+                }))
+                .unwrap();
+                let event = raw
+                    .validate(EventTime(1_772_442_000_000), &Limits::default())
+                    .unwrap();
+                (i % 3, event)
+            })
+            .collect();
+        let mut w = Hashing::new(std::fs::File::create(&path).unwrap());
+        w.line(&json!({"pronto_export": FORMAT})).unwrap();
+        for (partition, event) in &events {
+            w.line(&json!({"partition": partition, "event": event.to_json()}))
+                .unwrap();
+        }
+        w.finish().unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > 3 << 20);
+        assert_eq!(read(&path).unwrap().events, events);
+
+        // Ended by "\r\n" (the checksum is over the lines as read), the same events.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut crlf = Hashing::new(Vec::new());
+        for line in text.lines().filter(|l| !l.contains("sha256")) {
+            let v: Value = serde_json::from_str(line).unwrap();
+            crlf.line(&v).unwrap();
+        }
+        let sum = crlf.sha.clone().finalize();
+        let body = String::from_utf8(crlf.inner.clone())
+            .unwrap()
+            .replace('\n', "\r\n");
+        std::fs::write(
+            &path,
+            format!("{body}{{\"sha256\":\"{}\"}}\r\n", hex::encode(sum)),
+        )
+        .unwrap();
+        assert_eq!(read(&path).unwrap().events, events);
+
+        // Bytes that are not UTF-8: refused, naming the line.
+        let mut bytes = text.into_bytes();
+        let at = bytes.iter().position(|&b| b == 0xc3).unwrap();
+        bytes[at] = 0xff;
+        let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+        std::fs::write(&path, bytes).unwrap();
+        let refused = read(&path).err().unwrap();
+        assert!(
+            refused.ends_with(&format!("line {line}: stream did not contain valid UTF-8")),
+            "{refused}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
