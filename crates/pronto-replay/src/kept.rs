@@ -411,16 +411,22 @@ mod tests {
         assert!(bare.iter().is_none());
     }
 
+    /// `n` tags with `distinct` different ids, which share their first 16 bytes, in no
+    /// particular order.
+    fn scattered(n: u64, distinct: u64) -> Vec<SentimentTag> {
+        (0..n)
+            .map(|i| {
+                let k = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % distinct;
+                tag(&format!("lat-0123456789ab{k:x}"), i as f64)
+            })
+            .collect()
+    }
+
     #[test]
     fn many_facts_give_the_digest_of_their_entries() {
         // More than a chunk of the digest's gathering, ids repeated and sharing prefixes,
         // derived in no particular order.
-        let tags: Vec<SentimentTag> = (0..10_000u64)
-            .map(|i| {
-                let n = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % 7_000;
-                tag(&format!("lat-0123456789ab{n:x}"), i as f64)
-            })
-            .collect();
+        let tags = scattered(10_000, 7_000);
         let mut kept = Kept::new(false);
         for t in &tags {
             kept.keep(&t.fact_id, Fact::Tag(t));
@@ -434,12 +440,7 @@ mod tests {
     #[test]
     fn keys_sorted_apart_while_facts_are_kept_give_the_same_digest() {
         // Ids repeated across the keys taken and those kept after, sharing prefixes.
-        let tags: Vec<SentimentTag> = (0..10_000u64)
-            .map(|i| {
-                let n = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % 5_000;
-                tag(&format!("lat-0123456789ab{n:x}"), i as f64)
-            })
-            .collect();
+        let tags = scattered(10_000, 5_000);
         let expected = entries_of(&tags);
         for cuts in [&[0][..], &[4_000], &[3_000, 7_000], &[10_000]] {
             let mut kept = Kept::new(false);
