@@ -370,8 +370,7 @@ impl Run {
                             keys
                         });
                         escalator.advance_each(until, |f| {
-                            let id = f.fact_id();
-                            if raised.insert(pronto_domain::id_bits(&id)) {
+                            if let Some(id) = first_time(raised, &f) {
                                 due.push((id, f));
                             }
                         });
@@ -445,12 +444,17 @@ fn keep_escalation(
     raised: &mut FxHashSet<u128>,
     f: EscalationFact,
 ) {
-    let id = f.fact_id();
-    if !raised.insert(pronto_domain::id_bits(&id)) {
-        return;
+    if let Some(id) = first_time(raised, &f) {
+        fold_escalation(model, &f);
+        kept.keep(&id, Fact::Escalation(&f));
     }
-    fold_escalation(model, &f);
-    kept.keep(&id, Fact::Escalation(&f));
+}
+
+/// The id of escalation fact `f` the first time it comes (`raised` holds the bits of those
+/// kept); `None` after.
+fn first_time(raised: &mut FxHashSet<u128>, f: &EscalationFact) -> Option<String> {
+    let id = f.fact_id();
+    raised.insert(pronto_domain::id_bits(&id)).then_some(id)
 }
 
 /// Folds escalation fact `f` into the read model.
