@@ -1,5 +1,6 @@
 //! Identifier newtypes and deterministic fact ids.
 
+use compact_str::CompactString;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -17,11 +18,14 @@ pub enum IdError {
 }
 
 /// A non-empty identifier of at most [`MAX_ID_BYTES`] bytes with no control characters.
+///
+/// Kept inline, with no allocation, up to 24 bytes (most ids are shorter): an event carries
+/// several, and every stage copies some of them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Id(String);
+pub struct Id(CompactString);
 
 impl Id {
-    pub fn parse(value: impl Into<String>) -> Result<Self, IdError> {
+    pub fn parse(value: impl Into<CompactString>) -> Result<Self, IdError> {
         let value = value.into();
         if value.is_empty() {
             return Err(IdError::Empty);

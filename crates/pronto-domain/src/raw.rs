@@ -7,6 +7,7 @@ use crate::{
     AuthorKind, BoundedText, Channel, ConversationStatus, Envelope, Event, EventTime, Id, Payload,
     Priority, Visibility,
 };
+use compact_str::CompactString;
 use serde::{Deserialize, Deserializer};
 use std::fmt;
 
@@ -95,13 +96,13 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// An event time before validation: RFC 3339 text (JSON) or seconds and nanos (protobuf).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RawTime {
-    Rfc3339(String),
+    Rfc3339(CompactString),
     Parts { seconds: i64, nanos: i32 },
 }
 
 impl<'de> Deserialize<'de> for RawTime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(RawTime::Rfc3339)
+        CompactString::deserialize(d).map(RawTime::Rfc3339)
     }
 }
 
@@ -109,8 +110,8 @@ impl<'de> Deserialize<'de> for RawTime {
 #[serde(deny_unknown_fields)]
 pub struct RawCustomerMessage {
     pub text: Option<String>,
-    pub customer_id: Option<String>,
-    pub customer_tier: Option<String>,
+    pub customer_id: Option<CompactString>,
+    pub customer_tier: Option<CompactString>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -118,53 +119,53 @@ pub struct RawCustomerMessage {
 pub struct RawReply {
     pub text: Option<String>,
     /// `human` (default) or `bot`.
-    pub author_kind: Option<String>,
+    pub author_kind: Option<CompactString>,
     /// `public` (default) or `private`.
-    pub visibility: Option<String>,
-    pub agent_id: Option<String>,
+    pub visibility: Option<CompactString>,
+    pub agent_id: Option<CompactString>,
     pub agent_display_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStatus {
-    pub status: Option<String>,
+    pub status: Option<CompactString>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAssignment {
-    pub queue: Option<String>,
-    pub agent_id: Option<String>,
+    pub queue: Option<CompactString>,
+    pub agent_id: Option<CompactString>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPriority {
-    pub priority: Option<String>,
+    pub priority: Option<CompactString>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMerged {
     /// The conversation merged into this one.
-    pub from: Option<String>,
+    pub from: Option<CompactString>,
     /// When `from`'s customer was waiting for a reply: since when, and the message.
     pub waiting_since: Option<RawTime>,
-    pub waiting_event_id: Option<String>,
+    pub waiting_event_id: Option<CompactString>,
 }
 
 /// An event as received, every field optional so that validation can name each missing one.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEvent {
-    pub event_id: Option<String>,
-    pub tenant: Option<String>,
-    pub conversation_id: Option<String>,
+    pub event_id: Option<CompactString>,
+    pub tenant: Option<CompactString>,
+    pub conversation_id: Option<CompactString>,
     pub occurred_at: Option<RawTime>,
-    pub source: Option<String>,
+    pub source: Option<CompactString>,
     pub schema_version: Option<u32>,
-    pub channel: Option<String>,
+    pub channel: Option<CompactString>,
     pub customer_message: Option<RawCustomerMessage>,
     pub reply_sent: Option<RawReply>,
     pub status_changed: Option<RawStatus>,
@@ -176,11 +177,11 @@ pub struct RawEvent {
 const PAYLOADS: &str =
     "customer_message, reply_sent, status_changed, assignment_changed, priority_changed, merged";
 
-fn blank_to_none(v: Option<String>) -> Option<String> {
-    v.filter(|s| !s.is_empty())
+fn blank_to_none<S: AsRef<str>>(v: Option<S>) -> Option<S> {
+    v.filter(|s| !s.as_ref().is_empty())
 }
 
-fn required_id(errs: &mut ValidationErrors, path: &str, v: Option<String>) -> Option<Id> {
+fn required_id(errs: &mut ValidationErrors, path: &str, v: Option<CompactString>) -> Option<Id> {
     match blank_to_none(v) {
         None => {
             errs.push(path, "is required");
@@ -190,7 +191,7 @@ fn required_id(errs: &mut ValidationErrors, path: &str, v: Option<String>) -> Op
     }
 }
 
-fn optional_id(errs: &mut ValidationErrors, path: &str, v: Option<String>) -> Option<Id> {
+fn optional_id(errs: &mut ValidationErrors, path: &str, v: Option<CompactString>) -> Option<Id> {
     match blank_to_none(v).map(Id::parse) {
         None => None,
         Some(Ok(id)) => Some(id),
@@ -205,7 +206,7 @@ fn named<T>(
     errs: &mut ValidationErrors,
     path: &str,
     what: &str,
-    v: Option<String>,
+    v: Option<CompactString>,
     default: Option<T>,
     parse: impl Fn(&str) -> Option<T>,
     // Spelled out only for an error message.

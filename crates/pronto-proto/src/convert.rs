@@ -2,6 +2,7 @@
 //! inbound conversion goes through [`RawEvent::validate`].
 
 use crate::v1 as pb;
+use compact_str::CompactString;
 use pronto_domain::{
     AuthorKind, Channel, ConversationContext, ConversationStatus, EscalationFact, EscalationRaised,
     EscalationWithdrawn, Event, EventTime, Limits, Name, Payload, Polarity, Priority,
@@ -46,7 +47,7 @@ fn from_ts(
     })
 }
 
-fn enum_name<E>(value: i32, to_domain: impl Fn(E) -> Option<&'static str>) -> Option<String>
+fn enum_name<E>(value: i32, to_domain: impl Fn(E) -> Option<&'static str>) -> Option<CompactString>
 where
     E: TryFrom<i32>,
 {
@@ -54,8 +55,8 @@ where
         return None;
     }
     Some(match E::try_from(value).ok().and_then(to_domain) {
-        Some(name) => name.to_string(),
-        None => value.to_string(),
+        Some(name) => CompactString::const_new(name),
+        None => compact_str::format_compact!("{value}"),
     })
 }
 
@@ -152,8 +153,8 @@ fn visibility_from_pb(v: pb::Visibility) -> Option<Visibility> {
     }
 }
 
-fn opt(s: String) -> Option<String> {
-    (!s.is_empty()).then_some(s)
+fn opt<S: From<String>>(s: String) -> Option<S> {
+    (!s.is_empty()).then(|| S::from(s))
 }
 
 /// The untrusted form of a protobuf event, ready for [`RawEvent::validate`].
