@@ -9,8 +9,8 @@ use std::fmt;
 /// A fact's deterministic id.
 pub type FactId = String;
 
-/// A short name or id carried by a fact (tenant, conversation, queue, tier, event, agent,
-/// policy version): kept inline, without an allocation, up to 24 bytes.
+/// A short name or id carried by an event or a fact (tenant, conversation, queue, tier, event,
+/// agent, policy version): kept inline, without an allocation, up to 24 bytes.
 pub type Name = compact_str::CompactString;
 
 named_enum!(

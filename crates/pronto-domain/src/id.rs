@@ -1,6 +1,6 @@
 //! Identifier newtypes and deterministic fact ids.
 
-use compact_str::CompactString;
+use crate::Name;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -22,10 +22,10 @@ pub enum IdError {
 /// Kept inline, with no allocation, up to 24 bytes (most ids are shorter): an event carries
 /// several, and every stage copies some of them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Id(CompactString);
+pub struct Id(Name);
 
 impl Id {
-    pub fn parse(value: impl Into<CompactString>) -> Result<Self, IdError> {
+    pub fn parse(value: impl Into<Name>) -> Result<Self, IdError> {
         let value = value.into();
         if value.is_empty() {
             return Err(IdError::Empty);

@@ -4,10 +4,9 @@
 //! so a bad field gets the same path and reason on every face.
 
 use crate::{
-    AuthorKind, BoundedText, Channel, ConversationStatus, Envelope, Event, EventTime, Id, Payload,
-    Priority, Visibility,
+    AuthorKind, BoundedText, Channel, ConversationStatus, Envelope, Event, EventTime, Id, Name,
+    Payload, Priority, Visibility,
 };
-use compact_str::CompactString;
 use serde::{Deserialize, Deserializer};
 use std::fmt;
 
@@ -96,13 +95,13 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// An event time before validation: RFC 3339 text (JSON) or seconds and nanos (protobuf).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RawTime {
-    Rfc3339(CompactString),
+    Rfc3339(Name),
     Parts { seconds: i64, nanos: i32 },
 }
 
 impl<'de> Deserialize<'de> for RawTime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        CompactString::deserialize(d).map(RawTime::Rfc3339)
+        Name::deserialize(d).map(RawTime::Rfc3339)
     }
 }
 
@@ -110,8 +109,8 @@ impl<'de> Deserialize<'de> for RawTime {
 #[serde(deny_unknown_fields)]
 pub struct RawCustomerMessage {
     pub text: Option<String>,
-    pub customer_id: Option<CompactString>,
-    pub customer_tier: Option<CompactString>,
+    pub customer_id: Option<Name>,
+    pub customer_tier: Option<Name>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -119,53 +118,53 @@ pub struct RawCustomerMessage {
 pub struct RawReply {
     pub text: Option<String>,
     /// `human` (default) or `bot`.
-    pub author_kind: Option<CompactString>,
+    pub author_kind: Option<Name>,
     /// `public` (default) or `private`.
-    pub visibility: Option<CompactString>,
-    pub agent_id: Option<CompactString>,
+    pub visibility: Option<Name>,
+    pub agent_id: Option<Name>,
     pub agent_display_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStatus {
-    pub status: Option<CompactString>,
+    pub status: Option<Name>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAssignment {
-    pub queue: Option<CompactString>,
-    pub agent_id: Option<CompactString>,
+    pub queue: Option<Name>,
+    pub agent_id: Option<Name>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPriority {
-    pub priority: Option<CompactString>,
+    pub priority: Option<Name>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMerged {
     /// The conversation merged into this one.
-    pub from: Option<CompactString>,
+    pub from: Option<Name>,
     /// When `from`'s customer was waiting for a reply: since when, and the message.
     pub waiting_since: Option<RawTime>,
-    pub waiting_event_id: Option<CompactString>,
+    pub waiting_event_id: Option<Name>,
 }
 
 /// An event as received, every field optional so that validation can name each missing one.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEvent {
-    pub event_id: Option<CompactString>,
-    pub tenant: Option<CompactString>,
-    pub conversation_id: Option<CompactString>,
+    pub event_id: Option<Name>,
+    pub tenant: Option<Name>,
+    pub conversation_id: Option<Name>,
     pub occurred_at: Option<RawTime>,
-    pub source: Option<CompactString>,
+    pub source: Option<Name>,
     pub schema_version: Option<u32>,
-    pub channel: Option<CompactString>,
+    pub channel: Option<Name>,
     pub customer_message: Option<RawCustomerMessage>,
     pub reply_sent: Option<RawReply>,
     pub status_changed: Option<RawStatus>,
@@ -181,7 +180,7 @@ fn blank_to_none<S: AsRef<str>>(v: Option<S>) -> Option<S> {
     v.filter(|s| !s.as_ref().is_empty())
 }
 
-fn required_id(errs: &mut ValidationErrors, path: &str, v: Option<CompactString>) -> Option<Id> {
+fn required_id(errs: &mut ValidationErrors, path: &str, v: Option<Name>) -> Option<Id> {
     match blank_to_none(v) {
         None => {
             errs.push(path, "is required");
@@ -191,7 +190,7 @@ fn required_id(errs: &mut ValidationErrors, path: &str, v: Option<CompactString>
     }
 }
 
-fn optional_id(errs: &mut ValidationErrors, path: &str, v: Option<CompactString>) -> Option<Id> {
+fn optional_id(errs: &mut ValidationErrors, path: &str, v: Option<Name>) -> Option<Id> {
     match blank_to_none(v).map(Id::parse) {
         None => None,
         Some(Ok(id)) => Some(id),
@@ -206,7 +205,7 @@ fn named<T>(
     errs: &mut ValidationErrors,
     path: &str,
     what: &str,
-    v: Option<CompactString>,
+    v: Option<Name>,
     default: Option<T>,
     parse: impl Fn(&str) -> Option<T>,
     // Spelled out only for an error message.

@@ -2,7 +2,6 @@
 //! inbound conversion goes through [`RawEvent::validate`].
 
 use crate::v1 as pb;
-use compact_str::CompactString;
 use pronto_domain::{
     AuthorKind, Channel, ConversationContext, ConversationStatus, EscalationFact, EscalationRaised,
     EscalationWithdrawn, Event, EventTime, Limits, Name, Payload, Polarity, Priority,
@@ -47,7 +46,7 @@ fn from_ts(
     })
 }
 
-fn enum_name<E>(value: i32, to_domain: impl Fn(E) -> Option<&'static str>) -> Option<CompactString>
+fn enum_name<E>(value: i32, to_domain: impl Fn(E) -> Option<&'static str>) -> Option<Name>
 where
     E: TryFrom<i32>,
 {
@@ -55,8 +54,8 @@ where
         return None;
     }
     Some(match E::try_from(value).ok().and_then(to_domain) {
-        Some(name) => CompactString::const_new(name),
-        None => compact_str::format_compact!("{value}"),
+        Some(name) => Name::const_new(name),
+        None => Name::from(value.to_string()),
     })
 }
 
