@@ -186,6 +186,19 @@ impl ConversationKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A 64-bit hash of the key of `conversation` of `tenant`, computed without spelling the
+    /// key out: what tables of conversations that hold their keys elsewhere (an index of
+    /// positions in a vector) look conversations up by. Not stable across versions; never
+    /// stored.
+    pub fn hash_of(tenant: &str, conversation: &str) -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = rustc_hash::FxBuildHasher.build_hasher();
+        h.write(tenant.as_bytes());
+        h.write_u8(b'/');
+        h.write(conversation.as_bytes());
+        h.finish()
+    }
 }
 
 impl fmt::Display for ConversationKey {

@@ -13,10 +13,11 @@ pub mod rules;
 
 pub use rules::{DEFAULT_RULES_TOML, Filter, Level, Rule, RuleSet, RulesError, Trigger};
 
+use hashbrown::HashTable;
 use pronto_domain::{
-    ConversationContext, ConversationStatus, EscalationFact, EscalationRaised, EscalationWithdrawn,
-    Event, EventTime, Name, Payload, Polarity, SentimentTag, SlaFact, digest128, fact_id_of,
-    id_bits,
+    ConversationContext, ConversationKey, ConversationStatus, EscalationFact, EscalationRaised,
+    EscalationWithdrawn, Event, EventTime, Name, Payload, Polarity, SentimentTag, SlaFact,
+    digest128, fact_id_of, id_bits,
 };
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::{BTreeSet, VecDeque};
@@ -38,8 +39,13 @@ struct Conv {
 }
 
 /// Whether `conv` is conversation `id` of `tenant`.
-fn is_of(conv: &Conv, tenant: &Name, id: &Name) -> bool {
-    conv.ctx.conversation_id == *id && conv.ctx.tenant == *tenant
+fn is_of(conv: &Conv, tenant: &str, id: &str) -> bool {
+    conv.ctx.conversation_id == id && conv.ctx.tenant == tenant
+}
+
+/// What `conv` is found by in [`Escalator::conv_index`].
+fn conv_hash(conv: &Conv) -> u64 {
+    ConversationKey::hash_of(&conv.ctx.tenant, &conv.ctx.conversation_id)
 }
 
 /// One ladder: the levels a rule raises for one trigger.
@@ -66,8 +72,10 @@ pub struct Escalator {
     rules: RuleSet,
     /// Conversations, in the order first met.
     convs: Vec<Conv>,
-    /// Where each conversation is in `convs`, by tenant and id.
-    conv_index: HashMap<ConvKey, u32>,
+    /// Where each conversation is in `convs`, by the hash of its tenant and id
+    /// ([`ConversationKey::hash_of`]): the table holds only positions, so a lookup reads
+    /// the conversation itself, which its caller reads next anyway, to tell keys apart.
+    conv_index: HashTable<u32>,
     /// The conversation met last: an event, its tag and its verdicts mostly come together,
     /// and then need no lookup.
     last_conv: Option<u32>,
@@ -116,7 +124,7 @@ impl Escalator {
         Self {
             rules,
             convs: Vec::new(),
-            conv_index: HashMap::default(),
+            conv_index: HashTable::new(),
             last_conv: None,
             customers: HashMap::default(),
             ladders: Vec::new(),
@@ -154,7 +162,9 @@ impl Escalator {
     /// depends on it.
     pub fn reserve(&mut self, conversations: usize) {
         self.convs.reserve(conversations);
-        self.conv_index.reserve(conversations);
+        let convs = &self.convs;
+        self.conv_index
+            .reserve(conversations, |&i| conv_hash(&convs[i as usize]));
         let ladders = conversations.saturating_mul(2) / 3;
         self.ladders.reserve(ladders);
         self.ladder_index.reserve(ladders);
@@ -173,19 +183,28 @@ impl Escalator {
         let i = match self.last_conv {
             Some(i) if is_of(&self.convs[i as usize], &ctx.tenant, &ctx.conversation_id) => i,
             _ => {
-                let key = (ctx.tenant.clone(), ctx.conversation_id.clone());
-                let next = u32::try_from(self.convs.len()).expect("fewer than 2^32 conversations");
-                let i = *self.conv_index.entry(key).or_insert(next);
-                if i == next {
-                    self.convs.push(Conv {
-                        ctx: ctx.clone(),
-                        recent: VecDeque::new(),
-                        closes: Vec::new(),
-                        ladders: Vec::new(),
-                        first_message: None,
-                    });
+                let hash = ConversationKey::hash_of(&ctx.tenant, &ctx.conversation_id);
+                let convs = &self.convs;
+                let found = self.conv_index.find(hash, |&i| {
+                    is_of(&convs[i as usize], &ctx.tenant, &ctx.conversation_id)
+                });
+                match found {
+                    Some(&i) => i,
+                    None => {
+                        let i =
+                            u32::try_from(self.convs.len()).expect("fewer than 2^32 conversations");
+                        self.conv_index
+                            .insert_unique(hash, i, |&i| conv_hash(&convs[i as usize]));
+                        self.convs.push(Conv {
+                            ctx: ctx.clone(),
+                            recent: VecDeque::new(),
+                            closes: Vec::new(),
+                            ladders: Vec::new(),
+                            first_message: None,
+                        });
+                        i
+                    }
                 }
-                i
             }
         };
         self.last_conv = Some(i);
@@ -196,7 +215,14 @@ impl Escalator {
     fn find_conv(&mut self, tenant: &Name, id: &Name) -> Option<&mut Conv> {
         let i = match self.last_conv {
             Some(i) if is_of(&self.convs[i as usize], tenant, id) => i,
-            _ => *self.conv_index.get(&(tenant.clone(), id.clone()))?,
+            _ => {
+                let convs = &self.convs;
+                *self
+                    .conv_index
+                    .find(ConversationKey::hash_of(tenant, id), |&i| {
+                        is_of(&convs[i as usize], tenant, id)
+                    })?
+            }
         };
         Some(&mut self.convs[i as usize])
     }

@@ -1,9 +1,10 @@
 //! The read model's state: one record per customer message, reply, verdict, tag and
 //! escalation, each stored once under its id.
 
+use hashbrown::HashTable;
 use pronto_domain::{
-    AuthorKind, Channel, EscalationRaised, Event, EventTime, Name, Payload, Polarity, ReplyKind,
-    SentimentTag, SlaFact, Visibility,
+    AuthorKind, Channel, ConversationKey, EscalationRaised, Event, EventTime, Name, Payload,
+    Polarity, ReplyKind, SentimentTag, SlaFact, Visibility,
 };
 use rustc_hash::FxBuildHasher;
 use std::collections::{HashMap, HashSet};
@@ -147,13 +148,20 @@ pub(crate) struct ConversationRec {
     unanswered: Vec<Key>,
 }
 
+/// What conversation `c` is found by in the read model's index.
+fn conv_hash(names: &Names, c: &ConversationRec) -> u64 {
+    ConversationKey::hash_of(names.name(c.tenant), &c.id)
+}
+
 /// All that reports are computed from.
 #[derive(Debug, Default)]
 pub struct ReadModel {
     /// Events and facts folded in, by key.
     seen: Set<Key>,
-    /// Conversations by tenant symbol and id, as indexes into `convs`.
-    conv_index: Map<u32, Map<Name, u32>>,
+    /// Conversations as indexes into `convs`, by the hash of their tenant and id
+    /// ([`ConversationKey::hash_of`]): the table holds only positions, so a lookup reads the
+    /// conversation itself, which its caller reads next anyway, to tell keys apart.
+    conv_index: HashTable<u32>,
     pub(crate) convs: Vec<ConversationRec>,
     /// Customer messages, by event key.
     pub(crate) messages: Map<Key, MessageRec>,
@@ -216,6 +224,9 @@ impl ReadModel {
         self.clocks.reserve(share(3, 10));
         self.escalations.reserve(share(1, 4));
         self.convs.reserve(share(1, 4));
+        let (convs, names) = (&self.convs, &self.names);
+        self.conv_index
+            .reserve(share(1, 4), |&i| conv_hash(names, &convs[i as usize]));
     }
 
     /// Inputs folded in, duplicates not counted.
@@ -258,17 +269,22 @@ impl ReadModel {
     }
 
     fn find_or_add_conv(&mut self, tenant: &str, conversation: &str) -> u32 {
-        let tenant = self.names.intern(tenant);
-        let by_id = self.conv_index.entry(tenant).or_default();
-        if let Some(i) = by_id.get(conversation) {
-            return *i;
+        let hash = ConversationKey::hash_of(tenant, conversation);
+        let (convs, names) = (&self.convs, &self.names);
+        if let Some(&i) = self.conv_index.find(hash, |&i| {
+            let c = &convs[i as usize];
+            c.id == conversation && names.name(c.tenant) == tenant
+        }) {
+            return i;
         }
         let i = u32::try_from(self.convs.len()).expect("fewer than 2^32 conversations");
-        let id = Name::from(conversation);
-        by_id.insert(id.clone(), i);
+        let tenant = self.names.intern(tenant);
+        let (convs, names) = (&self.convs, &self.names);
+        self.conv_index
+            .insert_unique(hash, i, |&i| conv_hash(names, &convs[i as usize]));
         self.convs.push(ConversationRec {
             tenant,
-            id,
+            id: Name::from(conversation),
             queue: NONE_SYMBOL,
             tier: NONE_SYMBOL,
             agent: NONE_SYMBOL,

@@ -1127,6 +1127,54 @@ mod tests {
     }
 
     #[test]
+    fn conversations_are_told_apart_by_tenant_and_found_again_among_many() {
+        let mut m = ReadModel::new();
+        let in_tenant = |tenant: &str, mut e: Event| {
+            e.envelope.tenant = Id::parse(tenant).unwrap();
+            e
+        };
+        // More conversations than the index starts with, so that it grows while they come.
+        for i in 0..3_000 {
+            m.apply_event(&in_tenant(
+                "acme",
+                msg(&format!("a{i}"), &format!("c{i}"), Channel::Chat, T0),
+            ));
+            m.apply_event(&in_tenant(
+                "zeta",
+                msg(&format!("z{i}"), &format!("c{i}"), Channel::Chat, T0),
+            ));
+        }
+        // Acme answers every conversation, each reply found among the 6,000 by tenant and id.
+        for i in 0..3_000 {
+            let mut answer = in_tenant(
+                "acme",
+                msg(
+                    &format!("r{i}"),
+                    &format!("c{i}"),
+                    Channel::Chat,
+                    T0 + 60_000,
+                ),
+            );
+            answer.payload = Payload::ReplySent {
+                text: BoundedText::default(),
+                author: AuthorKind::Human,
+                visibility: Visibility::Public,
+                agent_id: Some(Id::parse("a1").unwrap()),
+                agent_display_name: None,
+            };
+            m.apply_event(&answer);
+        }
+        let r = m.report(&Query {
+            group_by: vec![Dimension::Tenant],
+            ..Query::default()
+        });
+        let row = |t: &str| r.rows.iter().find(|r| r.keys[0] == t).unwrap();
+        assert_eq!(row("acme").unanswered_conversations, 0);
+        assert_eq!(row("zeta").unanswered_conversations, 3_000);
+        assert_eq!(r.total.unanswered_conversations, 3_000);
+    }
+
+    #[test]
     fn buckets_are_cut_in_the_chosen_time_zone() {
         let t = |s: &str| EventTime::parse_rfc3339(s).unwrap();
         let mut m = ReadModel::new();

@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 /// The pending timers' queue. Four children a node: half the levels of a binary heap, whose
 /// pops (one per timer fired) touch fewer cache lines.
 type TimerQueue = dary_heap::QuaternaryHeap<Reverse<Timer>>;
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 /// Which timer of a clock: a warning (index into `warn_at`) or the breach. The high bit marks
@@ -281,11 +281,7 @@ fn id_hash(id: &str) -> u64 {
 
 /// The hash of conversation key `tenant/conversation_id`, from its two parts.
 fn key_hash(tenant: &str, conversation_id: &str) -> u64 {
-    let mut h = FxBuildHasher.build_hasher();
-    h.write(tenant.as_bytes());
-    h.write_u8(b'/');
-    h.write(conversation_id.as_bytes());
-    h.finish()
+    pronto_domain::ConversationKey::hash_of(tenant, conversation_id)
 }
 
 /// What the id of a clock of `kind` starts with.
