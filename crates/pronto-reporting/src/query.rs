@@ -645,6 +645,19 @@ mod tests {
         }
     }
 
+    /// A public reply by agent `a1`.
+    fn human_reply(id: &str, conv: &str, channel: Channel, at: i64) -> Event {
+        let mut e = msg(id, conv, channel, at);
+        e.payload = Payload::ReplySent {
+            text: BoundedText::default(),
+            author: AuthorKind::Human,
+            visibility: Visibility::Public,
+            agent_id: Some(Id::parse("a1").unwrap()),
+            agent_display_name: None,
+        };
+        e
+    }
+
     fn ctx(conv: &str, channel: Channel) -> ConversationContext {
         ConversationContext {
             tenant: "acme".into(),
@@ -1069,15 +1082,7 @@ mod tests {
         use pronto_domain::EscalationRaised;
         let mut m = ReadModel::new();
         m.apply_event(&msg("m1", "c1", Channel::Chat, T0));
-        let mut answer = msg("r1", "c1", Channel::Chat, T0 + 60_000);
-        answer.payload = Payload::ReplySent {
-            text: BoundedText::default(),
-            author: AuthorKind::Human,
-            visibility: Visibility::Public,
-            agent_id: Some(Id::parse("a1").unwrap()),
-            agent_display_name: None,
-        };
-        m.apply_event(&answer);
+        m.apply_event(&human_reply("r1", "c1", Channel::Chat, T0 + 60_000));
         m.apply_event(&msg("m2", "c2", Channel::Chat, T0));
         m.apply_event(&msg("m3", "c2", Channel::Chat, T0 + 1));
         m.apply_event(&msg("m4", "c3", Channel::Email, T0));
@@ -1146,23 +1151,13 @@ mod tests {
         }
         // Acme answers every conversation, each reply found among the 6,000 by tenant and id.
         for i in 0..3_000 {
-            let mut answer = in_tenant(
-                "acme",
-                msg(
-                    &format!("r{i}"),
-                    &format!("c{i}"),
-                    Channel::Chat,
-                    T0 + 60_000,
-                ),
+            let answer = human_reply(
+                &format!("r{i}"),
+                &format!("c{i}"),
+                Channel::Chat,
+                T0 + 60_000,
             );
-            answer.payload = Payload::ReplySent {
-                text: BoundedText::default(),
-                author: AuthorKind::Human,
-                visibility: Visibility::Public,
-                agent_id: Some(Id::parse("a1").unwrap()),
-                agent_display_name: None,
-            };
-            m.apply_event(&answer);
+            m.apply_event(&in_tenant("acme", answer));
         }
         let r = m.report(&Query {
             group_by: vec![Dimension::Tenant],
