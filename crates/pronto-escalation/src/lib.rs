@@ -178,33 +178,39 @@ impl Escalator {
         self.queue.len()
     }
 
+    /// Where conversation `tenant`/`id` is in `convs`, if met.
+    fn position(&self, tenant: &str, id: &str) -> Option<u32> {
+        match self.last_conv {
+            Some(i) if is_of(&self.convs[i as usize], tenant, id) => Some(i),
+            _ => self
+                .conv_index
+                .find(ConversationKey::hash_of(tenant, id), |&i| {
+                    is_of(&self.convs[i as usize], tenant, id)
+                })
+                .copied(),
+        }
+    }
+
     /// The conversation of `ctx`, made from it when first met.
     fn conv(&mut self, ctx: &ConversationContext) -> &mut Conv {
-        let i = match self.last_conv {
-            Some(i) if is_of(&self.convs[i as usize], &ctx.tenant, &ctx.conversation_id) => i,
-            _ => {
-                let hash = ConversationKey::hash_of(&ctx.tenant, &ctx.conversation_id);
+        let i = match self.position(&ctx.tenant, &ctx.conversation_id) {
+            Some(i) => i,
+            None => {
+                let i = u32::try_from(self.convs.len()).expect("fewer than 2^32 conversations");
                 let convs = &self.convs;
-                let found = self.conv_index.find(hash, |&i| {
-                    is_of(&convs[i as usize], &ctx.tenant, &ctx.conversation_id)
+                self.conv_index.insert_unique(
+                    ConversationKey::hash_of(&ctx.tenant, &ctx.conversation_id),
+                    i,
+                    |&i| conv_hash(&convs[i as usize]),
+                );
+                self.convs.push(Conv {
+                    ctx: ctx.clone(),
+                    recent: VecDeque::new(),
+                    closes: Vec::new(),
+                    ladders: Vec::new(),
+                    first_message: None,
                 });
-                match found {
-                    Some(&i) => i,
-                    None => {
-                        let i =
-                            u32::try_from(self.convs.len()).expect("fewer than 2^32 conversations");
-                        self.conv_index
-                            .insert_unique(hash, i, |&i| conv_hash(&convs[i as usize]));
-                        self.convs.push(Conv {
-                            ctx: ctx.clone(),
-                            recent: VecDeque::new(),
-                            closes: Vec::new(),
-                            ladders: Vec::new(),
-                            first_message: None,
-                        });
-                        i
-                    }
-                }
+                i
             }
         };
         self.last_conv = Some(i);
@@ -213,17 +219,7 @@ impl Escalator {
 
     /// The conversation `tenant`/`id`, if met.
     fn find_conv(&mut self, tenant: &Name, id: &Name) -> Option<&mut Conv> {
-        let i = match self.last_conv {
-            Some(i) if is_of(&self.convs[i as usize], tenant, id) => i,
-            _ => {
-                let convs = &self.convs;
-                *self
-                    .conv_index
-                    .find(ConversationKey::hash_of(tenant, id), |&i| {
-                        is_of(&convs[i as usize], tenant, id)
-                    })?
-            }
-        };
+        let i = self.position(tenant, id)?;
         Some(&mut self.convs[i as usize])
     }
 

@@ -17,9 +17,9 @@ use crate::policy::{Basis, Policy, Target};
 use compact_str::CompactString;
 use hashbrown::HashTable;
 use pronto_domain::{
-    AuthorKind, Channel, ConversationContext, ConversationStatus, Event, EventTime, Name, Payload,
-    Priority, ReplyKind, ReplyLatency, SlaBreach, SlaFact, SlaWarning, Visibility, digest128,
-    fact_id, fact_id_of,
+    AuthorKind, Channel, ConversationContext, ConversationKey, ConversationStatus, Event,
+    EventTime, Name, Payload, Priority, ReplyKind, ReplyLatency, SlaBreach, SlaFact, SlaWarning,
+    Visibility, digest128, fact_id, fact_id_of,
 };
 use rustc_hash::FxBuildHasher;
 use smallvec::SmallVec;
@@ -277,11 +277,6 @@ pub const DEFAULT_CORRECTION_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 /// The hash an event id is remembered by, to drop an event published twice.
 fn id_hash(id: &str) -> u64 {
     FxBuildHasher.hash_one(id)
-}
-
-/// The hash of conversation key `tenant/conversation_id`, from its two parts.
-fn key_hash(tenant: &str, conversation_id: &str) -> u64 {
-    pronto_domain::ConversationKey::hash_of(tenant, conversation_id)
 }
 
 /// What the id of a clock of `kind` starts with.
@@ -628,7 +623,7 @@ impl Engine {
         let conversations_ = &self.conversations;
         self.index.reserve(conversations, |i| {
             let c = &conversations_[*i as usize];
-            key_hash(c.tenant(), c.conversation_id())
+            ConversationKey::hash_of(c.tenant(), c.conversation_id())
         });
     }
 
@@ -674,10 +669,12 @@ impl Engine {
         // Ids may hold a '/': each place the tenant could end is tried.
         key.match_indices('/').find_map(|(at, _)| {
             let (tenant, conversation_id) = (&key[..at], &key[at + 1..]);
-            let i = self.index.find(key_hash(tenant, conversation_id), |i| {
-                let c = &self.conversations[*i as usize];
-                c.tenant() == tenant && c.conversation_id() == conversation_id
-            })?;
+            let i = self
+                .index
+                .find(ConversationKey::hash_of(tenant, conversation_id), |i| {
+                    let c = &self.conversations[*i as usize];
+                    c.tenant() == tenant && c.conversation_id() == conversation_id
+                })?;
             Some(&self.conversations[*i as usize])
         })
     }
@@ -1034,7 +1031,7 @@ impl Engine {
             journal: None,
             journal_newest: NONE_KEPT,
         });
-        let hash = key_hash(conv.tenant(), conv.conversation_id());
+        let hash = ConversationKey::hash_of(conv.tenant(), conv.conversation_id());
         scratch.index.insert_unique(hash, 0, |_| hash);
         let mut out = Vec::new();
         for entry in &journal.entries {
@@ -1099,7 +1096,7 @@ impl Engine {
     fn conversation(&mut self, event: &Event) -> u32 {
         let env = &event.envelope;
         let (tenant, conversation) = (env.tenant.as_str(), env.conversation_id.as_str());
-        let hash = key_hash(tenant, conversation);
+        let hash = ConversationKey::hash_of(tenant, conversation);
         let conversations = &self.conversations;
         if let Some(i) = self.index.find(hash, |i| {
             let c = &conversations[*i as usize];
@@ -1134,7 +1131,7 @@ impl Engine {
         let conversations = &self.conversations;
         self.index.insert_unique(hash, i, |i| {
             let c = &conversations[*i as usize];
-            key_hash(c.tenant(), c.conversation_id())
+            ConversationKey::hash_of(c.tenant(), c.conversation_id())
         });
         i
     }
