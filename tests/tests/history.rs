@@ -288,6 +288,10 @@ async fn rescore_explain_and_replay_read_history_from_the_broker() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(digest(&offline), digest(&first));
+    assert!(
+        err.contains(&format!("reading {}: 100% (5 events)", file.display())),
+        "{err}"
+    );
     // A file changed after export is refused, naming the line.
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(

@@ -249,6 +249,7 @@ pub(crate) fn open(
     path: &std::path::Path,
 ) -> Result<(PolicyVersions, pronto_replay::EscalationInputs, Events), String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let size = file.metadata().map_or(0, |m| m.len());
     let mut events = Events {
         path: path.to_path_buf(),
         reader: Some(std::io::BufReader::with_capacity(1 << 20, file)),
@@ -262,6 +263,12 @@ pub(crate) fn open(
         count: 0,
         announced: None,
         done_at: None,
+        progress: Progress {
+            size,
+            ..Progress::default()
+        },
+        report: None,
+        next_report: 0,
         lenient: Limits {
             earliest: EventTime(i64::MIN),
             max_future_ms: i64::MAX,
@@ -321,11 +328,92 @@ pub(crate) struct Events {
     /// How many events the header says the file holds.
     announced: Option<u64>,
     done_at: Option<std::time::Instant>,
+    /// How far the reading has come, told to `report` at every hundredth of the file.
+    progress: Progress,
+    report: Option<Reporter>,
+    /// Bytes read at which `report` is told next.
+    next_report: u64,
     /// The checks an exported event passes: any time, however far from the export.
     lenient: Limits,
 }
 
+/// What is told how far the reading of an export file has come.
+type Reporter = Box<dyn FnMut(&Progress) + Send>;
+
+/// How far the reading of an export file has come.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Progress {
+    /// Bytes read, of `size`.
+    pub(crate) read: u64,
+    pub(crate) size: u64,
+    /// Event lines read.
+    pub(crate) events: u64,
+    /// Whether the reading has ended: at the end of the file, or at an error.
+    pub(crate) done: bool,
+}
+
+impl Progress {
+    /// The hundredths of the file read.
+    pub(crate) fn percent(&self) -> u64 {
+        match self.size {
+            0 => 100,
+            size => self.read.min(size) * 100 / size,
+        }
+    }
+}
+
+/// Progress on stderr, as `reading FILE: 45% (196000 events)`, on one line that each report
+/// rewrites; ended once the file is read.
+pub(crate) fn progress_on_stderr(name: String) -> impl FnMut(&Progress) + Send {
+    move |p| {
+        eprint!("\rreading {name}: {}% ({} events)", p.percent(), p.events);
+        if p.done {
+            eprintln!();
+        }
+    }
+}
+
 impl Events {
+    /// Tells `report` how far the reading has come as the events are read: at every
+    /// hundredth of the file and at its end.
+    pub(crate) fn with_progress(mut self, report: impl FnMut(&Progress) + Send + 'static) -> Self {
+        self.report = Some(Box::new(report));
+        self.tell();
+        self
+    }
+
+    /// Tells the reporter, if any, how far the reading has come, and when to tell it next.
+    fn tell(&mut self) {
+        let p = self.progress;
+        // The next hundredth of the file, rounded up.
+        let hundredth = p.size.div_ceil(100).max(1);
+        self.next_report = (p.read / hundredth + 1) * hundredth;
+        if let Some(report) = &mut self.report {
+            report(&p);
+        }
+    }
+
+    /// Tells the reporter the reading has ended (at the end of the file, or at an error),
+    /// once.
+    fn end_progress(&mut self) {
+        if !self.progress.done {
+            self.progress.done = true;
+            self.tell();
+        }
+    }
+
+    /// Counts the line just read (`bytes` long, with its ending), telling the reporter
+    /// when a hundredth of the file more has been read.
+    fn count_line(&mut self, bytes: usize, parsed: &Result<Option<Line>, String>) {
+        self.progress.read += bytes as u64;
+        if let Ok(Some(Line::Event(..))) = parsed {
+            self.progress.events += 1;
+        }
+        if self.progress.read >= self.next_report {
+            self.tell();
+        }
+    }
+
     /// How many events the file's header says it holds: a hint for making room, checked by
     /// no one (the checksum is what proves the file whole).
     pub(crate) fn announced(&self) -> Option<u64> {
@@ -383,14 +471,17 @@ impl Events {
                 )),
             };
             reader.consume(end + 1);
+            self.count_line(end + 1, &parsed);
             return parsed;
         }
         let mut line = std::mem::take(&mut self.line);
         line.clear();
         let read = reader.read_line(&mut line);
+        let bytes = *read.as_ref().unwrap_or(&0);
         let parsed = match read {
             Ok(0) => {
                 self.done_at = Some(std::time::Instant::now());
+                self.end_progress();
                 Ok(None)
             }
             Ok(_) => {
@@ -407,6 +498,9 @@ impl Events {
                 Err(format!("{}: line {}: {e}", self.path.display(), self.n))
             }
         };
+        if bytes > 0 {
+            self.count_line(bytes, &parsed);
+        }
         self.line = line;
         parsed
     }
@@ -521,6 +615,7 @@ impl Iterator for Events {
                 Ok(None) => return None,
                 Err(e) => {
                     self.error = Some(e);
+                    self.end_progress();
                     return None;
                 }
             }
@@ -664,6 +759,72 @@ mod tests {
             refused.ends_with("line 3: a policy line after the events"),
             "{refused}"
         );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn reading_tells_its_progress_at_every_hundredth_and_at_the_end() {
+        let dir = std::env::temp_dir().join(format!("pronto-export-p-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.jsonl");
+        let events: Vec<(i32, Event)> = pronto_sim::generate(&pronto_sim::SimConfig {
+            conversations: 400,
+            ..pronto_sim::SimConfig::default()
+        })
+        .into_iter()
+        .map(|e| (0, e))
+        .collect();
+        let versions = PolicyVersions::single(Arc::new(Policy::builtin()));
+        let escalation = pronto_replay::EscalationInputs::default();
+        write_file(&path, &versions, &escalation, &events).unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        let told = |path: &std::path::Path| {
+            let reports = Arc::new(std::sync::Mutex::new(Vec::<Progress>::new()));
+            let sink = Arc::clone(&reports);
+            let (_, _, events) = open(path).unwrap();
+            let mut events = events.with_progress(move |p| sink.lock().unwrap().push(*p));
+            let read = (&mut events).count();
+            let finished = events.finish();
+            let reports = reports.lock().unwrap().clone();
+            (read, finished, reports)
+        };
+
+        let (read, finished, reports) = told(&path);
+        assert_eq!(finished, Ok(events.len() as u64));
+        assert_eq!(read, events.len());
+        // Every hundredth told, in order, and the end once, last.
+        let percents: Vec<u64> = reports.iter().map(Progress::percent).collect();
+        let mut distinct = percents.clone();
+        distinct.dedup();
+        assert_eq!(distinct, (0..=100).collect::<Vec<u64>>(), "{percents:?}");
+        assert!(
+            reports
+                .windows(2)
+                .all(|w| w[0].read <= w[1].read && w[0].events <= w[1].events)
+        );
+        assert_eq!(reports.iter().filter(|p| p.done).count(), 1);
+        let last = reports.last().unwrap();
+        assert!(last.done);
+        assert_eq!((last.read, last.size), (size, size));
+        assert_eq!(last.events, events.len() as u64);
+
+        // A line spoilt halfway: the reading ends there, and says so once.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let half = lines.len() / 2;
+        let spoilt: Vec<&str> = lines[..half]
+            .iter()
+            .copied()
+            .chain(["{\"partition\": 0, \"event\": 7}"])
+            .chain(lines[half + 1..].iter().copied())
+            .collect();
+        std::fs::write(&path, spoilt.join("\n") + "\n").unwrap();
+        let (read, finished, reports) = told(&path);
+        assert!(finished.is_err());
+        assert!(read < events.len());
+        let last = reports.last().unwrap();
+        assert!(last.done && (40..60).contains(&last.percent()), "{last:?}");
+        assert_eq!(reports.iter().filter(|p| p.done).count(), 1);
         std::fs::remove_dir_all(&dir).ok();
     }
 

@@ -215,7 +215,11 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let reading = std::time::Instant::now();
     let (versions, escalation, file) = match &a.input {
         Some(path) => match crate::export::open(path) {
-            Ok((versions, escalation, events)) => (versions, escalation, Some(events)),
+            Ok((versions, escalation, events)) => {
+                let events =
+                    events.with_progress(crate::export::progress_on_stderr(a.input_name()));
+                (versions, escalation, Some(events))
+            }
             Err(e) => {
                 eprintln!("pronto replay: {e}");
                 return Ok(ExitCode::from(65));
