@@ -646,6 +646,25 @@ mod tests {
         })
     }
 
+    /// A directory of its own for a test, and a file path in it.
+    fn scratch(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("pronto-export-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.jsonl"));
+        (dir, path)
+    }
+
+    /// The simulated events of `conversations` conversations, all in `partition`.
+    fn simulated(conversations: usize, partition: i32) -> Vec<(i32, Event)> {
+        pronto_sim::generate(&pronto_sim::SimConfig {
+            conversations,
+            ..pronto_sim::SimConfig::default()
+        })
+        .into_iter()
+        .map(|e| (partition, e))
+        .collect()
+    }
+
     #[test]
     fn lines_across_the_read_buffer_and_crlf_endings_read_as_any_other() {
         let dir = std::env::temp_dir().join(format!("pronto-export-buf-{}", std::process::id()));
@@ -764,16 +783,8 @@ mod tests {
 
     #[test]
     fn reading_tells_its_progress_at_every_hundredth_and_at_the_end() {
-        let dir = std::env::temp_dir().join(format!("pronto-export-p-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("p.jsonl");
-        let events: Vec<(i32, Event)> = pronto_sim::generate(&pronto_sim::SimConfig {
-            conversations: 400,
-            ..pronto_sim::SimConfig::default()
-        })
-        .into_iter()
-        .map(|e| (0, e))
-        .collect();
+        let (dir, path) = scratch("p");
+        let events = simulated(400, 0);
         let versions = PolicyVersions::single(Arc::new(Policy::builtin()));
         let escalation = pronto_replay::EscalationInputs::default();
         write_file(&path, &versions, &escalation, &events).unwrap();
@@ -830,16 +841,8 @@ mod tests {
 
     #[test]
     fn a_written_file_carries_the_escalation_rules_and_stops() {
-        let dir = std::env::temp_dir().join(format!("pronto-export-w-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("w.jsonl");
-        let events: Vec<(i32, Event)> = pronto_sim::generate(&pronto_sim::SimConfig {
-            conversations: 5,
-            ..pronto_sim::SimConfig::default()
-        })
-        .into_iter()
-        .map(|e| (1, e))
-        .collect();
+        let (dir, path) = scratch("w");
+        let events = simulated(5, 1);
         let versions = PolicyVersions::single(Arc::new(Policy::builtin()));
         let escalation = pronto_replay::EscalationInputs {
             effective_from: Some(EventTime(7)),
