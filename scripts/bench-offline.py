@@ -12,9 +12,12 @@ in business time under the built-in policy's calendar (Europe/Rome, Monday to Fr
 and 14:00-18:00, no holidays), which is the policy `pronto simulate` exports. The script checks
 that both give the same count, p50, p90, p99 and mean for first replies and for all replies, in
 both kinds of time, and prints where they differ (a file exported under another calendar, or
-with pauses inside waits, differs). With ROUNDS, the two run alternately that many times.
+with pauses inside waits, differs). With ROUNDS, the two run alternately that many times; the summary gives the median of
+the rounds' ratios with a 95% bootstrap interval, the ratio of the two medians, and how many
+rounds were over 2x.
 """
 import json
+import random
 import statistics
 import subprocess
 import sys
@@ -103,6 +106,17 @@ def duck(path):
     return out
 
 
+def median_interval(values, resamples=4000, seed=7):
+    """A 95% bootstrap interval of the median of `values` (the rounds resampled with
+    replacement, seeded so that the same rounds give the same interval)."""
+    if len(values) < 2:
+        return [values[0], values[0]] if values else []
+    rng = random.Random(seed)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values)))
+                     for _ in range(resamples))
+    return [medians[int(resamples * 0.025)], medians[int(resamples * 0.975) - 1]]
+
+
 def differences(mine, theirs):
     """Figures that differ; a mean may differ by rounding (Pronto truncates, DuckDB averages)."""
     out = []
@@ -128,12 +142,17 @@ def main(pronto, path, rounds):
     replay, theirs = runs[-1][2], runs[-1][3]
     mine = {m: replay["report"]["total"][m] for m in METRICS}
     ratios = [p / d for p, d, _, _ in runs]
+    pronto_median = statistics.median(p for p, _, _, _ in runs)
+    duck_median = statistics.median(d for _, d, _, _ in runs)
     print(json.dumps({
         "events": replay["events"],
         "pronto_replay_seconds": [round(p, 2) for p, _, _, _ in runs],
         "duckdb_seconds": [round(d, 2) for _, d, _, _ in runs],
         "ratio_pronto_over_duckdb": [round(r, 2) for r in ratios],
         "median_ratio": round(statistics.median(ratios), 2),
+        "median_ratio_95": [round(r, 2) for r in median_interval(ratios)],
+        "ratio_of_medians": round(pronto_median / duck_median, 2),
+        "rounds_over_2x": sum(r > 2 for r in ratios),
         "latencies_agree": not differences(mine, theirs),
         "differences": differences(mine, theirs),
         "pronto": mine,
