@@ -204,6 +204,14 @@ async fn the_live_facts_are_the_replay_of_the_same_topics() {
     let live = &v["live"];
     assert_eq!(live["same"], true, "{live:#}");
     assert_eq!(live["digest"], v["digest"]);
+    assert_eq!(live["records_undecodable"], 0, "{err}");
+    for topic in [
+        "pronto.sla.v1",
+        "pronto.sentiment.v1",
+        "pronto.escalations.v1",
+    ] {
+        assert!(err.contains(&format!("reading {topic}: ")), "{err}");
+    }
     // Tags of 15 messages and replies, 9 clocks (3 met, 3 late, 3 breached with warnings),
     // and escalations for the breaches and the angry customers.
     let sla_facts = v["sla_facts"].as_u64().unwrap();
@@ -216,8 +224,19 @@ async fn the_live_facts_are_the_replay_of_the_same_topics() {
         )
     );
 
-    // The SLA service stops; a conversation comes that only the replay knows of.
+    // The SLA service stops; a conversation comes that only the replay knows of, and a record
+    // on the SLA topic that cannot be decoded.
     assert!(sla.terminate(Duration::from_secs(15)));
+    pronto_kafka::Publisher::new(&stack.brokers)
+        .unwrap()
+        .publish(
+            "pronto.sla.v1",
+            "c-late",
+            b"not a fact",
+            "pronto.v1.SlaFact",
+        )
+        .await
+        .unwrap();
     post(vec![event("m-late", "c-late", message("c-late", "hello?"))]).await;
     tokio::time::sleep(Duration::from_millis(5_000)).await;
     let (code, out, err) = replay(now_ms() - 500);
@@ -235,5 +254,6 @@ async fn the_live_facts_are_the_replay_of_the_same_topics() {
         "{only_replayed:?}"
     );
     assert!(v["live"]["only_live"].as_array().unwrap().is_empty(), "{v}");
+    assert_eq!(v["live"]["records_undecodable"], 1, "{v}");
     assert_ne!(v["live"]["digest"], v["digest"]);
 }

@@ -59,50 +59,80 @@ pub(crate) struct ReplayArgs {
     check_live: bool,
 }
 
-/// The facts the live services published on the derived topics, those before `end`.
+/// The facts the live services published on the derived topics, those before `end`, with
+/// progress on stderr; and how many records could not be decoded (counted, not compared).
 async fn live_facts(
     kafka: &pronto_kafka::KafkaArgs,
     end: pronto_domain::EventTime,
-) -> anyhow::Result<pronto_replay::Entries> {
+) -> anyhow::Result<(pronto_replay::Entries, u64)> {
+    use pronto_domain::EscalationFact;
     use pronto_proto::v1 as pb;
     use prost::Message as _;
+    /// A record of one of the three topics, decoded.
+    enum Live {
+        Sla(pronto_domain::SlaFact),
+        Tag(pronto_domain::SentimentTag),
+        Escalation(EscalationFact),
+    }
     let topics = kafka.topics();
     let (mut sla, mut tags, mut escalations) = (Vec::new(), Vec::new(), Vec::new());
+    let mut undecodable = 0u64;
     for topic in [&topics.sla, &topics.sentiment, &topics.escalations] {
         let mut range = pronto_kafka::RangeReader::open(&kafka.brokers, topic, None, None).await?;
+        let total = range.total();
+        let before = undecodable;
+        eprint!("\rreading {topic}: 0/{total} records");
         while let Some(m) = range.next().await? {
             let bytes = m.payload().unwrap_or_default();
-            if *topic == topics.sla {
-                if let Ok(f) = pb::SlaFact::decode(bytes)
-                    .map_err(|_| ())
-                    .and_then(|f| pronto_proto::sla_fact_from_pb(f).map_err(|_| ()))
-                    && f.at() < end
-                {
-                    sla.push(f);
-                }
+            let live = if *topic == topics.sla {
+                pb::SlaFact::decode(bytes)
+                    .ok()
+                    .and_then(|f| pronto_proto::sla_fact_from_pb(f).ok())
+                    .map(Live::Sla)
             } else if *topic == topics.sentiment {
-                if let Ok(t) = pb::SentimentTag::decode(bytes)
-                    .map_err(|_| ())
-                    .and_then(|t| pronto_proto::tag_from_pb(t).map_err(|_| ()))
-                    && t.occurred_at < end
-                {
-                    tags.push(t);
+                pb::SentimentTag::decode(bytes)
+                    .ok()
+                    .and_then(|t| pronto_proto::tag_from_pb(t).ok())
+                    .map(Live::Tag)
+            } else {
+                use pb::escalation_event::Event;
+                match pb::EscalationEvent::decode(bytes) {
+                    // Acknowledgements, resolutions and rules versions share the topic: inputs
+                    // of the escalation rules, not facts derived.
+                    Ok(pb::EscalationEvent {
+                        event: Some(Event::Acknowledged(_) | Event::Resolved(_) | Event::Rules(_)),
+                    }) => continue,
+                    Ok(e) => pronto_proto::escalation_fact_from_pb(e)
+                        .ok()
+                        .map(Live::Escalation),
+                    Err(_) => None,
                 }
-            } else if let Ok(fact) = pb::EscalationEvent::decode(bytes)
-                .map_err(|_| ())
-                .and_then(|e| pronto_proto::escalation_fact_from_pb(e).map_err(|_| ()))
-            {
-                let at = match &fact {
-                    pronto_domain::EscalationFact::Raised(r) => r.raised_at,
-                    pronto_domain::EscalationFact::Withdrawn(w) => w.at,
-                };
-                if at < end {
-                    escalations.push(fact);
+            };
+            match live {
+                None => undecodable += 1,
+                Some(Live::Sla(f)) if f.at() < end => sla.push(f),
+                Some(Live::Tag(t)) if t.occurred_at < end => tags.push(t),
+                Some(Live::Escalation(f)) => {
+                    let at = match &f {
+                        EscalationFact::Raised(r) => r.raised_at,
+                        EscalationFact::Withdrawn(w) => w.at,
+                    };
+                    if at < end {
+                        escalations.push(f);
+                    }
                 }
+                Some(_) => {}
+            }
+            if range.read().is_multiple_of(10_000) || range.read() == total {
+                eprint!("\rreading {topic}: {}/{total} records", range.read());
             }
         }
+        eprintln!(" ({} undecodable)", undecodable - before);
     }
-    Ok(pronto_replay::entries(&sla, &tags, &escalations))
+    Ok((
+        pronto_replay::entries(&sla, &tags, &escalations),
+        undecodable,
+    ))
 }
 
 impl ReplayArgs {
@@ -354,12 +384,13 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let total_seconds = reading.elapsed().as_secs_f64();
     // The live side, read up to where the replay ended.
     let live = if a.check_live {
-        let live = live_facts(&a.kafka, replayed.until).await?;
+        let (live, live_undecodable) = live_facts(&a.kafka, replayed.until).await?;
         let ours = replayed.entries();
         let (only_live, only_replayed, different) = pronto_replay::differences(&live, &ours);
         Some(serde_json::json!({
             "digest": pronto_replay::digest(&live),
             "facts": live.len(),
+            "records_undecodable": live_undecodable,
             "same": only_live.is_empty() && only_replayed.is_empty() && different.is_empty(),
             "only_live": only_live,
             "only_replayed": only_replayed,
@@ -399,9 +430,10 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     println!("digest: {digest}");
     if let Some(l) = &live {
         println!(
-            "live:   {} ({} facts published){}",
+            "live:   {} ({} facts published, {} records undecodable){}",
             l["digest"].as_str().unwrap_or_default(),
             l["facts"],
+            l["records_undecodable"],
             if differs { "" } else { ": the same" }
         );
         for (key, what) in [
