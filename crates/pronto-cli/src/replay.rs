@@ -73,6 +73,9 @@ async fn live_facts(
         Sla(pronto_domain::SlaFact),
         Tag(pronto_domain::SentimentTag),
         Escalation(EscalationFact),
+        /// Acknowledgements, resolutions and rules versions, which share the escalation
+        /// topic: inputs of the escalation rules, not facts derived.
+        Input,
     }
     let topics = kafka.topics();
     let (mut sla, mut tags, mut escalations) = (Vec::new(), Vec::new(), Vec::new());
@@ -97,11 +100,9 @@ async fn live_facts(
             } else {
                 use pb::escalation_event::Event;
                 match pb::EscalationEvent::decode(bytes) {
-                    // Acknowledgements, resolutions and rules versions share the topic: inputs
-                    // of the escalation rules, not facts derived.
                     Ok(pb::EscalationEvent {
                         event: Some(Event::Acknowledged(_) | Event::Resolved(_) | Event::Rules(_)),
-                    }) => continue,
+                    }) => Some(Live::Input),
                     Ok(e) => pronto_proto::escalation_fact_from_pb(e)
                         .ok()
                         .map(Live::Escalation),
