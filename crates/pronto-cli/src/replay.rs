@@ -82,9 +82,8 @@ async fn live_facts(
     let mut undecodable = 0u64;
     for topic in [&topics.sla, &topics.sentiment, &topics.escalations] {
         let mut range = pronto_kafka::RangeReader::open(&kafka.brokers, topic, None, None).await?;
-        let total = range.total();
         let before = undecodable;
-        eprint!("\rreading {topic}: 0/{total} records");
+        show_reading(topic, &range);
         while let Some(m) = range.next().await? {
             let bytes = m.payload().unwrap_or_default();
             let live = if *topic == topics.sla {
@@ -124,9 +123,7 @@ async fn live_facts(
                 }
                 Some(_) => {}
             }
-            if range.read().is_multiple_of(10_000) || range.read() == total {
-                eprint!("\rreading {topic}: {}/{total} records", range.read());
-            }
+            show_reading(topic, &range);
         }
         eprintln!(" ({} undecodable)", undecodable - before);
     }
@@ -170,6 +167,15 @@ async fn replay_while_reading(
     })
 }
 
+/// How far the reading of `topic` has come, on stderr (`reading TOPIC: n/total records`, on
+/// one line each report rewrites): at the start, every 10,000 records and at the last.
+fn show_reading(topic: &str, range: &pronto_kafka::RangeReader) {
+    let (read, total) = (range.read(), range.total());
+    if read.is_multiple_of(10_000) || read == total {
+        eprint!("\rreading {topic}: {read}/{total} records");
+    }
+}
+
 /// The events of the range, each with its partition, and how many records were not events.
 async fn read_events(a: &ReplayArgs) -> anyhow::Result<(Vec<(i32, pronto_domain::Event)>, u64)> {
     let mut events = Vec::new();
@@ -184,18 +190,15 @@ async fn read_range(
     mut each: impl FnMut(i32, pronto_domain::Event),
 ) -> anyhow::Result<u64> {
     let mut range = a.period.events(&a.kafka).await?;
-    let total = range.total();
     let topic = &a.kafka.events_topic;
     let mut undecodable = 0u64;
-    eprint!("\rreading {topic}: 0/{total} records");
+    show_reading(topic, &range);
     while let Some(m) = range.next().await? {
         match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
             Ok(e) => each(m.partition(), e),
             Err(_) => undecodable += 1,
         }
-        if range.read().is_multiple_of(10_000) || range.read() == total {
-            eprint!("\rreading {topic}: {}/{total} records", range.read());
-        }
+        show_reading(topic, &range);
     }
     eprintln!();
     Ok(undecodable)
