@@ -4,6 +4,7 @@
 //! Nothing here knows of Kafka, gRPC or HTTP, and nothing reads the wall clock: time is
 //! always an argument.
 
+mod compact;
 #[macro_use]
 mod event;
 mod facts;

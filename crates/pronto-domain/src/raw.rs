@@ -105,7 +105,7 @@ impl<'de> Deserialize<'de> for RawTime {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCustomerMessage {
     pub text: Option<String>,
@@ -113,7 +113,7 @@ pub struct RawCustomerMessage {
     pub customer_tier: Option<Name>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawReply {
     pub text: Option<String>,
@@ -125,26 +125,26 @@ pub struct RawReply {
     pub agent_display_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStatus {
     pub status: Option<Name>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAssignment {
     pub queue: Option<Name>,
     pub agent_id: Option<Name>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPriority {
     pub priority: Option<Name>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMerged {
     /// The conversation merged into this one.
@@ -155,7 +155,7 @@ pub struct RawMerged {
 }
 
 /// An event as received, every field optional so that validation can name each missing one.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEvent {
     pub event_id: Option<Name>,
