@@ -26,6 +26,36 @@ impl RawEvent {
     }
 }
 
+/// Where the first byte of `bytes` that ends a plain run of a string lies (a quote, a
+/// backslash or a control character), if any. Looked for eight bytes at a time: for each of
+/// the three, a word whose byte is zero where the byte matches; the lowest bit the usual
+/// zero-byte test sets marks the first such byte exactly (only bits above it can be set by a
+/// borrow).
+fn special_at(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let v = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        let quote = zero_byte(v ^ (ONES * u64::from(b'"')));
+        let backslash = zero_byte(v ^ (ONES * u64::from(b'\\')));
+        // Below 0x20: subtracting 0x20 from each byte borrows, and the byte's own top bit
+        // was clear.
+        let control = v.wrapping_sub(ONES * 0x20) & !v & HIGH;
+        let found = quote | backslash | control;
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let rest = words.remainder();
+    rest.iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|i| at + i)
+}
+
 /// A place in the text being read.
 struct Reader<'a> {
     text: &'a str,
@@ -57,18 +87,15 @@ impl<'a> Reader<'a> {
             return None;
         }
         let start = self.at;
-        // The first quote or backslash, found many bytes at a time; JSON forbids control
-        // characters in a string, so one before it declines the string.
-        let mut i = start + 1 + memchr::memchr2(b'"', b'\\', &bytes[start + 1..])?;
-        let control = bytes[start + 1..i]
-            .iter()
-            .fold(false, |found, &c| found | (c < 0x20));
-        if control {
-            return None;
-        }
-        if bytes[i] == b'"' {
-            self.at = i + 1;
-            return Some(Cow::Borrowed(&self.text[start + 1..i]));
+        let mut i = start + 1 + special_at(&bytes[start + 1..])?;
+        match bytes[i] {
+            b'"' => {
+                self.at = i + 1;
+                return Some(Cow::Borrowed(&self.text[start + 1..i]));
+            }
+            b'\\' => {}
+            // A control character, which JSON forbids in a string.
+            _ => return None,
         }
         // Escaped: find the closing quote, stepping over whatever each backslash escapes.
         loop {
@@ -345,6 +372,31 @@ mod tests {
         "agent_display_name",
     ];
     const MERGED_KEYS: &[&str] = &["from", "waiting_since", "waiting_event_id"];
+
+    #[test]
+    fn the_end_of_a_plain_run_is_found_wherever_it_lies() {
+        for len in 0..40 {
+            for special in [b'"', b'\\', 0x00, 0x1f] {
+                for at in 0..len {
+                    // Bytes just above and below the special ones, and multi-byte letters.
+                    let mut bytes: Vec<u8> = "é ! # [ ] ~ 0 a"
+                        .bytes()
+                        .cycle()
+                        .take(len)
+                        .chain([b'x'; 8])
+                        .collect();
+                    bytes[at] = special;
+                    assert_eq!(special_at(&bytes[..len]), Some(at), "{len} {at}");
+                    if at + 1 < len {
+                        bytes[at + 1] = b'"';
+                        assert_eq!(special_at(&bytes[..len]), Some(at));
+                    }
+                }
+                let plain: Vec<u8> = "é ! # [ ] ~ 0 a".bytes().cycle().take(len).collect();
+                assert_eq!(special_at(&plain), None);
+            }
+        }
+    }
 
     /// What serde_json reads from `text`, if it reads an event.
     fn by_serde(text: &str) -> Option<RawEvent> {
