@@ -164,14 +164,40 @@ pub fn fact_id_bits(id: &str) -> Option<u128> {
     if tail[0] != b'-' {
         return None;
     }
-    tail[1..].iter().try_fold(0u128, |bits, &b| {
-        let digit = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            _ => return None,
-        };
-        Some(bits << 4 | u128::from(digit))
-    })
+    // Every verdict's, tag's and escalation's id is read back to its bits, several times
+    // over: eight digits at a time.
+    let mut bits = 0u128;
+    for word in tail[1..].chunks_exact(8) {
+        let word = u64::from_be_bytes(word.try_into().expect("eight digits"));
+        bits = bits << 32 | u128::from(hex_word(word)?);
+    }
+    Some(bits)
+}
+
+/// The number eight lowercase hex digits (one a byte, the first the highest) write; `None`
+/// when a byte is not one. Each byte is told apart and turned into its digit on its own, in
+/// one 64-bit word: with the top bit of each byte set first, subtracting a byte-wide bound
+/// never borrows from the next byte, and the top bit left says which side of it the byte was.
+fn hex_word(v: u64) -> Option<u32> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    if v & HIGH != 0 {
+        return None;
+    }
+    let at_least = |low: u8| (v | HIGH).wrapping_sub(ONES * u64::from(low)) & HIGH;
+    let at_most = |high: u8| ((ONES * u64::from(high)) | HIGH).wrapping_sub(v) & HIGH;
+    let digit = at_least(b'0') & at_most(b'9');
+    let letter = at_least(b'a') & at_most(b'f');
+    if digit | letter != HIGH {
+        return None;
+    }
+    // '0'..'9' are 0x30..0x39, 'a'..'f' 0x61..0x66: the low four bits, plus 9 for a letter
+    // (whose bit 6 is set).
+    let nibbles = (v & (ONES * 0x0f)) + ((v >> 6) & ONES) * 9;
+    // Pairs of digits into bytes, bytes into 16 bits, those into 32.
+    let x = (nibbles | nibbles >> 4) & 0x00ff_00ff_00ff_00ff;
+    let x = (x | x >> 8) & 0x0000_ffff_0000_ffff;
+    Some((x | x >> 16) as u32)
 }
 
 /// The 128 bits an id is known by in memory: those it stands for when it is a fact id,
@@ -210,6 +236,61 @@ mod tests {
         assert_eq!(Id::parse("é\u{85}"), Err(IdError::ControlChar(2)));
         assert_eq!(Id::parse("café-1").unwrap().as_str(), "café-1");
         assert_eq!(Id::parse("conv-1").unwrap().as_str(), "conv-1");
+    }
+
+    /// A fact id's bits as a plain reading of its digits gives them.
+    fn bits_digit_by_digit(id: &str) -> Option<u128> {
+        let tail = id.as_bytes().last_chunk::<33>()?;
+        if tail[0] != b'-' {
+            return None;
+        }
+        tail[1..].iter().try_fold(0u128, |bits, &b| {
+            let digit = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                _ => return None,
+            };
+            Some(bits << 4 | u128::from(digit))
+        })
+    }
+
+    #[test]
+    fn fact_id_bits_are_read_as_the_digits_say_and_nothing_else_is() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..2_000 {
+            let bits = u128::from(next()) << 64 | u128::from(next());
+            let id = fact_id_of("sla", bits);
+            assert_eq!(fact_id_bits(&id), Some(bits));
+            // Any digit put out of the range, at any place, and the id is not a fact id's:
+            // the bytes just around each range, capitals, and a byte of a letter beyond ASCII.
+            for bad in [b'/', b':', b'`', b'g', b'A', b'F', b'@', 0x00, 0x7f, 0xc3] {
+                let mut spoilt = id.clone().into_bytes();
+                let at = 4 + (next() % 32) as usize;
+                spoilt[at] = bad;
+                let spoilt = String::from_utf8_lossy(&spoilt).into_owned();
+                assert_eq!(
+                    fact_id_bits(&spoilt),
+                    bits_digit_by_digit(&spoilt),
+                    "{spoilt}"
+                );
+                assert_eq!(fact_id_bits(&spoilt), None, "{spoilt}");
+            }
+        }
+        // Every byte, in every place of a word.
+        for byte in 0..=255u8 {
+            for at in 4..36 {
+                let mut id = *b"tag-0123456789abcdef0123456789abcdef";
+                id[at] = byte;
+                let id = String::from_utf8_lossy(&id).into_owned();
+                assert_eq!(fact_id_bits(&id), bits_digit_by_digit(&id), "{id}");
+            }
+        }
     }
 
     /// A fact id as its definition says, hashed piece by piece.

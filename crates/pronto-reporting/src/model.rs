@@ -388,7 +388,8 @@ impl ReadModel {
 
     /// Folds an SLA verdict.
     pub fn apply_sla(&mut self, f: &SlaFact) {
-        if !self.first_time(id_key(f.fact_id())) {
+        let key = id_key(f.fact_id());
+        if !self.first_time(key) {
             return;
         }
         let ctx = f.context();
@@ -449,11 +450,11 @@ impl ReadModel {
                 rec.met = Some(l.met);
                 rec.agent = agent;
                 rec.queue = queue;
-                rec.latency_fact = fact_tag(&l.fact_id);
+                rec.latency_fact = tag_of(key);
             }
-            SlaFact::Breach(b) => {
+            SlaFact::Breach(_) => {
                 rec.breached = true;
-                rec.breach_fact = fact_tag(&b.fact_id);
+                rec.breach_fact = tag_of(key);
             }
             SlaFact::Warning(_) | SlaFact::Correction(_) => {}
         }
@@ -617,7 +618,12 @@ fn id_key(id: &str) -> Key {
 
 /// A fact id told apart from the other verdicts of its clock: 64 bits of its key, never 0.
 fn fact_tag(id: &str) -> u64 {
-    (id_key(id) as u64).max(1)
+    tag_of(id_key(id))
+}
+
+/// [`fact_tag`] of the fact id whose key is `key`.
+fn tag_of(key: Key) -> u64 {
+    (key as u64).max(1)
 }
 
 /// The key of an event: SHA-256 over its tenant and id.
