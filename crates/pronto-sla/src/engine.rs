@@ -24,7 +24,7 @@ use pronto_domain::{
 use rustc_hash::FxBuildHasher;
 use smallvec::SmallVec;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// The pending timers' queue. Four children a node: half the levels of a binary heap, whose
 /// pops (one per timer fired) touch fewer cache lines.
@@ -251,8 +251,11 @@ pub struct Engine {
     index: HashTable<u32>,
     symbols: Symbols,
     timers: TimerQueue,
-    /// Events taken but not yet applied, in the order they will be applied.
-    pending: BTreeMap<(EventTime, CompactString), Event>,
+    /// Events taken but not yet applied, in the order they will be applied: by instant, then
+    /// event id, one event a key. Events mostly come in that order, so one is mostly put at
+    /// the back and taken from the front; a queue of them moves each event once each way,
+    /// where a B-tree shifted its neighbours within a node on every insertion and removal.
+    pending: VecDeque<((EventTime, CompactString), Event)>,
     /// The highest event time seen.
     watermark: EventTime,
     /// Timers fire only once the watermark is this far past them, so that events that
@@ -599,7 +602,7 @@ impl Engine {
             index: HashTable::new(),
             symbols: Symbols::new(),
             timers: TimerQueue::new(),
-            pending: BTreeMap::new(),
+            pending: VecDeque::new(),
             watermark: EventTime(i64::MIN),
             allowed_lateness_ms: allowed_lateness_ms.max(0),
             duplicates_ignored: 0,
@@ -778,7 +781,16 @@ impl Engine {
 
     fn buffer(&mut self, event: Event, out: &mut Vec<SlaFact>) {
         let at = event.at();
-        self.pending.insert((at, event.id().into()), event);
+        let key = (at, CompactString::from(event.id()));
+        // After every key before it; the same key again stands for the event taken last.
+        let place = match self.pending.back() {
+            Some((last, _)) if *last < key => self.pending.len(),
+            _ => self.pending.partition_point(|(k, _)| *k < key),
+        };
+        match self.pending.get_mut(place) {
+            Some((k, waiting)) if *k == key => *waiting = event,
+            _ => self.pending.insert(place, (key, event)),
+        }
         self.advance_into(at, out);
     }
 
@@ -800,11 +812,11 @@ impl Engine {
                 .millis()
                 .saturating_sub(self.allowed_lateness_ms),
         );
-        while let Some(entry) = self.pending.first_entry() {
-            if entry.key().0 > horizon {
+        while let Some(((at, _), _)) = self.pending.front() {
+            if *at > horizon {
                 break;
             }
-            let event = entry.remove();
+            let (_, event) = self.pending.pop_front().expect("a front");
             self.fire_until(event.at(), out);
             self.take(&event, out);
         }
@@ -1003,7 +1015,7 @@ impl Engine {
             index: HashTable::new(),
             symbols: self.symbols.clone(),
             timers: TimerQueue::new(),
-            pending: BTreeMap::new(),
+            pending: VecDeque::new(),
             watermark: EventTime(i64::MIN),
             allowed_lateness_ms: 0,
             duplicates_ignored: 0,
