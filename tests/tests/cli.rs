@@ -208,8 +208,8 @@ fn train(data: &std::path::Path, out: &std::path::Path, name: &str) {
 /// takes over. SIGTERM stops it cleanly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_model_server_serves_and_reloads_its_model_file() {
+    use pronto_grpc::SentimentModelClient;
     use pronto_proto::v1 as pb;
-    use pronto_proto::v1::sentiment_model_client::SentimentModelClient;
     let dir = tempfile::tempdir().unwrap();
     let data = labelled_fixture(dir.path());
     let model = dir.path().join("model.bin");

@@ -299,10 +299,9 @@ async fn conversations_in_report_out_through_five_processes() {
     let want = expected(&events);
     let client = reqwest::Client::new();
     let ingest_url = s.url("ingest-http", "/v1/events");
-    let mut grpc =
-        pb::ingest_service_client::IngestServiceClient::connect(s.url("ingest-grpc", ""))
-            .await
-            .unwrap();
+    let mut grpc = pronto_grpc::IngestServiceClient::connect(s.url("ingest-grpc", ""))
+        .await
+        .unwrap();
 
     // Bad input, each refused with the field and the reason, and nothing of it written.
     let good = events[0].to_json();
@@ -572,10 +571,9 @@ async fn conversations_in_report_out_through_five_processes() {
     }
 
     // The gRPC face reports the same totals.
-    let mut rep =
-        pb::reporting_service_client::ReportingServiceClient::connect(s.url("reporting-grpc", ""))
-            .await
-            .unwrap();
+    let mut rep = pronto_grpc::ReportingServiceClient::connect(s.url("reporting-grpc", ""))
+        .await
+        .unwrap();
     let g = rep
         .get_report(pb::ReportRequest {
             group_by: vec![pb::Dimension::Channel as i32],
@@ -589,11 +587,9 @@ async fn conversations_in_report_out_through_five_processes() {
     assert_eq!(gt.sla_met + gt.sla_breached, total_clocks);
 
     // Escalations: one per breach fact and per unhappy message, each streamed and posted once.
-    let mut esc = pb::escalation_service_client::EscalationServiceClient::connect(
-        s.url("escalation-grpc", ""),
-    )
-    .await
-    .unwrap();
+    let mut esc = pronto_grpc::EscalationServiceClient::connect(s.url("escalation-grpc", ""))
+        .await
+        .unwrap();
     let mut stream = esc
         .watch_escalations(pb::WatchEscalationsRequest {
             include_existing: true,

@@ -238,7 +238,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(crate::EXIT_CONFIG));
         }
     };
-    let sentiment = match pronto_sentiment_service::open_model(a.sentiment_model.as_deref()) {
+    let sentiment = match pronto_sentiment::open_model(a.sentiment_model.as_deref()) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("pronto replay: {e}");

@@ -251,5 +251,5 @@ pub(crate) fn train(a: TrainArgs) -> ExitCode {
 }
 
 pub(crate) fn load_model(path: &Path) -> Result<LinearModel, String> {
-    pronto_sentiment_service::load_model(path)
+    pronto_sentiment::load_model(path)
 }

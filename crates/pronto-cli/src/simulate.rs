@@ -3,8 +3,8 @@
 
 use anyhow::Context as _;
 use clap::Args;
+use pronto_grpc::IngestServiceClient;
 use pronto_proto::v1 as pb;
-use pronto_proto::v1::ingest_service_client::IngestServiceClient;
 use pronto_sim::{SimConfig, generate};
 use std::io::Write as _;
 use std::process::ExitCode;

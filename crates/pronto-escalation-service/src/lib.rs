@@ -4,13 +4,13 @@
 
 use pronto_domain::{EscalationFact, EventTime};
 use pronto_escalation::{Escalator, RuleSet};
+use pronto_grpc::{EscalationService, EscalationServiceServer};
 use pronto_kafka::rdkafka::message::Message;
 use pronto_kafka::{
     DeadLetters, KafkaArgs, Publisher, assign_from_beginning, group_consumer_committing, reader,
     record_span,
 };
 use pronto_proto::v1 as pb;
-use pronto_proto::v1::escalation_service_server::{EscalationService, EscalationServiceServer};
 use pronto_runtime::{CancellationToken, Health, Metrics};
 use prost::Message as _;
 use std::collections::HashMap;

@@ -122,11 +122,7 @@ async fn levels_climb_unless_acknowledged_and_corrections_withdraw_them() {
     };
     // The first level of each ladder is raised at once; acknowledge one over gRPC.
     let mut client = loop {
-        match pb::escalation_service_client::EscalationServiceClient::connect(format!(
-            "http://{addr}"
-        ))
-        .await
-        {
+        match pronto_grpc::EscalationServiceClient::connect(format!("http://{addr}")).await {
             Ok(c) => break c,
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }

@@ -3,8 +3,8 @@
 
 use crate::{Ingestor, MAX_BATCH, Receipt};
 use pronto_domain::ValidationErrors;
+use pronto_grpc::{IngestService, IngestServiceServer};
 use pronto_proto::v1 as pb;
-use pronto_proto::v1::ingest_service_server::{IngestService, IngestServiceServer};
 use pronto_runtime::CancellationToken;
 use std::sync::Arc;
 use tonic::{Code, Request, Response, Status};

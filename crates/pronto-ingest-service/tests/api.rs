@@ -122,7 +122,7 @@ async fn http_and_grpc_publish_valid_events_and_refuse_bad_ones() {
     assert_eq!(r.status().as_u16(), 415);
 
     // gRPC refusals carry a BadRequest detail.
-    let mut client = pb::ingest_service_client::IngestServiceClient::connect(h.grpc.clone())
+    let mut client = pronto_grpc::IngestServiceClient::connect(h.grpc.clone())
         .await
         .unwrap();
     let err = client

@@ -1,13 +1,15 @@
-//! Protobuf and gRPC types generated from `proto/pronto/v1`, and conversions between them and
-//! the domain types.
+//! The protobuf messages generated from `proto/pronto/v1`, and conversions between them and
+//! the domain types. No gRPC here (that is pronto-grpc), so the cores' readers and the replay
+//! can use the messages without tonic.
 
 #[allow(unreachable_pub, clippy::all, missing_docs)]
 pub mod v1 {
-    tonic::include_proto!("pronto.v1");
+    include!(concat!(env!("OUT_DIR"), "/pronto.v1.rs"));
 }
 
 /// The encoded file descriptor set, for gRPC reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("pronto_descriptor");
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/pronto_descriptor.bin"));
 
 mod convert;
 

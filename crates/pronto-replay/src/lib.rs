@@ -236,7 +236,7 @@ fn replay_tagging(
         for (partition, mut event) in events {
             last = last.max(event.at());
             let tag = if batch.tagged {
-                pronto_sentiment_service::tag(s.sentiment, &event)
+                pronto_sentiment::tag(s.sentiment, &event)
             } else {
                 None
             };
@@ -321,7 +321,7 @@ fn tag_with(model: &dyn Model, event: &mut Event, text: &mut BoundedText) -> Opt
         }
         _ => {}
     }
-    let tag = pronto_sentiment_service::tag(model, event);
+    let tag = pronto_sentiment::tag(model, event);
     *text = take_text(event);
     tag
 }

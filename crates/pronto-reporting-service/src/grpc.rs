@@ -2,8 +2,8 @@
 
 use crate::Shared;
 use pronto_domain::EventTime;
+use pronto_grpc::{ReportingService, ReportingServiceServer};
 use pronto_proto::v1 as pb;
-use pronto_proto::v1::reporting_service_server::{ReportingService, ReportingServiceServer};
 use pronto_reporting::{Bucket, Dimension, LatencyStats, Query, Row};
 use pronto_runtime::CancellationToken;
 use tonic::{Request, Response, Status};

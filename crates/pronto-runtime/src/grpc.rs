@@ -21,7 +21,7 @@ pub async fn serve_grpc(
         .set_service_status("", ServingStatus::Serving)
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pronto_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(pronto_grpc::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, service = name, "gRPC listening");

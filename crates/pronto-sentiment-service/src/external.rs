@@ -1,11 +1,12 @@
 //! The `pronto.v1.SentimentModel` gRPC interface: a client that asks an external model with a
 //! deadline and checks its answer, and a server that offers Pronto's own models through it.
 
-use crate::tagger::{Fallback, Reading, Tagger};
+use crate::tagger::{Fallback, Tagger};
 use pronto_domain::Event;
+use pronto_grpc::SentimentModelClient;
+use pronto_grpc::{SentimentModel, SentimentModelServer};
 use pronto_proto::v1 as pb;
-use pronto_proto::v1::sentiment_model_client::SentimentModelClient;
-use pronto_proto::v1::sentiment_model_server::{SentimentModel, SentimentModelServer};
+use pronto_sentiment::Reading;
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};

@@ -17,7 +17,7 @@ mod tagger;
 
 pub use external::{ExternalModel, MAX_TEXT_BYTES, ModelServer};
 pub use rescore::{RescoreSummary, rescore};
-pub use tagger::{Fallback, Reading, Tagger, load_model, open_model, tag};
+pub use tagger::{Fallback, Tagger};
 
 /// Consumer group of the sentiment service.
 pub const GROUP: &str = "pronto-sentiment";

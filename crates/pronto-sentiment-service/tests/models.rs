@@ -3,12 +3,13 @@
 //! server; reloading a model file; tags of agents' replies.
 
 use pronto_domain::{Event, EventTime, Limits, Polarity, RawEvent};
+use pronto_grpc::SentimentModelClient;
+use pronto_grpc::{SentimentModel, SentimentModelServer};
 use pronto_proto::v1 as pb;
-use pronto_proto::v1::sentiment_model_client::SentimentModelClient;
-use pronto_proto::v1::sentiment_model_server::{SentimentModel, SentimentModelServer};
 use pronto_runtime::{CancellationToken, Metrics};
+use pronto_sentiment::tag;
 use pronto_sentiment::{Lexicon, LinearModel, Model, TrainConfig};
-use pronto_sentiment_service::{ExternalModel, Fallback, Tagger, tag};
+use pronto_sentiment_service::{ExternalModel, Fallback, Tagger};
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::{Request, Response, Status};
