@@ -9,7 +9,7 @@
 //! line `{"sha256": "<hex>"}` over every byte before it, checked before replaying.
 
 use clap::Args;
-use pronto_domain::{Event, EventTime, Limits, RawEvent};
+use pronto_domain::{EscalationRecord, Event, EventTime, Limits, RawEvent, VersionRecord};
 use pronto_kafka::RangeReader;
 use pronto_kafka::rdkafka::message::Message;
 use pronto_sla::{Policy, PolicyVersions};
@@ -39,11 +39,11 @@ pub(crate) async fn policy_versions(
     let mut versions = PolicyVersions::empty();
     let mut policies = RangeReader::open(&kafka.brokers, &kafka.policies_topic, None, None).await?;
     while let Some(m) = policies.next().await? {
-        match pronto_sla_service::policies::decode(m.payload().unwrap_or_default()) {
-            Ok((from, p)) => {
-                versions.add(from, p);
-            }
-            Err(e) => eprintln!("skipping a policy record at offset {}: {e}", m.offset()),
+        let added = pronto_proto::policies::decode(m.payload().unwrap_or_default())
+            .map_err(|e| e.to_string())
+            .and_then(|r| versions.add_record(&r));
+        if let Err(e) = added {
+            eprintln!("skipping a policy record at offset {}: {e}", m.offset());
         }
     }
     Ok(versions)
@@ -54,54 +54,35 @@ pub(crate) async fn policy_versions(
 pub(crate) async fn escalation_inputs(
     kafka: &pronto_kafka::KafkaArgs,
 ) -> anyhow::Result<pronto_replay::EscalationInputs> {
-    use pronto_proto::v1 as pb;
-    use prost::Message as _;
     let topic = kafka.topics().escalations;
     let mut inputs = pronto_replay::EscalationInputs::default();
     let mut range = RangeReader::open(&kafka.brokers, &topic, None, None).await?;
-    let time = |t| pronto_proto::time_from_pb("pronto.v1.EscalationEvent", "at", t).ok();
     while let Some(m) = range.next().await? {
-        let Ok(ev) = pb::EscalationEvent::decode(m.payload().unwrap_or_default()) else {
-            continue;
-        };
-        match ev.event {
-            Some(pb::escalation_event::Event::Acknowledged(x)) => {
-                if let Some(at) = time(x.at) {
-                    inputs.stops.push((x.escalation_id, at));
+        // Escalations raised and withdrawn are facts a replay derives again; records that do
+        // not decode were left out of the live service's board too.
+        match pronto_proto::escalations::decode(m.payload().unwrap_or_default()) {
+            Ok(EscalationRecord::Handled(h)) => inputs.stops.push((h.escalation_id, h.at)),
+            Ok(EscalationRecord::RulesInForce(r)) => match rules_from_record(&r) {
+                Ok(rules) => {
+                    inputs.rules = rules;
+                    inputs.effective_from = r.effective_from;
                 }
-            }
-            Some(pb::escalation_event::Event::Resolved(x)) => {
-                if let Some(at) = time(x.at) {
-                    inputs.stops.push((x.escalation_id, at));
-                }
-            }
-            Some(pb::escalation_event::Event::Rules(r)) => {
-                match rules_from_record(&r.version, &r.source, &r.file) {
-                    Ok(rules) => {
-                        inputs.rules = rules;
-                        inputs.effective_from = time(r.effective_from);
-                    }
-                    Err(e) => eprintln!(
-                        "skipping an escalation rules record at offset {}: {e}",
-                        m.offset()
-                    ),
-                }
-            }
-            _ => {}
+                Err(e) => eprintln!(
+                    "skipping an escalation rules record at offset {}: {e}",
+                    m.offset()
+                ),
+            },
+            Ok(EscalationRecord::Fact(_)) | Err(_) => {}
         }
     }
     Ok(inputs)
 }
 
 /// A rules version as recorded: its text, under the version it was recorded with.
-fn rules_from_record(
-    version: &str,
-    source: &str,
-    file: &str,
-) -> Result<pronto_escalation::RuleSet, String> {
+fn rules_from_record(r: &VersionRecord) -> Result<pronto_escalation::RuleSet, String> {
     let mut rules =
-        pronto_escalation::RuleSet::from_toml(file, source).map_err(|e| e.to_string())?;
-    rules.version = version.to_string();
+        pronto_escalation::RuleSet::from_toml(&r.file, &r.source).map_err(|e| e.to_string())?;
+    rules.version.clone_from(&r.version);
     Ok(rules)
 }
 
@@ -133,7 +114,7 @@ pub(crate) async fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
     write_inputs(&mut w, &versions, &escalation)?;
     let (mut events, mut skipped) = (0u64, 0u64);
     while let Some(m) = range.next().await? {
-        match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
+        match pronto_proto::events::decode(m.payload().unwrap_or_default()) {
             Ok(e) => {
                 w.line(&json!({"partition": m.partition(), "event": e.to_json()}))?;
                 events += 1;
@@ -590,7 +571,13 @@ impl Events {
             else {
                 return Err(at("escalation_rules.version or .source missing".into()));
             };
-            let rules = rules_from_record(version, source, &format!("{path}:{n}")).map_err(at)?;
+            let rules = rules_from_record(&VersionRecord {
+                version: version.to_string(),
+                source: source.to_string(),
+                file: format!("{path}:{n}"),
+                ..VersionRecord::default()
+            })
+            .map_err(at)?;
             Line::Rules(rules, r["effective_from"].as_i64().map(EventTime))
         } else if let Some(s) = v.get("escalation_stop") {
             input("an escalation_stop")?;

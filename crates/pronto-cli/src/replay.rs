@@ -65,65 +65,33 @@ async fn live_facts(
     kafka: &pronto_kafka::KafkaArgs,
     end: pronto_domain::EventTime,
 ) -> anyhow::Result<(pronto_replay::Entries, u64)> {
-    use pronto_domain::EscalationFact;
-    use pronto_proto::v1 as pb;
-    use prost::Message as _;
-    /// A record of one of the three topics, decoded.
-    enum Live {
-        Sla(pronto_domain::SlaFact),
-        Tag(pronto_domain::SentimentTag),
-        Escalation(EscalationFact),
-        /// Acknowledgements, resolutions and rules versions, which share the escalation
-        /// topic: inputs of the escalation rules, not facts derived.
-        Input,
-    }
+    use pronto_domain::{EscalationRecord, Record};
+    use pronto_proto::Topic;
     let topics = kafka.topics();
     let (mut sla, mut tags, mut escalations) = (Vec::new(), Vec::new(), Vec::new());
     let mut undecodable = 0u64;
-    for topic in [&topics.sla, &topics.sentiment, &topics.escalations] {
-        let mut range = pronto_kafka::RangeReader::open(&kafka.brokers, topic, None, None).await?;
+    for topic in [Topic::Sla, Topic::Sentiment, Topic::Escalations] {
+        let name = topics.name(topic);
+        let mut range = pronto_kafka::RangeReader::open(&kafka.brokers, name, None, None).await?;
         let before = undecodable;
-        show_reading(topic, &range);
+        show_reading(name, &range);
         while let Some(m) = range.next().await? {
-            let bytes = m.payload().unwrap_or_default();
-            let live = if *topic == topics.sla {
-                pb::SlaFact::decode(bytes)
-                    .ok()
-                    .and_then(|f| pronto_proto::sla_fact_from_pb(f).ok())
-                    .map(Live::Sla)
-            } else if *topic == topics.sentiment {
-                pb::SentimentTag::decode(bytes)
-                    .ok()
-                    .and_then(|t| pronto_proto::tag_from_pb(t).ok())
-                    .map(Live::Tag)
-            } else {
-                use pb::escalation_event::Event;
-                match pb::EscalationEvent::decode(bytes) {
-                    Ok(pb::EscalationEvent {
-                        event: Some(Event::Acknowledged(_) | Event::Resolved(_) | Event::Rules(_)),
-                    }) => Some(Live::Input),
-                    Ok(e) => pronto_proto::escalation_fact_from_pb(e)
-                        .ok()
-                        .map(Live::Escalation),
-                    Err(_) => None,
-                }
+            let Ok(record) = pronto_proto::decode(topic, m.payload().unwrap_or_default()) else {
+                undecodable += 1;
+                show_reading(name, &range);
+                continue;
             };
-            match live {
-                None => undecodable += 1,
-                Some(Live::Sla(f)) if f.at() < end => sla.push(f),
-                Some(Live::Tag(t)) if t.occurred_at < end => tags.push(t),
-                Some(Live::Escalation(f)) => {
-                    let at = match &f {
-                        EscalationFact::Raised(r) => r.raised_at,
-                        EscalationFact::Withdrawn(w) => w.at,
-                    };
-                    if at < end {
-                        escalations.push(f);
-                    }
+            // Acknowledgements, resolutions and rules versions share the escalation topic:
+            // inputs of the escalation rules, not facts derived.
+            if record.at().is_some_and(|at| at < end) {
+                match record {
+                    Record::Sla(f) => sla.push(f),
+                    Record::Tag(t) => tags.push(t),
+                    Record::Escalation(EscalationRecord::Fact(f)) => escalations.push(f),
+                    _ => {}
                 }
-                Some(_) => {}
             }
-            show_reading(topic, &range);
+            show_reading(name, &range);
         }
         eprintln!(" ({} undecodable)", undecodable - before);
     }
@@ -194,7 +162,7 @@ async fn read_range(
     let mut undecodable = 0u64;
     show_reading(topic, &range);
     while let Some(m) = range.next().await? {
-        match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
+        match pronto_proto::events::decode(m.payload().unwrap_or_default()) {
             Ok(e) => each(m.partition(), e),
             Err(_) => undecodable += 1,
         }

@@ -10,6 +10,7 @@ mod event;
 mod facts;
 mod id;
 mod raw;
+mod records;
 mod time;
 
 pub use event::{
@@ -27,4 +28,5 @@ pub use raw::{
     FieldError, Limits, RawAssignment, RawCustomerMessage, RawEvent, RawMerged, RawPriority,
     RawReply, RawStatus, RawTime, SCHEMA_VERSION, ValidationErrors,
 };
+pub use records::{EscalationHandled, EscalationRecord, EscalationState, Record, VersionRecord};
 pub use time::{EventTime, TimeError};

@@ -2,7 +2,9 @@
 //! rules, publishes each escalation once to its topic, streams it to supervisors' consoles
 //! over gRPC, and posts it to a webhook when one is configured.
 
-use pronto_domain::{EscalationFact, EventTime};
+use pronto_domain::{
+    EscalationFact, EscalationHandled, EscalationRecord, EscalationState, EventTime, VersionRecord,
+};
 use pronto_escalation::{Escalator, RuleSet};
 use pronto_grpc::{EscalationService, EscalationServiceServer};
 use pronto_kafka::rdkafka::message::Message;
@@ -51,8 +53,9 @@ pub mod webhook;
 #[derive(Default)]
 struct Board {
     order: Vec<String>,
+    /// Every escalation raised, as the gRPC face streams it.
     raised: HashMap<String, pb::EscalationEvent>,
-    state: HashMap<String, &'static str>,
+    state: HashMap<String, EscalationState>,
     /// Rules versions recorded on the topic, with when each took effect.
     rules: HashMap<String, EventTime>,
 }
@@ -60,46 +63,38 @@ struct Board {
 impl Board {
     /// Folds one record of the escalations topic; tells the escalator of acknowledgements
     /// and resolutions.
-    fn apply(&mut self, ev: &pb::EscalationEvent, escalator: &Mutex<Escalator>) {
-        let stop = |id: &str, at: &Option<pronto_proto::prost_types::Timestamp>| {
-            if let Ok(at) = pronto_proto::time_from_pb("pronto.v1.EscalationEvent", "at", *at) {
-                escalator.lock().expect("escalator lock").stop(id, at);
-            }
-        };
-        match &ev.event {
-            Some(pb::escalation_event::Event::Raised(r))
-                if !self.raised.contains_key(&r.escalation_id) =>
-            {
-                self.order.push(r.escalation_id.clone());
-                self.raised.insert(r.escalation_id.clone(), ev.clone());
-            }
-            Some(pb::escalation_event::Event::Acknowledged(a)) => {
-                if self.state.get(&a.escalation_id) != Some(&"resolved") {
-                    self.state.insert(a.escalation_id.clone(), "acknowledged");
+    fn apply(&mut self, record: &EscalationRecord, escalator: &Mutex<Escalator>) {
+        match record {
+            EscalationRecord::Fact(EscalationFact::Raised(r)) => {
+                if !self.raised.contains_key(&r.escalation_id) {
+                    self.order.push(r.escalation_id.clone());
+                    self.raised.insert(
+                        r.escalation_id.clone(),
+                        pronto_proto::escalations::record_to_pb(record),
+                    );
                 }
-                stop(&a.escalation_id, &a.at);
             }
-            Some(pb::escalation_event::Event::Resolved(r)) => {
-                self.state.insert(r.escalation_id.clone(), "resolved");
-                stop(&r.escalation_id, &r.at);
+            EscalationRecord::Fact(EscalationFact::Withdrawn(w)) => {
+                self.move_to(&w.escalation_id, EscalationState::Withdrawn);
             }
-            Some(pb::escalation_event::Event::Withdrawn(w)) => {
-                self.state.insert(w.escalation_id.clone(), "withdrawn");
+            EscalationRecord::Handled(h) => {
+                self.move_to(&h.escalation_id, h.state);
+                escalator
+                    .lock()
+                    .expect("escalator lock")
+                    .stop(&h.escalation_id, h.at);
             }
-            Some(pb::escalation_event::Event::Rules(r)) => {
+            EscalationRecord::RulesInForce(v) => {
                 // No effective_from: the first version, in force from the beginning.
-                let at = r.effective_from.map_or(EventTime(i64::MIN), |t| {
-                    pronto_proto::time_from_pb(
-                        "pronto.v1.EscalationRulesInForce",
-                        "effective_from",
-                        Some(t),
-                    )
-                    .unwrap_or(EventTime(i64::MIN))
-                });
-                self.rules.entry(r.version.clone()).or_insert(at);
+                let at = v.effective_from.unwrap_or(EventTime(i64::MIN));
+                self.rules.entry(v.version.clone()).or_insert(at);
             }
-            Some(pb::escalation_event::Event::Raised(_)) | None => {}
         }
+    }
+
+    fn move_to(&mut self, id: &str, to: EscalationState) {
+        let s = self.state.entry(id.to_string()).or_default();
+        *s = s.then(to);
     }
 }
 
@@ -112,17 +107,30 @@ struct Shared {
 }
 
 impl Shared {
-    async fn publish(&self, key: &str, ev: &pb::EscalationEvent) -> anyhow::Result<()> {
+    /// Publishes `record` under `key`, and once the broker acknowledged it, folds it into the
+    /// board and streams it to consoles (escalations and their changes, not rules versions).
+    async fn record(
+        &self,
+        key: &str,
+        record: &EscalationRecord,
+    ) -> anyhow::Result<pb::EscalationEvent> {
+        let ev = pronto_proto::escalations::record_to_pb(record);
         self.publisher
             .publish(
                 &self.topic,
                 key,
                 &ev.encode_to_vec(),
-                "pronto.v1.EscalationEvent",
+                pronto_proto::escalations::MESSAGE,
             )
             .await?;
-        let _ = self.tx.send(ev.clone());
-        Ok(())
+        self.board
+            .lock()
+            .expect("board lock")
+            .apply(record, &self.escalator);
+        if !matches!(record, EscalationRecord::RulesInForce(_)) {
+            let _ = self.tx.send(ev.clone());
+        }
+        Ok(ev)
     }
 
     fn key_of(&self, id: &str) -> Option<String> {
@@ -140,7 +148,7 @@ impl Shared {
         &self,
         id: &str,
         by: &str,
-        to: &'static str,
+        to: EscalationState,
     ) -> Result<pb::EscalationEvent, Status> {
         if id.is_empty() {
             return Err(Status::invalid_argument("escalation_id: is required"));
@@ -150,41 +158,24 @@ impl Shared {
         })?;
         {
             let board = self.board.lock().expect("board lock");
-            let current = board.state.get(id).copied().unwrap_or("raised");
-            if current == "resolved" || current == "withdrawn" || (current == to) {
+            let current = board.state.get(id).copied().unwrap_or_default();
+            if let Err(why) = current.may_become(to) {
                 return Err(Status::failed_precondition(format!(
-                    "escalation {id} is already {current}"
+                    "escalation {id} {why}"
                 )));
             }
         }
         let now = pronto_runtime::wall_clock();
-        let at = Some(pronto_proto::timestamp(now));
-        let event = match to {
-            "acknowledged" => {
-                pb::escalation_event::Event::Acknowledged(pb::EscalationAcknowledged {
-                    escalation_id: id.into(),
-                    by: by.into(),
-                    at,
-                })
-            }
-            _ => pb::escalation_event::Event::Resolved(pb::EscalationResolved {
-                escalation_id: id.into(),
-                by: by.into(),
-                at,
-            }),
-        };
-        let ev = pb::EscalationEvent { event: Some(event) };
-        self.publish(&key, &ev)
+        let record = EscalationRecord::Handled(EscalationHandled {
+            escalation_id: id.into(),
+            state: to,
+            by: by.into(),
+            at: now,
+        });
+        // Folded into the board, an acknowledged or resolved ladder climbs no further.
+        self.record(&key, &record)
             .await
-            .map_err(|e| Status::unavailable(format!("broker did not acknowledge: {e}")))?;
-        self.board
-            .lock()
-            .expect("board lock")
-            .state
-            .insert(id.to_string(), to);
-        // An acknowledged or resolved ladder climbs no further.
-        self.escalator.lock().expect("escalator lock").stop(id, now);
-        Ok(ev)
+            .map_err(|e| Status::unavailable(format!("broker did not acknowledge: {e}")))
     }
 }
 
@@ -228,7 +219,7 @@ impl EscalationService for Api {
     ) -> Result<Response<pb::EscalationEvent>, Status> {
         let r = req.into_inner();
         self.0
-            .transition(&r.escalation_id, &r.by, "acknowledged")
+            .transition(&r.escalation_id, &r.by, EscalationState::Acknowledged)
             .await
             .map(Response::new)
     }
@@ -239,7 +230,7 @@ impl EscalationService for Api {
     ) -> Result<Response<pb::EscalationEvent>, Status> {
         let r = req.into_inner();
         self.0
-            .transition(&r.escalation_id, &r.by, "resolved")
+            .transition(&r.escalation_id, &r.by, EscalationState::Resolved)
             .await
             .map(Response::new)
     }
@@ -266,15 +257,18 @@ async fn follow_board(
         }
     }
     let apply = |shared: &Shared, m: &pronto_kafka::rdkafka::message::BorrowedMessage<'_>| {
-        if let Ok(ev) = pronto_proto::decode::<pb::EscalationEvent>(
-            "pronto.v1.EscalationEvent",
-            m.payload().unwrap_or_default(),
-        ) {
-            shared
+        match pronto_proto::escalations::decode(m.payload().unwrap_or_default()) {
+            Ok(record) => shared
                 .board
                 .lock()
                 .expect("board lock")
-                .apply(&ev, &shared.escalator);
+                .apply(&record, &shared.escalator),
+            Err(e) => tracing::warn!(
+                partition = m.partition(),
+                offset = m.offset(),
+                error = %e,
+                "a record of the escalations topic left out of the board"
+            ),
         }
     };
     let mut n = 0;
@@ -345,21 +339,6 @@ impl Clock {
     }
 }
 
-/// The time of an input record's fact, for the clock.
-fn input_time(e: &Input) -> EventTime {
-    match e {
-        Input::Event(e) => e.at(),
-        Input::Sla(f) => f.at(),
-        Input::Tag(t) => t.occurred_at,
-    }
-}
-
-enum Input {
-    Event(pronto_domain::Event),
-    Sla(pronto_domain::SlaFact),
-    Tag(pronto_domain::SentimentTag),
-}
-
 /// Publishes each new fact once, streams it to consoles and posts it to the webhook.
 async fn emit(
     shared: &Shared,
@@ -374,27 +353,17 @@ async fn emit(
             let board = shared.board.lock().expect("board lock");
             match &f {
                 EscalationFact::Raised(_) => !board.raised.contains_key(&id),
-                EscalationFact::Withdrawn(_) => board.state.get(&id) != Some(&"withdrawn"),
+                EscalationFact::Withdrawn(_) => {
+                    board.state.get(&id) != Some(&EscalationState::Withdrawn)
+                }
             }
         };
         if !fresh {
             continue;
         }
-        let ev = pronto_proto::escalation_fact_to_pb(&f);
+        let record = EscalationRecord::Fact(f.clone());
         let key = format!("{}/{}", f.context().tenant, f.context().conversation_id);
-        shared.publish(&key, &ev).await?;
-        {
-            let mut board = shared.board.lock().expect("board lock");
-            match &f {
-                EscalationFact::Raised(_) => {
-                    board.order.push(id.clone());
-                    board.raised.insert(id.clone(), ev);
-                }
-                EscalationFact::Withdrawn(_) => {
-                    board.state.insert(id.clone(), "withdrawn");
-                }
-            }
-        }
+        shared.record(&key, &record).await?;
         match &f {
             EscalationFact::Raised(r) => {
                 raised_total.fetch_add(1, Ordering::Relaxed);
@@ -434,35 +403,18 @@ async fn rules_in_force(
     };
     let now = pronto_runtime::wall_clock();
     let from = if first { EventTime(i64::MIN) } else { now };
-    let ev = pb::EscalationEvent {
-        event: Some(pb::escalation_event::Event::Rules(
-            pb::EscalationRulesInForce {
-                version: rules.version.clone(),
-                effective_from: (!first).then(|| pronto_proto::timestamp(now)),
-                source: rules.source.clone(),
-                file: settings
-                    .rules_file
-                    .clone()
-                    .unwrap_or_else(|| "built-in escalation rules".into()),
-                publisher: instance.to_string(),
-            },
-        )),
-    };
-    shared
-        .publisher
-        .publish(
-            &shared.topic,
-            "escalation-rules",
-            &ev.encode_to_vec(),
-            "pronto.v1.EscalationEvent",
-        )
-        .await?;
-    shared
-        .board
-        .lock()
-        .expect("board lock")
-        .rules
-        .insert(rules.version.clone(), from);
+    let record = EscalationRecord::RulesInForce(VersionRecord {
+        version: rules.version.clone(),
+        effective_from: (!first).then_some(now),
+        source: rules.source.clone(),
+        file: settings
+            .rules_file
+            .clone()
+            .unwrap_or_else(|| "built-in escalation rules".into()),
+        publisher: instance.to_string(),
+        published_at: None,
+    });
+    shared.record("escalation-rules", &record).await?;
     tracing::info!(version = %rules.version, first, "escalation rules version recorded");
     Ok(from)
 }
@@ -549,29 +501,24 @@ pub async fn run(
         let span = record_span("escalation", &m);
         async {
             let payload = m.payload().unwrap_or_default();
-            let decoded = if m.topic() == topics.events {
-                pronto_proto::decode_event(payload).map(Input::Event)
-            } else if m.topic() == topics.sla {
-                pronto_proto::decode::<pb::SlaFact>("pronto.v1.SlaFact", payload)
-                    .and_then(pronto_proto::sla_fact_from_pb)
-                    .map(Input::Sla)
-            } else {
-                pronto_proto::decode::<pb::SentimentTag>("pronto.v1.SentimentTag", payload)
-                    .and_then(pronto_proto::tag_from_pb)
-                    .map(Input::Tag)
+            let decoded = match topics.kind(m.topic()) {
+                Some(kind) => pronto_proto::decode(kind, payload).map_err(|e| e.to_string()),
+                None => Err(format!(
+                    "{} is not an input of the escalation rules",
+                    m.topic()
+                )),
             };
             match decoded {
-                Err(e) => dead.park(&m, &e.to_string()).await?,
-                Ok(input) => {
-                    clock.saw(m.topic(), input_time(&input));
-                    let facts = {
-                        let mut e = shared.escalator.lock().expect("escalator lock");
-                        match &input {
-                            Input::Event(ev) => e.on_event(ev),
-                            Input::Sla(f) => e.on_sla(f),
-                            Input::Tag(t) => e.on_tag(t),
-                        }
-                    };
+                Err(reason) => dead.park(&m, &reason).await?,
+                Ok(record) => {
+                    if let Some(at) = record.at() {
+                        clock.saw(m.topic(), at);
+                    }
+                    let facts = shared
+                        .escalator
+                        .lock()
+                        .expect("escalator lock")
+                        .on_record(&record);
                     emit(
                         &shared,
                         facts,

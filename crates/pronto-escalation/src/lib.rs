@@ -16,8 +16,8 @@ pub use rules::{DEFAULT_RULES_TOML, Filter, Level, Rule, RuleSet, RulesError, Tr
 use hashbrown::HashTable;
 use pronto_domain::{
     ConversationContext, ConversationKey, ConversationStatus, EscalationFact, EscalationRaised,
-    EscalationWithdrawn, Event, EventTime, Name, Payload, Polarity, SentimentTag, SlaFact,
-    digest128, fact_id_of, id_bits,
+    EscalationRecord, EscalationWithdrawn, Event, EventTime, Name, Payload, Polarity, Record,
+    SentimentTag, SlaFact, digest128, fact_id_of, id_bits,
 };
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::{BTreeSet, VecDeque};
@@ -221,6 +221,22 @@ impl Escalator {
     fn find_conv(&mut self, tenant: &Name, id: &Name) -> Option<&mut Conv> {
         let i = self.position(tenant, id)?;
         Some(&mut self.convs[i as usize])
+    }
+
+    /// Folds one record of any input topic: events, SLA facts and tags may raise or stop
+    /// ladders; an acknowledgement or resolution stops its ladder; anything else changes
+    /// nothing.
+    pub fn on_record(&mut self, r: &Record) -> Vec<EscalationFact> {
+        match r {
+            Record::Event(e) => self.on_event(e),
+            Record::Sla(f) => self.on_sla(f),
+            Record::Tag(t) => self.on_tag(t),
+            Record::Escalation(EscalationRecord::Handled(h)) => {
+                self.stop(&h.escalation_id, h.at);
+                Vec::new()
+            }
+            Record::Escalation(_) | Record::Policy(_) => Vec::new(),
+        }
     }
 
     /// An interaction event: keeps the conversation's queue, priority and tier current; a

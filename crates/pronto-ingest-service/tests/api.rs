@@ -184,7 +184,7 @@ async fn http_and_grpc_publish_valid_events_and_refuse_bad_ones() {
             .await
             .unwrap()
             .unwrap();
-        let e = pronto_proto::decode_event(m.payload().unwrap()).unwrap();
+        let e = pronto_proto::events::decode(m.payload().unwrap()).unwrap();
         assert_eq!(m.key(), Some(e.key().as_str().as_bytes()));
         seen.push(e.id().to_string());
     }

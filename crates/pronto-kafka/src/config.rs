@@ -1,5 +1,7 @@
 //! Broker address and topic names, as command-line flags with environment fallbacks.
 
+use pronto_proto::Topic;
+
 /// Where the broker is and what the topics are called.
 #[derive(Debug, Clone, clap::Args)]
 pub struct KafkaArgs {
@@ -75,6 +77,23 @@ impl KafkaArgs {
 }
 
 impl Topics {
+    /// What the topic named `name` carries, if it is one of Pronto's record topics (the
+    /// dead-letter topic carries records no consumer could use, so it is none of them).
+    pub fn kind(&self, name: &str) -> Option<Topic> {
+        Topic::ALL.into_iter().find(|&t| self.name(t) == name)
+    }
+
+    /// The name of the topic that carries `topic`'s records.
+    pub fn name(&self, topic: Topic) -> &str {
+        match topic {
+            Topic::Events => &self.events,
+            Topic::Sentiment => &self.sentiment,
+            Topic::Sla => &self.sla,
+            Topic::Escalations => &self.escalations,
+            Topic::Policies => &self.policies,
+        }
+    }
+
     pub fn all(&self) -> [&str; 6] {
         [
             &self.events,

@@ -129,7 +129,7 @@ fn main() {
         timings[0].1.push(t.elapsed().as_secs_f64() * 1e3);
         std::hint::black_box(r);
         let t = Instant::now();
-        let l = model.escalation_list(Some("open"), 25);
+        let l = model.escalation_list(Some(pronto_domain::EscalationState::Open), 25);
         timings[1].1.push(t.elapsed().as_secs_f64() * 1e3);
         std::hint::black_box(l);
         let t = Instant::now();

@@ -92,22 +92,13 @@ pub enum Derived {
 impl KeptFact<'_> {
     /// The fact itself, decoded from its encoding.
     pub fn decode(&self) -> Result<Derived, pronto_proto::DecodeError> {
-        use pronto_proto::{decode, v1 as pb};
+        use pronto_proto::{escalations, sentiment, sla};
         Ok(match self.kind {
-            "sla" => Derived::Sla(pronto_proto::sla_fact_from_pb(decode::<pb::SlaFact>(
-                "pronto.v1.SlaFact",
-                self.encoding,
-            )?)?),
-            "tag" => Derived::Tag(pronto_proto::tag_from_pb(decode::<pb::SentimentTag>(
-                "pronto.v1.SentimentTag",
-                self.encoding,
-            )?)?),
-            _ => Derived::Escalation(pronto_proto::escalation_fact_from_pb(decode::<
-                pb::EscalationEvent,
-            >(
-                "pronto.v1.EscalationEvent",
-                self.encoding,
-            )?)?),
+            "sla" => Derived::Sla(sla::decode(self.encoding)?),
+            "tag" => Derived::Tag(sentiment::decode(self.encoding)?),
+            _ => Derived::Escalation(pronto_proto::escalation_fact_from_pb(
+                pronto_proto::decode_message(escalations::MESSAGE, self.encoding)?,
+            )?),
         })
     }
 }

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use pronto_domain::EventTime;
+use pronto_domain::{EscalationState, EventTime};
 use pronto_reporting::{Bucket, Dimension, Figure, Query};
 use pronto_runtime::CancellationToken;
 use serde::Deserialize;
@@ -175,14 +175,20 @@ async fn escalations(
         Ok(QueryParams(p)) => p,
         Err(e) => return bad("query", e.body_text()),
     };
-    if let Some(s) = p.state.as_deref()
-        && !["open", "acknowledged", "resolved"].contains(&s)
-    {
-        return bad(
-            "state",
-            format!("unknown state '{s}'; expected open, acknowledged or resolved"),
-        );
-    }
+    // Withdrawn escalations leave the list, so a filter on them would always be empty.
+    let state = match p.state.as_deref().map(EscalationState::from_name) {
+        None => None,
+        Some(Some(s)) if s != EscalationState::Withdrawn => Some(s),
+        Some(_) => {
+            return bad(
+                "state",
+                format!(
+                    "unknown state '{}'; expected open, acknowledged or resolved",
+                    p.state.unwrap_or_default()
+                ),
+            );
+        }
+    };
     let limit = p.limit.unwrap_or(100);
     if !(1..=10_000).contains(&limit) {
         return bad("limit", format!("{limit} is not between 1 and 10000"));
@@ -190,7 +196,7 @@ async fn escalations(
     let (total, items) = model
         .read()
         .expect("read model lock")
-        .escalation_list(p.state.as_deref(), limit);
+        .escalation_list(state, limit);
     Json(serde_json::json!({ "total": total, "escalations": items })).into_response()
 }
 

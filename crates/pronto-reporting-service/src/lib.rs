@@ -9,7 +9,6 @@ pub use http::OPENAPI;
 
 use pronto_kafka::rdkafka::message::Message;
 use pronto_kafka::{KafkaArgs, assign_from_beginning, reader};
-use pronto_proto::v1 as pb;
 use pronto_reporting::ReadModel;
 use pronto_runtime::{CancellationToken, Health, Metrics};
 use std::net::SocketAddr;
@@ -75,39 +74,11 @@ pub async fn run(
         };
         let payload = m.payload().unwrap_or_default();
         let topic = m.topic();
-        let result = {
-            let mut model = model.write().expect("read model lock");
-            if topic == topics.events {
-                pronto_proto::decode_event(payload).map(|e| model.apply_event(&e))
-            } else if topic == topics.sentiment {
-                pronto_proto::decode::<pb::SentimentTag>("pronto.v1.SentimentTag", payload)
-                    .and_then(pronto_proto::tag_from_pb)
-                    .map(|t| model.apply_tag(&t))
-            } else if topic == topics.sla {
-                pronto_proto::decode::<pb::SlaFact>("pronto.v1.SlaFact", payload)
-                    .and_then(pronto_proto::sla_fact_from_pb)
-                    .map(|f| model.apply_sla(&f))
-            } else {
-                pronto_proto::decode::<pb::EscalationEvent>("pronto.v1.EscalationEvent", payload)
-                    .and_then(|e| match e.event {
-                        Some(pb::escalation_event::Event::Raised(r)) => {
-                            pronto_proto::escalation_from_pb(r).map(|r| model.apply_escalation(&r))
-                        }
-                        Some(pb::escalation_event::Event::Acknowledged(a)) => {
-                            model.apply_escalation_state(&a.escalation_id, "acknowledged");
-                            Ok(())
-                        }
-                        Some(pb::escalation_event::Event::Resolved(r)) => {
-                            model.apply_escalation_state(&r.escalation_id, "resolved");
-                            Ok(())
-                        }
-                        Some(pb::escalation_event::Event::Withdrawn(w)) => {
-                            model.apply_withdrawal(&w.escalation_id);
-                            Ok(())
-                        }
-                        _ => Ok(()),
-                    })
-            }
+        let result = match topics.kind(topic) {
+            Some(kind) => pronto_proto::decode(kind, payload)
+                .map(|record| model.write().expect("read model lock").apply(&record))
+                .map_err(|e| e.to_string()),
+            None => Err(format!("{topic} is not a topic the read model folds")),
         };
         match result {
             Ok(()) => folded.fetch_add(1, Ordering::Relaxed),

@@ -3,8 +3,9 @@
 
 use hashbrown::HashTable;
 use pronto_domain::{
-    AuthorKind, Channel, ConversationKey, EscalationRaised, Event, EventTime, Name, Payload,
-    Polarity, ReplyKind, SentimentTag, SlaFact, Visibility,
+    AuthorKind, Channel, ConversationKey, EscalationFact, EscalationRaised, EscalationRecord,
+    EscalationState, Event, EventTime, Name, Payload, Polarity, Record, ReplyKind, SentimentTag,
+    SlaFact, Visibility,
 };
 use rustc_hash::FxBuildHasher;
 use std::collections::{HashMap, HashSet};
@@ -78,7 +79,7 @@ pub(crate) struct EscalationRec {
     pub(crate) rule: String,
     pub(crate) reason: String,
     /// open, acknowledged or resolved.
-    pub(crate) state: &'static str,
+    pub(crate) state: EscalationState,
     pub(crate) channel: Channel,
     /// [`NONE_SYMBOL`] when the escalation did not know it: the conversation's is taken.
     pub(crate) queue: u32,
@@ -176,7 +177,7 @@ pub struct ReadModel {
     pub(crate) tags: Map<Key, TagRec>,
     pub(crate) escalations: Map<String, EscalationRec>,
     /// States of escalations read before the escalation itself.
-    escalation_states: Map<String, &'static str>,
+    escalation_states: Map<String, EscalationState>,
     /// Escalations withdrawn, kept so that one read after its withdrawal is not counted.
     withdrawn: Set<String>,
     facts_seen: u64,
@@ -495,19 +496,37 @@ impl ReadModel {
         );
     }
 
+    /// Folds one record of any topic: events, tags and SLA facts into their records,
+    /// escalations into the list with their states. Policy and rules versions change nothing.
+    pub fn apply(&mut self, record: &Record) {
+        match record {
+            Record::Event(e) => self.apply_event(e),
+            Record::Tag(t) => self.apply_tag(t),
+            Record::Sla(f) => self.apply_sla(f),
+            Record::Escalation(EscalationRecord::Fact(EscalationFact::Raised(r))) => {
+                self.apply_escalation(r)
+            }
+            Record::Escalation(EscalationRecord::Fact(EscalationFact::Withdrawn(w))) => {
+                self.apply_withdrawal(&w.escalation_id)
+            }
+            Record::Escalation(EscalationRecord::Handled(h)) => {
+                self.apply_escalation_state(&h.escalation_id, h.state)
+            }
+            Record::Escalation(EscalationRecord::RulesInForce(_)) | Record::Policy(_) => {}
+        }
+    }
+
     /// An escalation acknowledged or resolved. A resolution is final; an acknowledgement read
     /// after it changes nothing.
-    pub fn apply_escalation_state(&mut self, escalation_id: &str, state: &'static str) {
+    pub fn apply_escalation_state(&mut self, escalation_id: &str, state: EscalationState) {
         let slot = match self.escalations.get_mut(escalation_id) {
             Some(e) => &mut e.state,
             None => self
                 .escalation_states
                 .entry(escalation_id.to_string())
-                .or_insert("open"),
+                .or_default(),
         };
-        if *slot != "resolved" {
-            *slot = state;
-        }
+        *slot = slot.then(state);
     }
 
     /// An escalation taken back by an SLA correction: it no longer counts.
@@ -533,7 +552,7 @@ impl ReadModel {
                 state: self
                     .escalation_states
                     .remove(&e.escalation_id)
-                    .unwrap_or("open"),
+                    .unwrap_or_default(),
                 channel: e.context.channel,
                 queue,
                 at: e.raised_at,
@@ -561,7 +580,11 @@ pub struct EscalationItem {
 impl ReadModel {
     /// Escalations in `state` (any when `None`), newest first, at most `limit`; and how many
     /// there are in all.
-    pub fn escalation_list(&self, state: Option<&str>, limit: usize) -> (u64, Vec<EscalationItem>) {
+    pub fn escalation_list(
+        &self,
+        state: Option<EscalationState>,
+        limit: usize,
+    ) -> (u64, Vec<EscalationItem>) {
         // The newest `limit` by a bounded heap: a dashboard polls this, and escalations pile
         // up in the hundreds of thousands.
         use std::cmp::Reverse;
@@ -597,7 +620,7 @@ impl ReadModel {
                     level: self.levels.name(e.level).to_string(),
                     rule: e.rule.clone(),
                     reason: e.reason.clone(),
-                    state: e.state.to_string(),
+                    state: e.state.as_str().to_string(),
                     raised_at: e.at.to_rfc3339(),
                 }
             })

@@ -620,8 +620,8 @@ mod tests {
     use super::*;
     use crate::stats::percentile;
     use pronto_domain::{
-        AuthorKind, BoundedText, ConversationContext, Envelope, Event, Id, Payload, Priority,
-        ReplyLatency, SentimentTag, SlaBreach, SlaFact, Visibility,
+        AuthorKind, BoundedText, ConversationContext, Envelope, EscalationState, Event, Id,
+        Payload, Priority, ReplyLatency, SentimentTag, SlaBreach, SlaFact, Visibility,
     };
 
     const T0: i64 = 1_772_442_000_000; // 2026-03-02T09:00:00Z, a Monday
@@ -1107,8 +1107,8 @@ mod tests {
             });
         }
         m.apply_withdrawal("e4");
-        m.apply_escalation_state("e1", "acknowledged");
-        let (open, items) = m.escalation_list(Some("open"), 10);
+        m.apply_escalation_state("e1", EscalationState::Acknowledged);
+        let (open, items) = m.escalation_list(Some(EscalationState::Open), 10);
         assert_eq!(open, 2);
         assert!(
             items

@@ -118,7 +118,7 @@ pub async fn run(
         };
         let span = record_span("sentiment", &m);
         async {
-            match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
+            match pronto_proto::events::decode(m.payload().unwrap_or_default()) {
                 Err(e) => {
                     dead.park(&m, &e.to_string()).await?;
                     parked.fetch_add(1, Ordering::Relaxed);

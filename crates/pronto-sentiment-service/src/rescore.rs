@@ -42,7 +42,7 @@ pub async fn rescore(
     progress(0, total);
     while let Some(m) = range.next().await? {
         summary.records += 1;
-        match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
+        match pronto_proto::events::decode(m.payload().unwrap_or_default()) {
             Err(_) => summary.undecodable += 1,
             Ok(event) => {
                 if let Some((mut t, fallback)) = tagger.tag(&event).await {

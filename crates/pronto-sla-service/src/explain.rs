@@ -19,7 +19,7 @@ pub async fn conversation_events(
     progress(0, total);
     while let Some(m) = range.next().await? {
         if m.key() == Some(key.as_bytes()) {
-            match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
+            match pronto_proto::events::decode(m.payload().unwrap_or_default()) {
                 Ok(e) => events.push(e),
                 Err(_) => undecodable += 1,
             }

@@ -125,7 +125,7 @@ async fn restore(
         if m.offset() >= until {
             break;
         }
-        if let Ok(e) = pronto_proto::decode_event(m.payload().unwrap_or_default()) {
+        if let Ok(e) = pronto_proto::events::decode(m.payload().unwrap_or_default()) {
             engine.apply_owned(e);
             n += 1;
         }
@@ -324,7 +324,7 @@ pub async fn run(
                     tx.begin()?;
                 }
                 let processed = async {
-                    match pronto_proto::decode_event(m.payload().unwrap_or_default()) {
+                    match pronto_proto::events::decode(m.payload().unwrap_or_default()) {
                         Err(e) => match &out.tx {
                             Some(tx) => dead.park_in(tx, &m, &e.to_string()).await?,
                             None => dead.park(&m, &e.to_string()).await?,

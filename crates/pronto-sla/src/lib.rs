@@ -6,6 +6,7 @@ mod engine;
 pub mod explain;
 mod journal;
 pub mod policy;
+pub mod published;
 /// Reading TOML files with errors that say where (kept here for the crates that read SLA-like
 /// files through it).
 pub use pronto_config as tomlfile;
