@@ -351,7 +351,7 @@ async fn conversations_in_report_out_through_five_processes() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "malformed JSON");
     // gRPC: an unknown channel number is INVALID_ARGUMENT with a BadRequest detail.
-    let mut pbe = pronto_proto::event_to_pb(&events[0]);
+    let mut pbe = pb::Event::from(&events[0]);
     pbe.envelope.as_mut().unwrap().channel = 42;
     pbe.envelope.as_mut().unwrap().event_id = "bad-4".into();
     let err = grpc
@@ -378,7 +378,7 @@ async fn conversations_in_report_out_through_five_processes() {
                 assert_eq!(v["accepted"].as_u64(), Some(chunk.len() as u64));
             } else {
                 let req = pb::PublishBatchRequest {
-                    events: chunk.iter().map(pronto_proto::event_to_pb).collect(),
+                    events: chunk.iter().map(pb::Event::from).collect(),
                 };
                 let r = grpc.publish_batch(req).await.unwrap().into_inner();
                 assert_eq!(r.receipts.len(), chunk.len());

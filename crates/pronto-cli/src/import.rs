@@ -3,7 +3,6 @@
 
 use clap::{Args, ValueEnum};
 use futures::future::try_join_all;
-use prost::Message as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -104,7 +103,7 @@ pub(crate) async fn run(a: ImportArgs) -> anyhow::Result<ExitCode> {
         let total = import.events.len();
         for (i, batch) in import.events.chunks(BATCH).enumerate() {
             try_join_all(batch.iter().map(|e| {
-                let bytes = pronto_proto::event_to_pb(e).encode_to_vec();
+                let bytes = pronto_proto::events::encode(e);
                 let publisher = &publisher;
                 let topic = &topics.events;
                 async move {

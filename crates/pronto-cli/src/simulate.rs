@@ -104,7 +104,7 @@ pub(crate) async fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
             }
         } else {
             let req = pb::PublishBatchRequest {
-                events: chunk.iter().map(pronto_proto::event_to_pb).collect(),
+                events: chunk.iter().map(pb::Event::from).collect(),
             };
             grpc.publish_batch(req).await.context("gRPC PublishBatch")?;
         }

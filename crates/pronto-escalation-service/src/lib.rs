@@ -68,10 +68,8 @@ impl Board {
             EscalationRecord::Fact(EscalationFact::Raised(r)) => {
                 if !self.raised.contains_key(&r.escalation_id) {
                     self.order.push(r.escalation_id.clone());
-                    self.raised.insert(
-                        r.escalation_id.clone(),
-                        pronto_proto::escalations::record_to_pb(record),
-                    );
+                    self.raised
+                        .insert(r.escalation_id.clone(), pb::EscalationEvent::from(record));
                 }
             }
             EscalationRecord::Fact(EscalationFact::Withdrawn(w)) => {
@@ -114,7 +112,7 @@ impl Shared {
         key: &str,
         record: &EscalationRecord,
     ) -> anyhow::Result<pb::EscalationEvent> {
-        let ev = pronto_proto::escalations::record_to_pb(record);
+        let ev = pb::EscalationEvent::from(record);
         self.publisher
             .publish(
                 &self.topic,

@@ -113,7 +113,7 @@ async fn levels_climb_unless_acknowledged_and_corrections_withdraw_them() {
                 .publish(
                     &topic,
                     &format!("acme/{conv}"),
-                    &pronto_proto::sla_fact_to_pb(&breach(conv, deadline)).encode_to_vec(),
+                    &pronto_proto::sla::encode(&breach(conv, deadline)),
                     "pronto.v1.SlaFact",
                 )
                 .await
@@ -215,7 +215,7 @@ async fn levels_climb_unless_acknowledged_and_corrections_withdraw_them() {
         .publish(
             &topics.sla,
             "acme/corrected",
-            &pronto_proto::sla_fact_to_pb(&correction).encode_to_vec(),
+            &pronto_proto::sla::encode(&correction),
             "pronto.v1.SlaFact",
         )
         .await

@@ -114,7 +114,7 @@ async fn a_failing_webhook_is_parked_then_redelivered_signed() {
         .publish(
             &topics.sla,
             "acme/c1",
-            &pronto_proto::sla_fact_to_pb(&breach()).encode_to_vec(),
+            &pronto_proto::sla::encode(&breach()),
             "pronto.v1.SlaFact",
         )
         .await

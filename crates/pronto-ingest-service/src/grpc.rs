@@ -36,7 +36,7 @@ impl Api {
     async fn ingest(&self, events: Vec<(String, pb::Event)>) -> Result<Vec<pb::Receipt>, Status> {
         let raws = events
             .into_iter()
-            .map(|(p, e)| (p, pronto_proto::raw_from_pb(e)))
+            .map(|(p, e)| (p, pronto_domain::RawEvent::from(e)))
             .collect();
         let events = self.0.validate(raws).map_err(|e| invalid(&e))?;
         let receipts = self.0.publish(&events).await.map_err(|e| {

@@ -8,7 +8,6 @@ mod http;
 use pronto_domain::{Event, Limits, RawEvent, ValidationErrors};
 use pronto_kafka::{KafkaArgs, Publisher};
 use pronto_runtime::{CancellationToken, Health, Metrics};
-use prost::Message as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -77,7 +76,7 @@ impl Ingestor {
     #[tracing::instrument(name = "ingest_publish", skip_all, fields(events = events.len()))]
     pub async fn publish(&self, events: &[Event]) -> pronto_kafka::Result<Vec<Receipt>> {
         let sends = events.iter().map(|e| async move {
-            let bytes = pronto_proto::event_to_pb(e).encode_to_vec();
+            let bytes = pronto_proto::events::encode(e);
             let (partition, offset) = self
                 .publisher
                 .publish(&self.topic, e.key().as_str(), &bytes, "pronto.v1.Event")

@@ -166,7 +166,7 @@ async fn http_and_grpc_publish_valid_events_and_refuse_bad_ones() {
         .unwrap();
     let receipt = client
         .publish(pb::PublishRequest {
-            event: Some(pronto_proto::event_to_pb(&e3)),
+            event: Some(pb::Event::from(&e3)),
         })
         .await
         .unwrap()

@@ -77,7 +77,7 @@ pub(crate) fn channel_from_pb(c: pb::Channel) -> Option<Channel> {
     })
 }
 
-pub fn channel_to_pb(c: Channel) -> pb::Channel {
+pub(crate) fn channel_to_pb(c: Channel) -> pb::Channel {
     use pb::Channel as C;
     match c {
         Channel::Phone => C::Phone,
@@ -156,7 +156,7 @@ pub(crate) fn opt<S: From<String>>(s: String) -> Option<S> {
     (!s.is_empty()).then(|| S::from(s))
 }
 
-pub fn polarity_from_pb(p: pb::Polarity) -> Option<Polarity> {
+pub(crate) fn polarity_from_pb(p: pb::Polarity) -> Option<Polarity> {
     match p {
         pb::Polarity::Positive => Some(Polarity::Positive),
         pb::Polarity::Neutral => Some(Polarity::Neutral),
@@ -165,7 +165,7 @@ pub fn polarity_from_pb(p: pb::Polarity) -> Option<Polarity> {
     }
 }
 
-pub fn polarity_to_pb(p: Polarity) -> pb::Polarity {
+pub(crate) fn polarity_to_pb(p: Polarity) -> pb::Polarity {
     match p {
         Polarity::Positive => pb::Polarity::Positive,
         Polarity::Neutral => pb::Polarity::Neutral,
@@ -214,7 +214,7 @@ pub(crate) fn variant<F, T: Default>(
         .expect("the variant was just made")
 }
 
-pub fn context_to_pb(c: &ConversationContext) -> pb::ConversationContext {
+pub(crate) fn context_to_pb(c: &ConversationContext) -> pb::ConversationContext {
     let mut m = pb::ConversationContext::default();
     context_into_pb(c, &mut m);
     m
@@ -297,4 +297,38 @@ pub fn time_from_pb(
     t: Option<prost_types::Timestamp>,
 ) -> Result<EventTime, DecodeError> {
     from_ts(message, field, t)
+}
+
+/// A message filled again from a domain value, every field overwritten: the strings keep
+/// their room, so a message filled again and again allocates nothing once its strings are
+/// long enough (what a replay encoding millions of facts does). Filled again, a message
+/// encodes as a fresh one made with `From` would.
+pub trait Refill<T> {
+    fn refill(&mut self, from: &T);
+}
+
+impl From<Channel> for pb::Channel {
+    fn from(c: Channel) -> Self {
+        channel_to_pb(c)
+    }
+}
+
+impl From<Polarity> for pb::Polarity {
+    fn from(p: Polarity) -> Self {
+        polarity_to_pb(p)
+    }
+}
+
+impl TryFrom<pb::Polarity> for Polarity {
+    type Error = DecodeError;
+
+    fn try_from(p: pb::Polarity) -> Result<Self, Self::Error> {
+        polarity_from_pb(p).ok_or_else(|| invalid("pronto.v1.Polarity", "polarity is unset"))
+    }
+}
+
+impl From<&ConversationContext> for pb::ConversationContext {
+    fn from(c: &ConversationContext) -> Self {
+        context_to_pb(c)
+    }
 }

@@ -22,22 +22,15 @@ fn level_to_pb(name: &str) -> pb::EscalationLevel {
     }
 }
 
-/// An escalation raised, as the escalations topic carries it.
-pub fn escalation_to_pb(e: &EscalationRaised) -> pb::EscalationEvent {
-    let mut m = pb::EscalationEvent::default();
-    escalation_raised_into_pb(e, &mut m);
-    m
-}
-
 /// Any escalation fact, as the escalations topic carries it.
-pub fn escalation_fact_to_pb(f: &EscalationFact) -> pb::EscalationEvent {
+pub(crate) fn escalation_fact_to_pb(f: &EscalationFact) -> pb::EscalationEvent {
     let mut m = pb::EscalationEvent::default();
     escalation_fact_into_pb(f, &mut m);
     m
 }
 
 /// [`escalation_fact_to_pb`] into `m`, as [`tag_into_pb`] fills a tag.
-pub fn escalation_fact_into_pb(f: &EscalationFact, m: &mut pb::EscalationEvent) {
+pub(crate) fn escalation_fact_into_pb(f: &EscalationFact, m: &mut pb::EscalationEvent) {
     use pb::escalation_event::Event;
     match f {
         EscalationFact::Raised(r) => escalation_raised_into_pb(r, m),
@@ -98,7 +91,7 @@ fn escalation_raised_into_pb(e: &EscalationRaised, m: &mut pb::EscalationEvent) 
     set_all(recipients, e.recipients.iter().map(String::as_str));
 }
 
-pub fn escalation_from_pb(e: pb::EscalationRaised) -> Result<EscalationRaised, DecodeError> {
+pub(crate) fn escalation_from_pb(e: pb::EscalationRaised) -> Result<EscalationRaised, DecodeError> {
     const M: &str = "pronto.v1.EscalationRaised";
     let level = if !e.level_name.is_empty() {
         e.level_name.clone()
@@ -130,7 +123,9 @@ pub fn escalation_from_pb(e: pb::EscalationRaised) -> Result<EscalationRaised, D
     })
 }
 
-pub fn withdrawal_from_pb(w: pb::EscalationWithdrawn) -> Result<EscalationWithdrawn, DecodeError> {
+pub(crate) fn withdrawal_from_pb(
+    w: pb::EscalationWithdrawn,
+) -> Result<EscalationWithdrawn, DecodeError> {
     const M: &str = "pronto.v1.EscalationWithdrawn";
     Ok(EscalationWithdrawn {
         context: context_from_pb(M, w.context)?,
@@ -145,7 +140,9 @@ pub fn withdrawal_from_pb(w: pb::EscalationWithdrawn) -> Result<EscalationWithdr
 /// The escalation fact a record of the escalations topic carries, when it carries one: an
 /// escalation raised or withdrawn. Its other records (acknowledgements, resolutions, rules
 /// versions) are not derived facts.
-pub fn escalation_fact_from_pb(e: pb::EscalationEvent) -> Result<EscalationFact, DecodeError> {
+pub(crate) fn escalation_fact_from_pb(
+    e: pb::EscalationEvent,
+) -> Result<EscalationFact, DecodeError> {
     use pb::escalation_event::Event;
     match e.event {
         Some(Event::Raised(r)) => Ok(EscalationFact::Raised(escalation_from_pb(r)?)),
@@ -158,7 +155,7 @@ pub fn escalation_fact_from_pb(e: pb::EscalationEvent) -> Result<EscalationFact,
 }
 
 /// Any record of the escalations topic, as it carries it.
-pub fn record_to_pb(r: &EscalationRecord) -> pb::EscalationEvent {
+pub(crate) fn record_to_pb(r: &EscalationRecord) -> pb::EscalationEvent {
     use pb::escalation_event::Event;
     let event = match r {
         EscalationRecord::Fact(f) => return escalation_fact_to_pb(f),
@@ -189,7 +186,7 @@ pub fn record_to_pb(r: &EscalationRecord) -> pb::EscalationEvent {
 }
 
 /// A record of the escalations topic as a domain value.
-pub fn record_from_pb(e: pb::EscalationEvent) -> Result<EscalationRecord, DecodeError> {
+pub(crate) fn record_from_pb(e: pb::EscalationEvent) -> Result<EscalationRecord, DecodeError> {
     use pb::escalation_event::Event;
     let handled = |escalation_id, by, at, state| {
         Ok(EscalationRecord::Handled(EscalationHandled {
@@ -233,4 +230,39 @@ pub fn decode(bytes: &[u8]) -> Result<EscalationRecord, DecodeError> {
 /// The bytes of an escalations-topic record.
 pub fn encode(r: &EscalationRecord) -> Vec<u8> {
     record_to_pb(r).encode_to_vec()
+}
+
+impl From<&EscalationRecord> for pb::EscalationEvent {
+    fn from(r: &EscalationRecord) -> Self {
+        record_to_pb(r)
+    }
+}
+
+impl TryFrom<pb::EscalationEvent> for EscalationRecord {
+    type Error = DecodeError;
+
+    fn try_from(e: pb::EscalationEvent) -> Result<Self, Self::Error> {
+        record_from_pb(e)
+    }
+}
+
+impl From<&EscalationFact> for pb::EscalationEvent {
+    fn from(f: &EscalationFact) -> Self {
+        escalation_fact_to_pb(f)
+    }
+}
+
+impl Refill<EscalationFact> for pb::EscalationEvent {
+    fn refill(&mut self, f: &EscalationFact) {
+        escalation_fact_into_pb(f, self)
+    }
+}
+
+/// The escalation fact a record carries: an error for the records that are not facts.
+impl TryFrom<pb::EscalationEvent> for EscalationFact {
+    type Error = DecodeError;
+
+    fn try_from(e: pb::EscalationEvent) -> Result<Self, Self::Error> {
+        escalation_fact_from_pb(e)
+    }
 }

@@ -17,7 +17,7 @@ pub const MESSAGE: &str = "pronto.v1.Event";
 /// The untrusted form of a protobuf event, ready for [`RawEvent::validate`].
 ///
 /// Unknown enum numbers come through as their number, so validation names them.
-pub fn raw_from_pb(e: pb::Event) -> RawEvent {
+pub(crate) fn raw_from_pb(e: pb::Event) -> RawEvent {
     let env = e.envelope.unwrap_or_default();
     let mut raw = RawEvent {
         event_id: opt(env.event_id),
@@ -90,7 +90,7 @@ pub fn raw_from_pb(e: pb::Event) -> RawEvent {
 /// Decodes an event read back from the events topic. Structure is checked as strictly as at
 /// ingest; time plausibility is not (the record was accepted once, and replay must accept it
 /// again whatever the clock says).
-pub fn event_from_pb(e: pb::Event) -> Result<Event, ValidationErrors> {
+pub(crate) fn event_from_pb(e: pb::Event) -> Result<Event, ValidationErrors> {
     let lenient = Limits {
         earliest: EventTime(i64::MIN),
         max_future_ms: i64::MAX,
@@ -112,7 +112,7 @@ pub fn encode(e: &Event) -> Vec<u8> {
     event_to_pb(e).encode_to_vec()
 }
 
-pub fn event_to_pb(e: &Event) -> pb::Event {
+pub(crate) fn event_to_pb(e: &Event) -> pb::Event {
     let env = &e.envelope;
     use pb::event::Payload as P;
     let payload = match &e.payload {
@@ -188,5 +188,28 @@ pub fn event_to_pb(e: &Event) -> pb::Event {
             channel: channel_to_pb(env.channel) as i32,
         }),
         payload: Some(payload),
+    }
+}
+
+impl From<&Event> for pb::Event {
+    fn from(e: &Event) -> Self {
+        event_to_pb(e)
+    }
+}
+
+/// The untrusted form of a protobuf event, ready for [`RawEvent::validate`] (what ingest does
+/// with what it receives).
+impl From<pb::Event> for RawEvent {
+    fn from(e: pb::Event) -> Self {
+        raw_from_pb(e)
+    }
+}
+
+/// An event read back from the events topic (see [`event_from_pb`]: lenient on time only).
+impl TryFrom<pb::Event> for Event {
+    type Error = ValidationErrors;
+
+    fn try_from(e: pb::Event) -> Result<Self, Self::Error> {
+        event_from_pb(e)
     }
 }

@@ -23,15 +23,5 @@ mod tests;
 
 pub use prost_types;
 
-pub use common::{
-    DecodeError, channel_to_pb, context_to_pb, decode_message, polarity_from_pb, polarity_to_pb,
-    time_from_pb, timestamp,
-};
-pub use escalations::{
-    escalation_fact_from_pb, escalation_fact_into_pb, escalation_fact_to_pb, escalation_from_pb,
-    escalation_to_pb, withdrawal_from_pb,
-};
-pub use events::{event_from_pb, event_to_pb, raw_from_pb};
+pub use common::{DecodeError, Refill, decode_message, time_from_pb, timestamp};
 pub use record::{Topic, decode, encode, topic_of};
-pub use sentiment::{tag_from_pb, tag_into_pb, tag_to_pb};
-pub use sla::{sla_fact_from_pb, sla_fact_into_pb, sla_fact_to_pb};

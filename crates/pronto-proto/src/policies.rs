@@ -12,7 +12,7 @@ pub const KEY: &str = "sla-policy";
 /// The protobuf message of a record.
 pub const MESSAGE: &str = "pronto.v1.PolicyPublished";
 
-pub fn to_pb(r: &VersionRecord) -> pb::PolicyPublished {
+pub(crate) fn to_pb(r: &VersionRecord) -> pb::PolicyPublished {
     pb::PolicyPublished {
         version: r.version.clone(),
         effective_from: r.effective_from.map(ts),
@@ -24,7 +24,7 @@ pub fn to_pb(r: &VersionRecord) -> pb::PolicyPublished {
 }
 
 /// A policy version as published; every version names the instant it takes over.
-pub fn from_pb(p: pb::PolicyPublished) -> Result<VersionRecord, DecodeError> {
+pub(crate) fn from_pb(p: pb::PolicyPublished) -> Result<VersionRecord, DecodeError> {
     Ok(VersionRecord {
         effective_from: Some(from_ts(MESSAGE, "effective_from", p.effective_from)?),
         published_at: p
@@ -46,4 +46,18 @@ pub fn encode(r: &VersionRecord) -> Vec<u8> {
 /// A policies-topic record from its bytes.
 pub fn decode(bytes: &[u8]) -> Result<VersionRecord, DecodeError> {
     from_pb(decode_message(MESSAGE, bytes)?)
+}
+
+impl From<&VersionRecord> for pb::PolicyPublished {
+    fn from(r: &VersionRecord) -> Self {
+        to_pb(r)
+    }
+}
+
+impl TryFrom<pb::PolicyPublished> for VersionRecord {
+    type Error = DecodeError;
+
+    fn try_from(p: pb::PolicyPublished) -> Result<Self, Self::Error> {
+        from_pb(p)
+    }
 }

@@ -9,7 +9,7 @@ use prost::Message;
 /// The protobuf message of a record.
 pub const MESSAGE: &str = "pronto.v1.SentimentTag";
 
-pub fn tag_to_pb(t: &SentimentTag) -> pb::SentimentTag {
+pub(crate) fn tag_to_pb(t: &SentimentTag) -> pb::SentimentTag {
     let mut m = pb::SentimentTag::default();
     tag_into_pb(t, &mut m);
     m
@@ -19,7 +19,7 @@ pub fn tag_to_pb(t: &SentimentTag) -> pb::SentimentTag {
 /// filled again and again allocates nothing once its strings are long enough. The fields are
 /// named one by one (no `..`), so a field added to the message is a compile error here until
 /// it is filled, never a value left over from the message before.
-pub fn tag_into_pb(t: &SentimentTag, m: &mut pb::SentimentTag) {
+pub(crate) fn tag_into_pb(t: &SentimentTag, m: &mut pb::SentimentTag) {
     let pb::SentimentTag {
         fact_id,
         event_id,
@@ -54,7 +54,7 @@ pub fn tag_into_pb(t: &SentimentTag, m: &mut pb::SentimentTag) {
     *rescored = t.rescored;
 }
 
-pub fn tag_from_pb(t: pb::SentimentTag) -> Result<SentimentTag, DecodeError> {
+pub(crate) fn tag_from_pb(t: pb::SentimentTag) -> Result<SentimentTag, DecodeError> {
     const M: &str = "pronto.v1.SentimentTag";
     let channel = channel_from_pb(t.channel()).ok_or_else(|| invalid(M, "channel is unset"))?;
     let polarity = polarity_from_pb(t.polarity()).ok_or_else(|| invalid(M, "polarity is unset"))?;
@@ -85,4 +85,24 @@ pub fn decode(bytes: &[u8]) -> Result<SentimentTag, DecodeError> {
 /// The bytes of a sentiment-topic record.
 pub fn encode(t: &SentimentTag) -> Vec<u8> {
     tag_to_pb(t).encode_to_vec()
+}
+
+impl From<&SentimentTag> for pb::SentimentTag {
+    fn from(t: &SentimentTag) -> Self {
+        tag_to_pb(t)
+    }
+}
+
+impl Refill<SentimentTag> for pb::SentimentTag {
+    fn refill(&mut self, t: &SentimentTag) {
+        tag_into_pb(t, self)
+    }
+}
+
+impl TryFrom<pb::SentimentTag> for SentimentTag {
+    type Error = DecodeError;
+
+    fn try_from(t: pb::SentimentTag) -> Result<Self, Self::Error> {
+        tag_from_pb(t)
+    }
 }

@@ -9,14 +9,14 @@ use prost::Message;
 /// The protobuf message of a record.
 pub const MESSAGE: &str = "pronto.v1.SlaFact";
 
-pub fn sla_fact_to_pb(f: &SlaFact) -> pb::SlaFact {
+pub(crate) fn sla_fact_to_pb(f: &SlaFact) -> pb::SlaFact {
     let mut m = pb::SlaFact::default();
     sla_fact_into_pb(f, &mut m);
     m
 }
 
 /// [`sla_fact_to_pb`] into `m`, as [`tag_into_pb`] fills a tag.
-pub fn sla_fact_into_pb(f: &SlaFact, m: &mut pb::SlaFact) {
+pub(crate) fn sla_fact_into_pb(f: &SlaFact, m: &mut pb::SlaFact) {
     use pb::sla_fact::Fact;
     match f {
         SlaFact::Latency(l) => {
@@ -140,7 +140,7 @@ pub fn sla_fact_into_pb(f: &SlaFact, m: &mut pb::SlaFact) {
     }
 }
 
-pub fn sla_fact_from_pb(f: pb::SlaFact) -> Result<SlaFact, DecodeError> {
+pub(crate) fn sla_fact_from_pb(f: pb::SlaFact) -> Result<SlaFact, DecodeError> {
     use pb::sla_fact::Fact;
     const M: &str = "pronto.v1.SlaFact";
     Ok(match f.fact.ok_or_else(|| invalid(M, "fact is unset"))? {
@@ -206,4 +206,24 @@ pub fn decode(bytes: &[u8]) -> Result<SlaFact, DecodeError> {
 /// The bytes of an SLA-topic record.
 pub fn encode(f: &SlaFact) -> Vec<u8> {
     sla_fact_to_pb(f).encode_to_vec()
+}
+
+impl From<&SlaFact> for pb::SlaFact {
+    fn from(f: &SlaFact) -> Self {
+        sla_fact_to_pb(f)
+    }
+}
+
+impl Refill<SlaFact> for pb::SlaFact {
+    fn refill(&mut self, f: &SlaFact) {
+        sla_fact_into_pb(f, self)
+    }
+}
+
+impl TryFrom<pb::SlaFact> for SlaFact {
+    type Error = DecodeError;
+
+    fn try_from(f: pb::SlaFact) -> Result<Self, Self::Error> {
+        sla_fact_from_pb(f)
+    }
 }

@@ -26,7 +26,7 @@ fn sample() -> Event {
 #[test]
 fn events_round_trip_through_protobuf_bytes() {
     let e = sample();
-    let bytes = event_to_pb(&e).encode_to_vec();
+    let bytes = pb::Event::from(&e).encode_to_vec();
     assert_eq!(events::decode(&bytes).unwrap(), e);
 }
 
@@ -41,16 +41,16 @@ fn merges_round_trip_with_and_without_a_wait() {
             from: Id::parse("c2").unwrap(),
             waiting,
         };
-        let bytes = event_to_pb(&e).encode_to_vec();
+        let bytes = pb::Event::from(&e).encode_to_vec();
         assert_eq!(events::decode(&bytes).unwrap(), e);
     }
 }
 
 #[test]
 fn unknown_enum_numbers_are_named_in_the_error() {
-    let mut pbe = event_to_pb(&sample());
+    let mut pbe = pb::Event::from(&sample());
     pbe.envelope.as_mut().unwrap().channel = 42;
-    let errs = event_from_pb(pbe).unwrap_err();
+    let errs = Event::try_from(pbe).unwrap_err();
     assert_eq!(errs.0[0].path, "channel");
     assert!(errs.0[0].reason.contains("'42'"));
 }
@@ -81,7 +81,7 @@ fn sla_facts_round_trip() {
         target_ms: 1000,
         policy_version: "default@abc".into(),
     });
-    let bytes = sla_fact_to_pb(&f).encode_to_vec();
+    let bytes = pb::SlaFact::from(&f).encode_to_vec();
     let back = sla::decode(&bytes).unwrap();
     assert_eq!(back, f);
     let _ = Id::parse("x").unwrap();
@@ -228,25 +228,32 @@ fn a_message_filled_again_encodes_as_a_fresh_one() {
     let (sla, tags, escalations) = varied_facts();
     let mut m = pb::SlaFact::default();
     for f in &sla {
-        sla_fact_into_pb(f, &mut m);
+        m.refill(f);
         assert_eq!(
             m.encode_to_vec(),
-            sla_fact_to_pb(f).encode_to_vec(),
+            pb::SlaFact::from(f).encode_to_vec(),
             "{f:?}"
         );
-        assert_eq!(sla_fact_from_pb(m.clone()).unwrap(), *f);
+        assert_eq!(SlaFact::try_from(m.clone()).unwrap(), *f);
     }
     let mut m = pb::SentimentTag::default();
     for t in &tags {
-        tag_into_pb(t, &mut m);
-        assert_eq!(m.encode_to_vec(), tag_to_pb(t).encode_to_vec(), "{t:?}");
-        assert_eq!(tag_from_pb(m.clone()).unwrap(), *t);
+        m.refill(t);
+        assert_eq!(
+            m.encode_to_vec(),
+            pb::SentimentTag::from(t).encode_to_vec(),
+            "{t:?}"
+        );
+        assert_eq!(SentimentTag::try_from(m.clone()).unwrap(), *t);
     }
     let mut m = pb::EscalationEvent::default();
     for e in &escalations {
-        escalation_fact_into_pb(e, &mut m);
-        assert_eq!(m.encode_to_vec(), escalation_fact_to_pb(e).encode_to_vec());
-        assert_eq!(escalation_fact_from_pb(m.clone()).unwrap(), *e);
+        m.refill(e);
+        assert_eq!(
+            m.encode_to_vec(),
+            pb::EscalationEvent::from(e).encode_to_vec()
+        );
+        assert_eq!(EscalationFact::try_from(m.clone()).unwrap(), *e);
     }
 }
 

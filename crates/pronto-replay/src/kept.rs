@@ -96,9 +96,12 @@ impl KeptFact<'_> {
         Ok(match self.kind {
             "sla" => Derived::Sla(sla::decode(self.encoding)?),
             "tag" => Derived::Tag(sentiment::decode(self.encoding)?),
-            _ => Derived::Escalation(pronto_proto::escalation_fact_from_pb(
-                pronto_proto::decode_message(escalations::MESSAGE, self.encoding)?,
-            )?),
+            _ => Derived::Escalation(EscalationFact::try_from(pronto_proto::decode_message::<
+                pronto_proto::v1::EscalationEvent,
+            >(
+                escalations::MESSAGE,
+                self.encoding,
+            )?)?),
         })
     }
 }

@@ -16,6 +16,7 @@ use pronto_domain::{
     BoundedText, EscalationFact, Event, EventTime, Payload, SentimentTag, SlaFact,
 };
 use pronto_escalation::{Escalator, RuleSet};
+use pronto_proto::Refill;
 use pronto_reporting::{Query, ReadModel, Report};
 use pronto_sentiment::Model;
 use pronto_sla::{Engine, PolicyVersions};
@@ -552,9 +553,9 @@ impl Fact<'_> {
     #[cfg(test)]
     fn encode(&self, buf: &mut Vec<u8>) {
         match self {
-            Fact::Sla(f) => pronto_proto::sla_fact_to_pb(f).encode(buf),
-            Fact::Tag(t) => pronto_proto::tag_to_pb(t).encode(buf),
-            Fact::Escalation(e) => pronto_proto::escalation_fact_to_pb(e).encode(buf),
+            Fact::Sla(f) => pronto_proto::v1::SlaFact::from(*f).encode(buf),
+            Fact::Tag(t) => pronto_proto::v1::SentimentTag::from(*t).encode(buf),
+            Fact::Escalation(e) => pronto_proto::v1::EscalationEvent::from(*e).encode(buf),
         }
         .expect("a Vec grows to take any message");
     }
@@ -586,11 +587,11 @@ impl Encoder {
                     SlaFact::Breach(_) => 2,
                     SlaFact::Correction(_) => 3,
                 }];
-                pronto_proto::sla_fact_into_pb(f, m);
+                m.refill(*f);
                 m.encode(&mut self.bytes)
             }
             Fact::Tag(t) => {
-                pronto_proto::tag_into_pb(t, &mut self.tag);
+                self.tag.refill(*t);
                 self.tag.encode(&mut self.bytes)
             }
             Fact::Escalation(e) => {
@@ -598,7 +599,7 @@ impl Encoder {
                     EscalationFact::Raised(_) => 0,
                     EscalationFact::Withdrawn(_) => 1,
                 }];
-                pronto_proto::escalation_fact_into_pb(e, m);
+                m.refill(*e);
                 m.encode(&mut self.bytes)
             }
         }

@@ -129,7 +129,7 @@ async fn the_dashboard_shows_the_report_and_follows_new_facts_without_reload() {
             .publish(
                 &topics.events,
                 key.as_str(),
-                &pronto_proto::event_to_pb(e).encode_to_vec(),
+                &pronto_proto::events::encode(e),
                 "pronto.v1.Event",
             )
             .await
@@ -248,7 +248,10 @@ async fn the_dashboard_shows_the_report_and_follows_new_facts_without_reload() {
         .publish(
             &topics.escalations,
             "k",
-            &pronto_proto::escalation_to_pb(&escalation).encode_to_vec(),
+            &pronto_proto::v1::EscalationEvent::from(&pronto_domain::EscalationFact::Raised(
+                escalation.clone(),
+            ))
+            .encode_to_vec(),
             "pronto.v1.EscalationEvent",
         )
         .await

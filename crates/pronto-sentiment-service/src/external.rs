@@ -61,7 +61,7 @@ impl ExternalModel {
             language_hint: own.language.to_string(),
             reply,
             tenant: e.envelope.tenant.to_string(),
-            channel: pronto_proto::channel_to_pb(e.envelope.channel) as i32,
+            channel: pb::Channel::from(e.envelope.channel) as i32,
         });
         request.set_timeout(self.timeout);
         let mut client = self.client.clone();
@@ -91,8 +91,8 @@ impl ExternalModel {
 
 /// The answer as a reading, if it keeps the interface's promises.
 fn checked(a: pb::AssessResponse, own: &Reading) -> Result<Reading, String> {
-    let polarity = pronto_proto::polarity_from_pb(a.polarity())
-        .ok_or_else(|| "polarity is unset".to_string())?;
+    let polarity = pronto_domain::Polarity::try_from(a.polarity())
+        .map_err(|_| "polarity is unset".to_string())?;
     if !(a.score.is_finite() && (-1.0..=1.0).contains(&a.score)) {
         return Err(format!("score {} is not in [-1, 1]", a.score));
     }
@@ -163,7 +163,7 @@ impl SentimentModel for ModelServer {
         let model = self.0.local();
         let a = model.assess(&r.text);
         Ok(Response::new(pb::AssessResponse {
-            polarity: pronto_proto::polarity_to_pb(a.polarity) as i32,
+            polarity: pb::Polarity::from(a.polarity) as i32,
             score: a.score,
             language: a.language.to_string(),
             tones: a.tones.iter().map(|t| t.to_string()).collect(),

@@ -7,7 +7,6 @@ use pronto_kafka::rdkafka::consumer::{CommitMode, Consumer};
 use pronto_kafka::rdkafka::message::Message;
 use pronto_kafka::{DeadLetters, KafkaArgs, Publisher, Record, group_consumer, record_span};
 use pronto_runtime::{CancellationToken, Health, Metrics};
-use prost::Message as _;
 use std::sync::atomic::Ordering;
 use tracing::Instrument as _;
 
@@ -129,7 +128,7 @@ pub async fn run(
                             fallbacks.fetch_add(1, Ordering::Relaxed);
                             tracing::warn!(record = %Record::of(&m), reason = %why, "external sentiment model not used");
                         }
-                        let bytes = pronto_proto::tag_to_pb(&t).encode_to_vec();
+                        let bytes = pronto_proto::sentiment::encode(&t);
                         publisher
                             .publish(
                                 &topics.sentiment,

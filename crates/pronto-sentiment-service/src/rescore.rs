@@ -6,7 +6,6 @@ use crate::tagger::Tagger;
 use futures::future::try_join_all;
 use pronto_kafka::rdkafka::message::Message;
 use pronto_kafka::{KafkaArgs, Publisher, RangeReader};
-use prost::Message as _;
 
 /// What a re-scoring did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -48,7 +47,7 @@ pub async fn rescore(
                 if let Some((mut t, fallback)) = tagger.tag(&event).await {
                     t.rescored = true;
                     summary.fallbacks += u64::from(fallback.is_some());
-                    let bytes = pronto_proto::tag_to_pb(&t).encode_to_vec();
+                    let bytes = pronto_proto::sentiment::encode(&t);
                     batch.push((event.key().as_str().to_string(), bytes));
                 }
             }

@@ -45,7 +45,7 @@ async fn tags_messages_and_parks_garbage() {
     let event = raw
         .validate(EventTime(1_772_442_000_000), &Limits::default())
         .unwrap();
-    let bytes = pronto_proto::event_to_pb(&event).encode_to_vec();
+    let bytes = pronto_proto::events::encode(&event);
     publisher
         .publish(&topics.events, "acme/c1", &bytes, "pronto.v1.Event")
         .await
@@ -74,9 +74,7 @@ async fn tags_messages_and_parks_garbage() {
 
     let tags = reader(&kafka.brokers).unwrap();
     assign_from_beginning(&tags, &[&topics.sentiment]).unwrap();
-    let tag =
-        pronto_proto::tag_from_pb(pb::SentimentTag::decode(next(&tags).await.as_slice()).unwrap())
-            .unwrap();
+    let tag = pronto_proto::sentiment::decode(&next(&tags).await).unwrap();
     assert_eq!(tag.event_id, "m1");
     assert_eq!(tag.language, "it");
     assert_eq!(tag.polarity, pronto_domain::Polarity::Negative);
@@ -130,7 +128,7 @@ async fn rescoring_history_publishes_marked_tags_of_the_new_model() {
         let e = raw
             .validate(EventTime(1_772_442_000_000), &Limits::default())
             .unwrap();
-        let bytes = pronto_proto::event_to_pb(&e).encode_to_vec();
+        let bytes = pronto_proto::events::encode(&e);
         publisher
             .publish(&topics.events, e.key().as_str(), &bytes, "pronto.v1.Event")
             .await
@@ -171,10 +169,7 @@ async fn rescoring_history_publishes_marked_tags_of_the_new_model() {
     assign_from_beginning(&tags, &[&topics.sentiment]).unwrap();
     let mut got = Vec::new();
     for _ in 0..3 {
-        let t = pronto_proto::tag_from_pb(
-            pb::SentimentTag::decode(next(&tags).await.as_slice()).unwrap(),
-        )
-        .unwrap();
+        let t = pronto_proto::sentiment::decode(&next(&tags).await).unwrap();
         assert!(t.rescored);
         assert_eq!(t.model_name, "v2");
         got.push((t.event_id.clone(), t.reply, t.signed, t.fact_id));
@@ -200,10 +195,7 @@ async fn rescoring_history_publishes_marked_tags_of_the_new_model() {
     assert_eq!(again, summary);
     let mut second = Vec::new();
     for _ in 0..3 {
-        let t = pronto_proto::tag_from_pb(
-            pb::SentimentTag::decode(next(&tags).await.as_slice()).unwrap(),
-        )
-        .unwrap();
+        let t = pronto_proto::sentiment::decode(&next(&tags).await).unwrap();
         second.push(t.fact_id);
     }
     second.sort();

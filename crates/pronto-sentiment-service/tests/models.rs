@@ -173,10 +173,7 @@ async fn the_model_server_answers_like_the_model_and_refuses_oversized_text() {
         .unwrap()
         .into_inner();
     let want = Lexicon.assess(text);
-    assert_eq!(
-        a.polarity,
-        pronto_proto::polarity_to_pb(want.polarity) as i32
-    );
+    assert_eq!(a.polarity, pb::Polarity::from(want.polarity) as i32);
     assert_eq!(a.score, want.score);
     assert_eq!(
         (a.model_name.as_str(), a.language.as_str()),

@@ -23,7 +23,6 @@ use pronto_kafka::{
 };
 use pronto_runtime::{CancellationToken, Health, Metrics};
 use pronto_sla::{Engine, Policy, PolicyVersions};
-use prost::Message as _;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,7 +74,7 @@ struct Outputs {
 impl Outputs {
     async fn publish(&self, facts: &[SlaFact]) -> anyhow::Result<()> {
         for f in facts {
-            let bytes = pronto_proto::sla_fact_to_pb(f).encode_to_vec();
+            let bytes = pronto_proto::sla::encode(f);
             let ctx = f.context();
             let key = format!("{}/{}", ctx.tenant, ctx.conversation_id);
             match &self.tx {

@@ -57,7 +57,7 @@ fn event(json: &str) -> Vec<u8> {
     let e = raw
         .validate(EventTime(1_772_442_000_000), &Limits::default())
         .unwrap();
-    pronto_proto::event_to_pb(&e).encode_to_vec()
+    pronto_proto::events::encode(&e)
 }
 
 fn message(id: &str, conv: &str, at: &str) -> Vec<u8> {
@@ -152,10 +152,7 @@ async fn verdicts_follow_the_policy_versions_published_on_the_topic() {
     assign_from_beginning(&sla, &[&topics.sla]).unwrap();
     let mut verdicts = Vec::new();
     while verdicts.len() < 2 {
-        let f = pronto_proto::sla_fact_from_pb(
-            pb::SlaFact::decode(next(&sla).await.as_slice()).unwrap(),
-        )
-        .unwrap();
+        let f = pronto_proto::sla::decode(&next(&sla).await).unwrap();
         if let SlaFact::Latency(l) = f {
             verdicts.push((
                 l.reply_event_id.to_string(),
@@ -259,10 +256,7 @@ async fn verdicts_and_offsets_commit_together_in_transactions() {
     assign_from_beginning(&sla, &[&topics.sla]).unwrap();
     let mut replies = Vec::new();
     while replies.len() < 2 {
-        let f = pronto_proto::sla_fact_from_pb(
-            pb::SlaFact::decode(next(&sla).await.as_slice()).unwrap(),
-        )
-        .unwrap();
+        let f = pronto_proto::sla::decode(&next(&sla).await).unwrap();
         if let SlaFact::Latency(l) = f {
             replies.push(l.reply_event_id);
         }
