@@ -9,6 +9,7 @@ mod compact;
 mod event;
 mod facts;
 mod id;
+mod intern;
 mod raw;
 mod records;
 mod time;
@@ -24,6 +25,7 @@ pub use facts::{
 pub use id::{
     BoundedText, Id, IdError, MAX_ID_BYTES, digest128, fact_id, fact_id_bits, fact_id_of, id_bits,
 };
+pub use intern::Interner;
 pub use raw::{
     FieldError, Limits, RawAssignment, RawCustomerMessage, RawEvent, RawMerged, RawPriority,
     RawReply, RawStatus, RawTime, SCHEMA_VERSION, ValidationErrors,

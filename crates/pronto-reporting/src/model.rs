@@ -4,8 +4,8 @@
 use hashbrown::HashTable;
 use pronto_domain::{
     AuthorKind, Channel, ConversationKey, EscalationFact, EscalationRaised, EscalationRecord,
-    EscalationState, Event, EventTime, Name, Payload, Polarity, Record, ReplyKind, SentimentTag,
-    SlaFact, Visibility,
+    EscalationState, Event, EventTime, Interner, Name, Payload, Polarity, Record, ReplyKind,
+    SentimentTag, SlaFact, Visibility,
 };
 use rustc_hash::FxBuildHasher;
 use std::collections::{HashMap, HashSet};
@@ -86,40 +86,34 @@ pub(crate) struct EscalationRec {
     pub(crate) at: EventTime,
 }
 
-/// Names that many records share (tenants, queues, agents, tiers; sentiment models;
-/// escalation levels), each kept once: a record holds the name's symbol, its index here, and a
-/// report groups and counts by symbol rather than by comparing and copying strings.
-#[derive(Debug)]
-pub(crate) struct Names {
-    index: Map<String, u32>,
-    names: Vec<String>,
-}
+/// The symbol of [`NONE`] in every interner of the read model.
+pub(crate) const NONE_SYMBOL: u32 = Interner::FIRST;
 
-/// The symbol of [`NONE`] in every [`Names`].
-pub(crate) const NONE_SYMBOL: u32 = 0;
+/// An interner of the read model: its first symbol, [`NONE_SYMBOL`], is [`NONE`].
+#[derive(Debug, Clone)]
+pub(crate) struct Names(Interner);
 
 impl Default for Names {
     fn default() -> Self {
-        let mut names = Self {
-            index: Map::default(),
-            names: Vec::new(),
-        };
-        names.intern(NONE);
-        names
+        Self(Interner::new(NONE))
+    }
+}
+
+impl std::ops::Deref for Names {
+    type Target = Interner;
+
+    fn deref(&self) -> &Interner {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Names {
+    fn deref_mut(&mut self) -> &mut Interner {
+        &mut self.0
     }
 }
 
 impl Names {
-    pub(crate) fn intern(&mut self, name: &str) -> u32 {
-        if let Some(i) = self.index.get(name) {
-            return *i;
-        }
-        let i = u32::try_from(self.names.len()).expect("fewer than 2^32 distinct names");
-        self.names.push(name.to_string());
-        self.index.insert(name.to_string(), i);
-        i
-    }
-
     /// The symbol of `name`, of [`NONE`] when it is empty.
     fn intern_or_none(&mut self, name: &str) -> u32 {
         if name.is_empty() {
@@ -127,10 +121,6 @@ impl Names {
         } else {
             self.intern(name)
         }
-    }
-
-    pub(crate) fn name(&self, i: u32) -> &str {
-        &self.names[i as usize]
     }
 }
 
@@ -150,7 +140,7 @@ pub(crate) struct ConversationRec {
 }
 
 /// What conversation `c` is found by in the read model's index.
-fn conv_hash(names: &Names, c: &ConversationRec) -> u64 {
+fn conv_hash(names: &Interner, c: &ConversationRec) -> u64 {
     ConversationKey::hash_of(names.name(c.tenant), &c.id)
 }
 

@@ -1,9 +1,10 @@
 //! Report queries: group the read model's records by dimensions and compute each row.
 
-use crate::model::{NONE_SYMBOL, Names, ReadModel};
+use crate::model::{NONE_SYMBOL, ReadModel};
 use crate::stats::LatencyStats;
 use chrono::Datelike;
 use chrono_tz::Tz;
+use pronto_domain::Interner;
 use pronto_domain::{Channel, EventTime, Polarity, ReplyKind};
 use serde::Serialize;
 use smallvec::SmallVec;
@@ -200,7 +201,7 @@ fn count(counts: &mut SmallVec<[u64; 4]>, index: u32) {
 }
 
 /// Counts by name index as counts by name.
-fn named(counts: &[u64], names: &Names) -> BTreeMap<String, u64> {
+fn named(counts: &[u64], names: &Interner) -> BTreeMap<String, u64> {
     counts
         .iter()
         .enumerate()
@@ -265,8 +266,8 @@ impl<'m> Keyer<'_, 'm> {
                 .iter()
                 .map(|d| match d {
                     Dimension::Channel => Cow::Borrowed(channel.as_str()),
-                    Dimension::Queue => Cow::Borrowed(names.name(queue)),
-                    Dimension::Agent => Cow::Borrowed(names.name(agent)),
+                    Dimension::Queue => Cow::Borrowed(names.name(queue).as_str()),
+                    Dimension::Agent => Cow::Borrowed(names.name(agent).as_str()),
                     Dimension::Tenant => Cow::Borrowed(self.model.conv_names(conv).0),
                     Dimension::Tier => Cow::Borrowed(self.model.tier_of(conv)),
                     Dimension::Outsourcer => Cow::Borrowed(

@@ -18,13 +18,13 @@ use compact_str::CompactString;
 use hashbrown::HashTable;
 use pronto_domain::{
     AuthorKind, Channel, ConversationContext, ConversationKey, ConversationStatus, Event,
-    EventTime, Name, Payload, Priority, ReplyKind, ReplyLatency, SlaBreach, SlaFact, SlaWarning,
-    Visibility, digest128, fact_id, fact_id_of,
+    EventTime, Interner, Name, Payload, Priority, ReplyKind, ReplyLatency, SlaBreach, SlaFact,
+    SlaWarning, Visibility, digest128, fact_id, fact_id_of,
 };
 use rustc_hash::FxBuildHasher;
 use smallvec::SmallVec;
 use std::cmp::Reverse;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 /// The pending timers' queue. Four children a node: half the levels of a binary heap, whose
 /// pops (one per timer fired) touch fewer cache lines.
@@ -210,36 +210,6 @@ pub struct EngineStats {
     pub late_events_placed: u64,
 }
 
-/// Interned strings (queues, tiers, agents); 0 is the empty string.
-#[derive(Debug, Clone)]
-struct Symbols {
-    names: Vec<CompactString>,
-    index: HashMap<CompactString, u32, FxBuildHasher>,
-}
-
-impl Symbols {
-    fn new() -> Self {
-        Self {
-            names: vec![CompactString::default()],
-            index: HashMap::from_iter([(CompactString::default(), 0)]),
-        }
-    }
-
-    fn intern(&mut self, s: &str) -> u32 {
-        if let Some(i) = self.index.get(s) {
-            return *i;
-        }
-        let i = u32::try_from(self.names.len()).expect("fewer than 4 billion names");
-        self.names.push(s.into());
-        self.index.insert(s.into(), i);
-        i
-    }
-
-    fn name(&self, i: u32) -> &str {
-        &self.names[i as usize]
-    }
-}
-
 /// The SLA engine for one stream of events (one Kafka partition, or one replay).
 #[derive(Debug)]
 pub struct Engine {
@@ -249,7 +219,8 @@ pub struct Engine {
     conversations: Vec<Conversation>,
     /// Conversation indices, found by key.
     index: HashTable<u32>,
-    symbols: Symbols,
+    /// Queues, tiers and agents; [`Interner::FIRST`] is the empty name.
+    symbols: Interner,
     timers: TimerQueue,
     /// Events taken but not yet applied, in the order they will be applied: by instant, then
     /// event id, one event a key. Events mostly come in that order, so one is mostly put at
@@ -600,7 +571,7 @@ impl Engine {
             policies,
             conversations: Vec::new(),
             index: HashTable::new(),
-            symbols: Symbols::new(),
+            symbols: Interner::new(""),
             timers: TimerQueue::new(),
             pending: VecDeque::new(),
             watermark: EventTime(i64::MIN),
@@ -1159,20 +1130,20 @@ impl Engine {
         u16::try_from(i).expect("fewer than 65,536 policy versions")
     }
 
-    fn context(symbols: &Symbols, conv: &Conversation) -> ConversationContext {
+    fn context(symbols: &Interner, conv: &Conversation) -> ConversationContext {
         ConversationContext {
             tenant: conv.tenant().into(),
             conversation_id: conv.conversation_id().into(),
             channel: conv.channel,
-            queue: symbols.names[conv.queue as usize].clone(),
+            queue: symbols.name(conv.queue).clone(),
             priority: conv.priority,
-            customer_tier: symbols.names[conv.tier as usize].clone(),
+            customer_tier: symbols.name(conv.tier).clone(),
         }
     }
 
     /// The targets for a conversation as it stands, under `policy`.
     fn targets(
-        symbols: &Symbols,
+        symbols: &Interner,
         conv: &Conversation,
         policy: &Policy,
     ) -> crate::policy::ChannelTargets {
@@ -1420,7 +1391,7 @@ impl Engine {
     /// solved the conversation.
     fn measure(
         registry: &[Arc<Policy>],
-        symbols: &Symbols,
+        symbols: &Interner,
         conv: &Conversation,
         clock: &Clock,
         event: &Event,
