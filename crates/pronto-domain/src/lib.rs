@@ -4,7 +4,6 @@
 //! Nothing here knows of Kafka, gRPC or HTTP, and nothing reads the wall clock: time is
 //! always an argument.
 
-mod compact;
 #[macro_use]
 mod event;
 mod facts;

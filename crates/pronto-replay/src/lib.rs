@@ -8,6 +8,8 @@
 //! in, so two replays of the same events agree, and so does any run that derived the same
 //! facts.
 
+pub mod compact;
+mod instant;
 mod kept;
 
 pub use kept::{Derived, KeptFact};

@@ -7,23 +7,41 @@
 //! value of the wrong kind) is declined, never guessed at: the caller then reads the text with
 //! `serde_json`, which accepts what is valid and names what is not. So this reader accepts
 //! nothing that `serde_json` would refuse, and reads what it accepts as `serde_json` does (a
-//! property test holds it to that, over generated and spoilt lines).
+//! property test holds it to that, over generated and spoilt lines), but for one thing: an
+//! instant written as Pronto writes instants is read here to its seconds and nanoseconds
+//! ([`crate::instant`]), which validation takes as it takes the written form.
+//!
+//! Only an offline replay reads this many events from text; every other face reads JSON with
+//! `serde_json` and instants with chrono, through the domain.
 
-use crate::{
-    Name, RawAssignment, RawCustomerMessage, RawEvent, RawMerged, RawPriority, RawReply, RawStatus,
-    RawTime,
+use crate::instant::canonical_millis;
+use pronto_domain::{
+    EventTime, Name, RawAssignment, RawCustomerMessage, RawEvent, RawMerged, RawPriority, RawReply,
+    RawStatus, RawTime,
 };
 use std::borrow::Cow;
 
-impl RawEvent {
-    /// The event written at the start of `text` and the text after it, when the event is
-    /// written as Pronto writes events; `None` when it is written any other way, valid or not
-    /// (read it with `serde_json` then).
-    pub fn read_compact(text: &str) -> Option<(RawEvent, &str)> {
-        let mut r = Reader { text, at: 0 };
-        let event = r.event()?;
-        Some((event, &text[r.at..]))
-    }
+/// The event written at the start of `text` and the text after it, when the event is written
+/// as Pronto writes events; `None` when it is written any other way, valid or not (read it
+/// with `serde_json` then).
+pub fn read_event(text: &str) -> Option<(RawEvent, &str)> {
+    let mut r = Reader { text, at: 0 };
+    let event = r.event()?;
+    Some((event, &text[r.at..]))
+}
+
+/// An event line as `pronto export` writes it (`{"event":{...},"partition":N}`, compact, in
+/// that order): its partition and event; `None` for a line written any other way, which
+/// serde_json then reads.
+pub fn read_export_line(line: &str) -> Option<(i32, RawEvent)> {
+    let rest = line.strip_prefix(r#"{"event":"#)?;
+    let (event, rest) = read_event(rest)?;
+    let mut r = Reader {
+        text: rest.strip_prefix(r#","partition":"#)?,
+        at: 0,
+    };
+    let partition = i32::try_from(r.integer()?).ok()?;
+    (&r.text[r.at..] == "}").then_some((partition, event))
 }
 
 /// Where the first byte of `bytes` that ends a plain run of a string lies (a quote, a
@@ -131,7 +149,16 @@ impl<'a> Reader<'a> {
     }
 
     fn optional_time(&mut self) -> Option<Option<RawTime>> {
-        Some(self.optional_name()?.map(RawTime::Rfc3339))
+        Some(
+            self.optional_name()?
+                .map(|text| match canonical_millis(&text) {
+                    Some(ms) => {
+                        let (seconds, nanos) = EventTime(ms).to_parts();
+                        RawTime::Parts { seconds, nanos }
+                    }
+                    None => RawTime::Rfc3339(text),
+                }),
+        )
     }
 
     /// An integer written plainly: an optional minus, then digits without a leading zero.
@@ -398,15 +425,52 @@ mod tests {
         }
     }
 
-    /// What serde_json reads from `text`, if it reads an event.
+    /// What serde_json reads from `text`, if it reads an event, with each instant written as
+    /// Pronto writes instants read to its seconds and nanoseconds by chrono (and written back
+    /// the same way by the domain: so the form is known to be Pronto's).
     fn by_serde(text: &str) -> Option<RawEvent> {
-        serde_json::from_str(text).ok()
+        let read = |t: RawTime| match &t {
+            RawTime::Rfc3339(text) => chrono::DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|d| EventTime(d.timestamp_millis()))
+                .filter(|at| at.to_rfc3339() == text.as_str())
+                .map_or(t, |at| {
+                    let (seconds, nanos) = at.to_parts();
+                    RawTime::Parts { seconds, nanos }
+                }),
+            RawTime::Parts { .. } => t,
+        };
+        let mut e: RawEvent = serde_json::from_str(text).ok()?;
+        e.occurred_at = e.occurred_at.map(read);
+        if let Some(m) = e.merged.as_mut() {
+            m.waiting_since = m.waiting_since.take().map(read);
+        }
+        Some(e)
+    }
+
+    #[test]
+    fn instants_in_pronto_form_are_read_to_their_parts_and_others_left_as_written() {
+        let line = r#"{"merged":{"from":"c0","waiting_since":"2026-03-02T08:00:01+01:00"},"occurred_at":"2026-03-02T08:00:01.029Z"}"#;
+        let (event, _) = read_event(line).unwrap();
+        let at = EventTime::parse_rfc3339("2026-03-02T08:00:01.029Z").unwrap();
+        let (seconds, nanos) = at.to_parts();
+        assert_eq!(event.occurred_at, Some(RawTime::Parts { seconds, nanos }));
+        assert_eq!(
+            event.merged.unwrap().waiting_since,
+            Some(RawTime::Rfc3339("2026-03-02T08:00:01+01:00".into()))
+        );
+        // Out of range in Pronto's shape: left as written, for validation to name.
+        let (event, _) = read_event(r#"{"occurred_at":"2026-13-02T08:00:01.029Z"}"#).unwrap();
+        assert_eq!(
+            event.occurred_at,
+            Some(RawTime::Rfc3339("2026-13-02T08:00:01.029Z".into()))
+        );
     }
 
     #[test]
     fn an_event_as_pronto_writes_it_is_read_as_serde_reads_it() {
         let line = r#"{"channel":"email","conversation_id":"conv-1","customer_message":{"customer_id":"cust-1","customer_tier":null,"text":"Where is my \"order\"?\nThanks"},"event_id":"conv-1-e1","occurred_at":"2026-03-02T08:00:01.029Z","schema_version":1,"source":"pronto-sim","tenant":"acme"},"partition":3}"#;
-        let (event, rest) = RawEvent::read_compact(line).unwrap();
+        let (event, rest) = read_event(line).unwrap();
         assert_eq!(rest, r#","partition":3}"#);
         assert_eq!(
             Some(&event),
@@ -437,7 +501,7 @@ mod tests {
             r#"{"tenant":"acme",}"#,
             r#"{"tenant":"bad \q escape"}"#,
         ] {
-            assert!(RawEvent::read_compact(text).is_none(), "{text}");
+            assert!(read_event(text).is_none(), "{text}");
         }
         // Each is valid JSON here only where serde_json reads it too: none is an event
         // serde would take but for the first (a space), which it reads the same.
@@ -449,6 +513,9 @@ mod tests {
     fn string_value() -> impl Strategy<Value = Value> {
         prop_oneof![
             6 => "[a-zA-Z0-9 #?,.@:-]{0,30}".prop_map(Value::from),
+            // Instants of the years 0001 to 9999 as Pronto writes them.
+            2 => (-62_135_596_800_000i64..253_402_300_800_000i64)
+                .prop_map(|ms| Value::from(EventTime(ms).to_rfc3339())),
             2 => any::<String>().prop_map(Value::from),
             1 => Just(Value::Null),
             1 => prop_oneof![Just(json!(7)), Just(json!(true)), Just(json!(["a"])), Just(json!({}))],
@@ -541,7 +608,7 @@ mod tests {
         fn what_is_read_is_what_serde_reads(event in event_value()) {
             let text = serde_json::to_string(&event).unwrap();
             let serde = by_serde(&text);
-            match RawEvent::read_compact(&text) {
+            match read_event(&text) {
                 Some((fast, rest)) => {
                     prop_assert_eq!(rest, "");
                     prop_assert_eq!(Some(fast), serde);
@@ -561,7 +628,7 @@ mod tests {
             ]),
         ) {
             let text = spoil(&serde_json::to_string(&event).unwrap(), how, at, what);
-            if let Some((fast, rest)) = RawEvent::read_compact(&text) {
+            if let Some((fast, rest)) = read_event(&text) {
                 let read = &text[..text.len() - rest.len()];
                 prop_assert_eq!(Some(fast), by_serde(read), "{}", read);
             }
