@@ -419,14 +419,7 @@ impl Report {
     /// `total` in the first column; `sentiment_models` and `escalations_by_level` as `name: count`
     /// pairs separated by `; `.
     pub fn to_csv(&self) -> String {
-        let stats = [
-            "first_reply_calendar",
-            "first_reply_business",
-            "reply_calendar",
-            "reply_business",
-            "resolution_calendar",
-            "resolution_business",
-        ];
+        let columns = csv_columns();
         let mut head: Vec<String> = self
             .group_by
             .iter()
@@ -435,97 +428,15 @@ impl Report {
         if head.is_empty() {
             head.push("slice".into());
         }
-        head.extend(
-            [
-                "customer_messages",
-                "answered_messages",
-                "response_rate",
-                "human_replies",
-                "tagged_replies",
-                "signed_replies",
-                "signed_reply_rate",
-            ]
-            .map(String::from),
-        );
-        for s in stats {
-            for part in ["count", "p50_ms", "p90_ms", "p99_ms", "mean_ms"] {
-                head.push(format!("{s}_{part}"));
-            }
-        }
-        head.extend(
-            [
-                "sla_met",
-                "sla_breached",
-                "sla_compliance",
-                "resolution_met",
-                "resolution_breached",
-                "resolution_compliance",
-                "sentiment_positive",
-                "sentiment_neutral",
-                "sentiment_negative",
-                "sentiment_models",
-                "escalations",
-                "escalations_by_level",
-                "unanswered_conversations",
-            ]
-            .map(String::from),
-        );
+        let dims = head.len();
+        head.extend(columns.iter().map(|(name, _)| name.clone()));
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(&head).expect("writing to memory");
-        let dims = head.len() - 7 - 5 * stats.len() - 13;
         for r in self.rows.iter().chain(std::iter::once(&self.total)) {
             // The total's key is `total` in the first column.
             let mut cells = r.keys.clone();
             cells.resize(dims, String::new());
-            cells.extend([
-                r.customer_messages.to_string(),
-                r.answered_messages.to_string(),
-                r.response_rate.to_string(),
-                r.human_replies.to_string(),
-                r.tagged_replies.to_string(),
-                r.signed_replies.to_string(),
-                r.signed_reply_rate.to_string(),
-            ]);
-            for l in [
-                &r.first_reply_calendar,
-                &r.first_reply_business,
-                &r.reply_calendar,
-                &r.reply_business,
-                &r.resolution_calendar,
-                &r.resolution_business,
-            ] {
-                cells.extend([
-                    l.count.to_string(),
-                    l.p50_ms.to_string(),
-                    l.p90_ms.to_string(),
-                    l.p99_ms.to_string(),
-                    l.mean_ms.to_string(),
-                ]);
-            }
-            let models: Vec<String> = r
-                .sentiment_models
-                .iter()
-                .map(|(m, n)| format!("{m}: {n}"))
-                .collect();
-            cells.extend([
-                r.sla_met.to_string(),
-                r.sla_breached.to_string(),
-                r.sla_compliance.to_string(),
-                r.resolution_met.to_string(),
-                r.resolution_breached.to_string(),
-                r.resolution_compliance.to_string(),
-                r.sentiment_positive.to_string(),
-                r.sentiment_neutral.to_string(),
-                r.sentiment_negative.to_string(),
-                models.join("; "),
-                r.escalations.to_string(),
-                r.escalations_by_level
-                    .iter()
-                    .map(|(l, n)| format!("{l}: {n}"))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                r.unanswered_conversations.to_string(),
-            ]);
+            cells.extend(columns.iter().map(|(_, cell)| cell(r)));
             w.write_record(&cells).expect("writing to memory");
         }
         String::from_utf8(w.into_inner().expect("writing to memory")).expect("CSV of UTF-8 text")
@@ -614,6 +525,95 @@ impl Report {
         }
         out
     }
+}
+
+/// How a CSV column of a report row is written.
+type Cell = Box<dyn Fn(&Row) -> String>;
+
+/// The figures of a row as CSV columns, in order: each column named once, beside how a row
+/// fills it, so that the header and the cells cannot drift apart.
+fn csv_columns() -> Vec<(String, Cell)> {
+    fn pairs<K: std::fmt::Display>(m: &BTreeMap<K, u64>) -> String {
+        m.iter()
+            .map(|(k, n)| format!("{k}: {n}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+    let mut columns: Vec<(String, Cell)> = Vec::new();
+    let mut add = |name: &str, cell: Cell| columns.push((name.to_string(), cell));
+    add(
+        "customer_messages",
+        Box::new(|r| r.customer_messages.to_string()),
+    );
+    add(
+        "answered_messages",
+        Box::new(|r| r.answered_messages.to_string()),
+    );
+    add("response_rate", Box::new(|r| r.response_rate.to_string()));
+    add("human_replies", Box::new(|r| r.human_replies.to_string()));
+    add("tagged_replies", Box::new(|r| r.tagged_replies.to_string()));
+    add("signed_replies", Box::new(|r| r.signed_replies.to_string()));
+    add(
+        "signed_reply_rate",
+        Box::new(|r| r.signed_reply_rate.to_string()),
+    );
+    type Stat = fn(&Row) -> &LatencyStats;
+    type Part = fn(&LatencyStats) -> String;
+    let stats: [(&str, Stat); 6] = [
+        ("first_reply_calendar", |r| &r.first_reply_calendar),
+        ("first_reply_business", |r| &r.first_reply_business),
+        ("reply_calendar", |r| &r.reply_calendar),
+        ("reply_business", |r| &r.reply_business),
+        ("resolution_calendar", |r| &r.resolution_calendar),
+        ("resolution_business", |r| &r.resolution_business),
+    ];
+    let parts: [(&str, Part); 5] = [
+        ("count", |l| l.count.to_string()),
+        ("p50_ms", |l| l.p50_ms.to_string()),
+        ("p90_ms", |l| l.p90_ms.to_string()),
+        ("p99_ms", |l| l.p99_ms.to_string()),
+        ("mean_ms", |l| l.mean_ms.to_string()),
+    ];
+    for (stat, of) in stats {
+        for (part, cell) in parts {
+            add(&format!("{stat}_{part}"), Box::new(move |r| cell(of(r))));
+        }
+    }
+    add("sla_met", Box::new(|r| r.sla_met.to_string()));
+    add("sla_breached", Box::new(|r| r.sla_breached.to_string()));
+    add("sla_compliance", Box::new(|r| r.sla_compliance.to_string()));
+    add("resolution_met", Box::new(|r| r.resolution_met.to_string()));
+    add(
+        "resolution_breached",
+        Box::new(|r| r.resolution_breached.to_string()),
+    );
+    add(
+        "resolution_compliance",
+        Box::new(|r| r.resolution_compliance.to_string()),
+    );
+    add(
+        "sentiment_positive",
+        Box::new(|r| r.sentiment_positive.to_string()),
+    );
+    add(
+        "sentiment_neutral",
+        Box::new(|r| r.sentiment_neutral.to_string()),
+    );
+    add(
+        "sentiment_negative",
+        Box::new(|r| r.sentiment_negative.to_string()),
+    );
+    add("sentiment_models", Box::new(|r| pairs(&r.sentiment_models)));
+    add("escalations", Box::new(|r| r.escalations.to_string()));
+    add(
+        "escalations_by_level",
+        Box::new(|r| pairs(&r.escalations_by_level)),
+    );
+    add(
+        "unanswered_conversations",
+        Box::new(|r| r.unanswered_conversations.to_string()),
+    );
+    columns
 }
 
 #[cfg(test)]
