@@ -6,7 +6,6 @@ use pronto_domain::{
     Channel, ConversationContext, EventTime, ReplyKind, SlaBreach, SlaCorrection, SlaFact,
 };
 use pronto_kafka::rdkafka::message::Message;
-use pronto_kafka::rdkafka::mocking::MockCluster;
 use pronto_kafka::{KafkaArgs, Publisher, assign_from_beginning, reader};
 use pronto_proto::v1 as pb;
 use pronto_runtime::{CancellationToken, Health, Metrics};
@@ -96,12 +95,8 @@ fn raised(log: &[pb::EscalationEvent]) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn levels_climb_unless_acknowledged_and_corrections_withdraw_them() {
-    let cluster = MockCluster::new(1).unwrap();
-    let kafka = KafkaArgs::with_brokers(&cluster.bootstrap_servers());
+    let (_cluster, kafka) = pronto_testkit::mock_cluster(2);
     let topics = kafka.topics();
-    for t in topics.all() {
-        cluster.create_topic(t, 2, 1).unwrap();
-    }
     let addr = free_port();
     let (shutdown, service) = start(&kafka, addr);
     let publisher = Publisher::new(&kafka.brokers).unwrap();

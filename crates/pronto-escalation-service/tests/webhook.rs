@@ -7,8 +7,7 @@ use hmac::{Hmac, Mac};
 use pronto_domain::{Channel, ConversationContext, EventTime, ReplyKind, SlaBreach, SlaFact};
 use pronto_escalation_service::webhook::{DEAD_LETTER_SERVICE, Webhook, redeliver};
 use pronto_kafka::rdkafka::message::Message;
-use pronto_kafka::rdkafka::mocking::MockCluster;
-use pronto_kafka::{KafkaArgs, Publisher, assign_from_beginning, reader};
+use pronto_kafka::{Publisher, assign_from_beginning, reader};
 use pronto_proto::v1 as pb;
 use pronto_runtime::{CancellationToken, Health, Metrics};
 use prost::Message as _;
@@ -82,12 +81,8 @@ fn breach() -> SlaFact {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_webhook_is_parked_then_redelivered_signed() {
-    let cluster = MockCluster::new(1).unwrap();
-    let kafka = KafkaArgs::with_brokers(&cluster.bootstrap_servers());
+    let (_cluster, kafka) = pronto_testkit::mock_cluster(1);
     let topics = kafka.topics();
-    for t in topics.all() {
-        cluster.create_topic(t, 1, 1).unwrap();
-    }
     // The receiver is down (answers 503) while the service runs.
     let (down, refused) = receiver(503).await;
     let shutdown = CancellationToken::new();

@@ -3,37 +3,16 @@
 //! the service drains and returns on shutdown, and re-scoring publishes marked tags.
 
 use pronto_domain::{EventTime, Limits, RawEvent};
-use pronto_kafka::rdkafka::consumer::StreamConsumer;
-use pronto_kafka::rdkafka::message::Message;
-use pronto_kafka::rdkafka::mocking::MockCluster;
-use pronto_kafka::rdkafka::producer::DefaultProducerContext;
-use pronto_kafka::{KafkaArgs, Publisher, assign_from_beginning, reader};
+use pronto_kafka::{Publisher, assign_from_beginning, reader};
 use pronto_proto::v1 as pb;
 use pronto_runtime::{CancellationToken, Health, Metrics};
+use pronto_testkit::{mock_cluster, next_payload};
 use prost::Message as _;
 use std::time::Duration;
 
-async fn next(c: &StreamConsumer) -> Vec<u8> {
-    let m = tokio::time::timeout(Duration::from_secs(30), c.recv())
-        .await
-        .expect("a record arrives")
-        .expect("no consumer error");
-    m.payload().unwrap_or_default().to_vec()
-}
-
-/// A mock cluster with every topic (two partitions each), and the settings to reach it.
-fn cluster() -> (MockCluster<'static, DefaultProducerContext>, KafkaArgs) {
-    let cluster = MockCluster::new(1).unwrap();
-    let kafka = KafkaArgs::with_brokers(&cluster.bootstrap_servers());
-    for t in kafka.topics().all() {
-        cluster.create_topic(t, 2, 1).unwrap();
-    }
-    (cluster, kafka)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tags_messages_and_parks_garbage() {
-    let (_cluster, kafka) = cluster();
+    let (_cluster, kafka) = mock_cluster(2);
     let topics = kafka.topics();
     let publisher = Publisher::new(&kafka.brokers).unwrap();
     let raw: RawEvent = serde_json::from_str(
@@ -74,7 +53,7 @@ async fn tags_messages_and_parks_garbage() {
 
     let tags = reader(&kafka.brokers).unwrap();
     assign_from_beginning(&tags, &[&topics.sentiment]).unwrap();
-    let tag = pronto_proto::sentiment::decode(&next(&tags).await).unwrap();
+    let tag = pronto_proto::sentiment::decode(&next_payload(&tags).await).unwrap();
     assert_eq!(tag.event_id, "m1");
     assert_eq!(tag.language, "it");
     assert_eq!(tag.polarity, pronto_domain::Polarity::Negative);
@@ -83,7 +62,7 @@ async fn tags_messages_and_parks_garbage() {
 
     let dead = reader(&kafka.brokers).unwrap();
     assign_from_beginning(&dead, &[&topics.dead_letter]).unwrap();
-    let letter = pb::DeadLetter::decode(next(&dead).await.as_slice()).unwrap();
+    let letter = pb::DeadLetter::decode(next_payload(&dead).await.as_slice()).unwrap();
     assert_eq!(letter.topic, topics.events);
     assert_eq!(letter.offset, bad_offset);
     assert_eq!(letter.key, b"acme/c2");
@@ -109,7 +88,7 @@ async fn tags_messages_and_parks_garbage() {
 /// same tag ids when run again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rescoring_history_publishes_marked_tags_of_the_new_model() {
-    let (_cluster, kafka) = cluster();
+    let (_cluster, kafka) = mock_cluster(2);
     let topics = kafka.topics();
     let publisher = Publisher::new(&kafka.brokers).unwrap();
     let events = [
@@ -169,7 +148,7 @@ async fn rescoring_history_publishes_marked_tags_of_the_new_model() {
     assign_from_beginning(&tags, &[&topics.sentiment]).unwrap();
     let mut got = Vec::new();
     for _ in 0..3 {
-        let t = pronto_proto::sentiment::decode(&next(&tags).await).unwrap();
+        let t = pronto_proto::sentiment::decode(&next_payload(&tags).await).unwrap();
         assert!(t.rescored);
         assert_eq!(t.model_name, "v2");
         got.push((t.event_id.clone(), t.reply, t.signed, t.fact_id));
@@ -195,7 +174,7 @@ async fn rescoring_history_publishes_marked_tags_of_the_new_model() {
     assert_eq!(again, summary);
     let mut second = Vec::new();
     for _ in 0..3 {
-        let t = pronto_proto::sentiment::decode(&next(&tags).await).unwrap();
+        let t = pronto_proto::sentiment::decode(&next_payload(&tags).await).unwrap();
         second.push(t.fact_id);
     }
     second.sort();

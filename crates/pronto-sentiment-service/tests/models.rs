@@ -2,7 +2,7 @@
 //! fails or answers nonsense (the tag then comes from the local model); Pronto's own model
 //! server; reloading a model file; tags of agents' replies.
 
-use pronto_domain::{Event, EventTime, Limits, Polarity, RawEvent};
+use pronto_domain::{Event, Polarity};
 use pronto_grpc::SentimentModelClient;
 use pronto_grpc::{SentimentModel, SentimentModelServer};
 use pronto_proto::v1 as pb;
@@ -14,29 +14,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tonic::{Request, Response, Status};
 
-fn event(json: &str) -> Event {
-    let raw: RawEvent = serde_json::from_str(json).unwrap();
-    raw.validate(EventTime(1_772_442_000_000), &Limits::default())
-        .unwrap()
-}
-
 fn message(text: &str) -> Event {
-    event(&format!(
-        r#"{{"event_id":"m1","tenant":"acme","conversation_id":"c1",
-            "occurred_at":"2026-03-02T09:00:00Z","source":"test","channel":"chat",
-            "customer_message":{{"text":{},"customer_id":"u1"}}}}"#,
-        serde_json::to_string(text).unwrap()
-    ))
+    pronto_testkit::customer_message("m1", "c1", "2026-03-02T09:00:00Z", text)
 }
 
 fn reply(text: &str, author: &str) -> Event {
-    event(&format!(
-        r#"{{"event_id":"r1","tenant":"acme","conversation_id":"c1",
-            "occurred_at":"2026-03-02T09:05:00Z","source":"test","channel":"chat",
-            "reply_sent":{{"text":{},"author_kind":"{author}","visibility":"public",
-                           "agent_id":"a1","agent_display_name":"Giulia Rossi"}}}}"#,
-        serde_json::to_string(text).unwrap()
-    ))
+    pronto_testkit::reply("r1", "c1", "2026-03-02T09:05:00Z", text, author)
 }
 
 /// An external model whose behaviour the test chooses.

@@ -3,39 +3,16 @@
 //! the versions in force when the file is invalid, and names in each verdict the version in
 //! force when the clock started.
 
-use pronto_domain::{EventTime, Limits, RawEvent, SlaFact};
-use pronto_kafka::rdkafka::consumer::StreamConsumer;
-use pronto_kafka::rdkafka::message::Message;
-use pronto_kafka::rdkafka::mocking::MockCluster;
-use pronto_kafka::{KafkaArgs, Publisher, assign_from_beginning, reader};
+use pronto_domain::{EventTime, SlaFact};
+use pronto_kafka::{Publisher, assign_from_beginning, reader};
 use pronto_proto::v1 as pb;
 use pronto_runtime::{CancellationToken, Health, Metrics};
 use pronto_sla::Policy;
 use pronto_sla_service::policies;
+use pronto_testkit::{mock_cluster, next_payload, until};
 use prost::Message as _;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
-
-async fn next(c: &StreamConsumer) -> Vec<u8> {
-    let m = tokio::time::timeout(Duration::from_secs(30), c.recv())
-        .await
-        .expect("a record arrives")
-        .expect("no consumer error");
-    m.payload().unwrap_or_default().to_vec()
-}
-
-/// Waits until `counter` reaches `want`; fails the test after 30 s.
-async fn until(metrics: &Metrics, counter: &str, want: u64) {
-    let c = metrics.counter(counter);
-    for _ in 0..300 {
-        if c.load(Ordering::Relaxed) >= want {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{counter} stayed at {}", c.load(Ordering::Relaxed));
-}
 
 fn policy_text(name: &str, chat_target: &str, effective_from: Option<&str>) -> String {
     let mut text = pronto_sla::policy::DEFAULT_POLICY_TOML
@@ -52,37 +29,18 @@ fn policy_text(name: &str, chat_target: &str, effective_from: Option<&str>) -> S
     text
 }
 
-fn event(json: &str) -> Vec<u8> {
-    let raw: RawEvent = serde_json::from_str(json).unwrap();
-    let e = raw
-        .validate(EventTime(1_772_442_000_000), &Limits::default())
-        .unwrap();
-    pronto_proto::events::encode(&e)
-}
-
 fn message(id: &str, conv: &str, at: &str) -> Vec<u8> {
-    event(&format!(
-        r#"{{"event_id":"{id}","tenant":"acme","conversation_id":"{conv}","occurred_at":"{at}",
-            "source":"test","channel":"chat","customer_message":{{"text":"hello","customer_id":"u1"}}}}"#
-    ))
+    pronto_proto::events::encode(&pronto_testkit::customer_message(id, conv, at, "hello"))
 }
 
 fn reply(id: &str, conv: &str, at: &str) -> Vec<u8> {
-    event(&format!(
-        r#"{{"event_id":"{id}","tenant":"acme","conversation_id":"{conv}","occurred_at":"{at}",
-            "source":"test","channel":"chat","reply_sent":{{"text":"hi","author_kind":"human",
-            "visibility":"public","agent_id":"a1"}}}}"#
-    ))
+    pronto_proto::events::encode(&pronto_testkit::reply(id, conv, at, "hi", "human"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verdicts_follow_the_policy_versions_published_on_the_topic() {
-    let cluster = MockCluster::new(1).unwrap();
-    let kafka = KafkaArgs::with_brokers(&cluster.bootstrap_servers());
+    let (_cluster, kafka) = mock_cluster(2);
     let topics = kafka.topics();
-    for t in topics.all() {
-        cluster.create_topic(t, 2, 1).unwrap();
-    }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("policy.toml");
     // The first version covers history from the start of the year.
@@ -111,7 +69,7 @@ async fn verdicts_follow_the_policy_versions_published_on_the_topic() {
     // The service published its file's version.
     let log = reader(&kafka.brokers).unwrap();
     assign_from_beginning(&log, &[&topics.policies]).unwrap();
-    let (from, got) = policies::decode(&next(&log).await).unwrap();
+    let (from, got) = policies::decode(&next_payload(&log).await).unwrap();
     assert_eq!(got.version, a.version);
     assert_eq!(from.to_rfc3339(), "2026-01-01T00:00:00.000Z");
     until(&metrics, "pronto_sla_policy_versions_read_total", 1).await;
@@ -131,7 +89,10 @@ async fn verdicts_follow_the_policy_versions_published_on_the_topic() {
         .await
         .unwrap();
     assert_eq!(
-        policies::decode(&next(&log).await).unwrap().1.version,
+        policies::decode(&next_payload(&log).await)
+            .unwrap()
+            .1
+            .version,
         b.version
     );
     until(&metrics, "pronto_sla_policy_versions_read_total", 2).await;
@@ -152,7 +113,7 @@ async fn verdicts_follow_the_policy_versions_published_on_the_topic() {
     assign_from_beginning(&sla, &[&topics.sla]).unwrap();
     let mut verdicts = Vec::new();
     while verdicts.len() < 2 {
-        let f = pronto_proto::sla::decode(&next(&sla).await).unwrap();
+        let f = pronto_proto::sla::decode(&next_payload(&sla).await).unwrap();
         if let SlaFact::Latency(l) = f {
             verdicts.push((
                 l.reply_event_id.to_string(),
@@ -193,7 +154,7 @@ async fn verdicts_follow_the_policy_versions_published_on_the_topic() {
     hup();
     until(&metrics, "pronto_sla_policy_reloads_total", 1).await;
     let before = pronto_runtime::wall_clock();
-    let (c_from, c) = policies::decode(&next(&log).await).unwrap();
+    let (c_from, c) = policies::decode(&next_payload(&log).await).unwrap();
     assert_eq!(c.name, "contract-c");
     assert!(
         c_from > before.plus_millis(-60_000)
@@ -213,13 +174,9 @@ async fn verdicts_follow_the_policy_versions_published_on_the_topic() {
 /// letters are written in committed transactions that read_committed consumers see.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verdicts_and_offsets_commit_together_in_transactions() {
-    let cluster = MockCluster::new(1).unwrap();
-    let mut kafka = KafkaArgs::with_brokers(&cluster.bootstrap_servers());
+    let (_cluster, mut kafka) = mock_cluster(1);
     kafka.instance_id = "sla-0".into();
     let topics = kafka.topics();
-    for t in topics.all() {
-        cluster.create_topic(t, 1, 1).unwrap();
-    }
     let publisher = Publisher::new(&kafka.brokers).unwrap();
     let events = [
         ("acme/c1", message("m1", "c1", "2026-03-02T09:00:00Z")),
@@ -256,7 +213,7 @@ async fn verdicts_and_offsets_commit_together_in_transactions() {
     assign_from_beginning(&sla, &[&topics.sla]).unwrap();
     let mut replies = Vec::new();
     while replies.len() < 2 {
-        let f = pronto_proto::sla::decode(&next(&sla).await).unwrap();
+        let f = pronto_proto::sla::decode(&next_payload(&sla).await).unwrap();
         if let SlaFact::Latency(l) = f {
             replies.push(l.reply_event_id);
         }
@@ -264,7 +221,7 @@ async fn verdicts_and_offsets_commit_together_in_transactions() {
     assert_eq!(replies, ["r1", "r3"]);
     let dead = reader(&kafka.brokers).unwrap();
     assign_from_beginning(&dead, &[&topics.dead_letter]).unwrap();
-    let letter = pb::DeadLetter::decode(next(&dead).await.as_slice()).unwrap();
+    let letter = pb::DeadLetter::decode(next_payload(&dead).await.as_slice()).unwrap();
     assert_eq!(letter.offset, 2);
 
     // The offsets go with each transaction (send_offsets_to_transaction); the mock
