@@ -7,6 +7,7 @@
 #[macro_use]
 mod event;
 mod facts;
+mod fault;
 mod id;
 mod intern;
 mod raw;
@@ -21,6 +22,7 @@ pub use facts::{
     ConversationContext, EscalationFact, EscalationRaised, EscalationWithdrawn, FactId, Name,
     Polarity, ReplyKind, ReplyLatency, SentimentTag, SlaBreach, SlaCorrection, SlaFact, SlaWarning,
 };
+pub use fault::{Classified, Fault};
 pub use id::{
     BoundedText, Id, IdError, MAX_ID_BYTES, digest128, fact_id, fact_id_bits, fact_id_of, id_bits,
 };

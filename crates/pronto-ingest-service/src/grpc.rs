@@ -2,12 +2,13 @@
 //! `google.rpc.BadRequest` that names every bad field.
 
 use crate::{Ingestor, MAX_BATCH, Receipt};
-use pronto_domain::ValidationErrors;
+use pronto_domain::{Classified, ValidationErrors};
 use pronto_grpc::{IngestService, IngestServiceServer};
 use pronto_proto::v1 as pb;
 use pronto_runtime::CancellationToken;
+use pronto_runtime::fault::{grpc_code, grpc_status};
 use std::sync::Arc;
-use tonic::{Code, Request, Response, Status};
+use tonic::{Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 struct Api(Arc<Ingestor>);
@@ -18,7 +19,7 @@ fn invalid(errs: &ValidationErrors) -> Status {
         details.add_bad_request_violation(e.path.clone(), e.reason.clone());
     }
     Status::with_error_details(
-        Code::InvalidArgument,
+        grpc_code(errs.fault()),
         format!("invalid event: {errs}"),
         details,
     )
@@ -40,9 +41,10 @@ impl Api {
             .collect();
         let events = self.0.validate(raws).map_err(|e| invalid(&e))?;
         let receipts = self.0.publish(&events).await.map_err(|e| {
-            Status::unavailable(format!(
-                "broker did not acknowledge; retry with the same event ids: {e}"
-            ))
+            grpc_status(
+                "broker did not acknowledge; retry with the same event ids",
+                &e,
+            )
         })?;
         Ok(receipts.into_iter().map(receipt).collect())
     }

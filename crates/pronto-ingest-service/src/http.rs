@@ -7,8 +7,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use pronto_domain::{FieldError, RawEvent};
+use pronto_domain::{Classified, Fault, FieldError, RawEvent};
 use pronto_runtime::CancellationToken;
+use pronto_runtime::fault::http_status;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -107,7 +108,7 @@ fn parse_body(body: &[u8]) -> Result<Vec<(String, RawEvent)>, Response> {
     if errors.is_empty() {
         Ok(out)
     } else {
-        Err(error(StatusCode::BAD_REQUEST, "invalid event", &errors))
+        Err(error(http_status(Fault::User), "invalid event", &errors))
     }
 }
 
@@ -135,7 +136,7 @@ async fn post_events(
     };
     let events = match ingestor.validate(raws) {
         Ok(e) => e,
-        Err(errs) => return error(StatusCode::BAD_REQUEST, "invalid event", &errs.0),
+        Err(errs) => return error(http_status(errs.fault()), "invalid event", &errs.0),
     };
     match ingestor.publish(&events).await {
         Ok(receipts) => (
@@ -146,7 +147,7 @@ async fn post_events(
         Err(e) => {
             tracing::error!(error = %e, "broker did not acknowledge");
             error(
-                StatusCode::SERVICE_UNAVAILABLE,
+                http_status(e.fault()),
                 "broker did not acknowledge; retry with the same event ids",
                 &[FieldError::new("$", e.to_string())],
             )

@@ -29,4 +29,11 @@ pub enum Error {
     Topic { topic: String, reason: String },
 }
 
+/// The broker failed or refused: trying again may succeed.
+impl pronto_domain::Classified for Error {
+    fn fault(&self) -> pronto_domain::Fault {
+        pronto_domain::Fault::External
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

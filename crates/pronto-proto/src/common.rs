@@ -332,3 +332,10 @@ impl From<&ConversationContext> for pb::ConversationContext {
         context_to_pb(c)
     }
 }
+
+/// A record that does not decode is wrong as written: reading it again fails the same way.
+impl pronto_domain::Classified for DecodeError {
+    fn fault(&self) -> pronto_domain::Fault {
+        pronto_domain::Fault::User
+    }
+}

@@ -1,7 +1,9 @@
 //! What every Pronto service shares: telemetry set-up, the admin HTTP server with
-//! `/healthz`, `/readyz` and `/metrics`, and a shutdown token tripped by SIGTERM or Ctrl-C.
+//! `/healthz`, `/readyz` and `/metrics`, a shutdown token tripped by SIGTERM or Ctrl-C, and the
+//! one mapping from an error's fault to an HTTP status and a gRPC code.
 
 mod admin;
+pub mod fault;
 mod grpc;
 mod shutdown;
 mod telemetry;

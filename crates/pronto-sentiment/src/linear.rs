@@ -428,6 +428,12 @@ pub fn cross_validate(
     total
 }
 
+impl pronto_domain::Classified for ModelFileError {
+    fn fault(&self) -> pronto_domain::Fault {
+        pronto_domain::Fault::User
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -453,6 +453,12 @@ pub fn weekday_index(name: &str) -> Option<usize> {
     Some(d.num_days_from_monday() as usize)
 }
 
+impl pronto_domain::Classified for CalendarError {
+    fn fault(&self) -> pronto_domain::Fault {
+        pronto_domain::Fault::User
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -529,6 +529,12 @@ impl Policy {
     }
 }
 
+impl pronto_domain::Classified for PolicyError {
+    fn fault(&self) -> pronto_domain::Fault {
+        pronto_domain::Fault::User
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
