@@ -41,7 +41,7 @@ pub(crate) async fn policy_versions(
     while let Some(m) = policies.next().await? {
         let added = pronto_proto::policies::decode(m.payload().unwrap_or_default())
             .map_err(|e| e.to_string())
-            .and_then(|r| versions.add_record(&r));
+            .and_then(|r| versions.add_record(&r).map_err(|e| e.to_string()));
         if let Err(e) = added {
             eprintln!("skipping a policy record at offset {}: {e}", m.offset());
         }

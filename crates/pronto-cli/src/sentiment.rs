@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 use pronto_domain::Polarity;
 use pronto_sentiment::{Confusion, Lexicon, LinearModel, Model, TrainConfig, cross_validate};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -206,12 +206,12 @@ pub(crate) fn eval(a: EvalArgs) -> ExitCode {
     } else {
         let loaded;
         let model: &dyn Model = match &a.model {
-            Some(p) => match load_model(p) {
+            Some(p) => match pronto_sentiment::load_model(p) {
                 Ok(m) => {
                     loaded = m;
                     &loaded
                 }
-                Err(e) => return fail(e),
+                Err(e) => return fail(e.to_string()),
             },
             None => &Lexicon,
         };
@@ -248,8 +248,4 @@ pub(crate) fn train(a: TrainArgs) -> ExitCode {
         started.elapsed().as_secs_f64()
     );
     ExitCode::SUCCESS
-}
-
-pub(crate) fn load_model(path: &Path) -> Result<LinearModel, String> {
-    pronto_sentiment::load_model(path)
 }

@@ -47,7 +47,7 @@ impl Tagger {
 
     /// Tags with the model in `path` (the built-in lexicon when `None`), re-read on reload.
     pub fn from_file(path: Option<PathBuf>) -> Result<Self, String> {
-        let model = open_model(path.as_deref())?;
+        let model = open_model(path.as_deref()).map_err(|e| e.to_string())?;
         Ok(Self {
             local: RwLock::new(model),
             source: path,
@@ -76,7 +76,7 @@ impl Tagger {
     /// Re-reads the model file. On success the new model tags from the next message on; on
     /// failure the model in use stays and the reason is returned.
     pub fn reload(&self) -> Result<Arc<dyn Model>, String> {
-        let model = open_model(self.source.as_deref())?;
+        let model = open_model(self.source.as_deref()).map_err(|e| e.to_string())?;
         *self
             .local
             .write()

@@ -15,7 +15,7 @@ use lexicon::class;
 pub use linear::{LinearModel, TrainConfig, cross_validate};
 use pronto_domain::Polarity;
 pub use signature::is_signed;
-pub use tag::{Reading, Taggable, load_model, open_model, tag, taggable};
+pub use tag::{ModelLoadError, Reading, Taggable, load_model, open_model, tag, taggable};
 
 /// What the model says about one message.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,19 +1,50 @@
 //! Tagging events: which events are tagged, and the tag a model's reading of one makes. The
 //! live service, a rescore and a replay all tag through here, so they agree on every tag.
 
+use crate::linear::ModelFileError;
 use crate::{Assessment, Lexicon, LinearModel, Model, is_signed};
-use pronto_domain::{AuthorKind, Event, Name, Payload, Polarity, SentimentTag, fact_id};
-use std::path::Path;
+use pronto_domain::{
+    AuthorKind, Classified, Event, Fault, Name, Payload, Polarity, SentimentTag, fact_id,
+};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Why a model file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelLoadError {
+    #[error("{}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    NotAModel {
+        path: PathBuf,
+        source: ModelFileError,
+    },
+}
+
+/// The file named is missing, unreadable or not a model: the operator's to mend.
+impl Classified for ModelLoadError {
+    fn fault(&self) -> Fault {
+        Fault::User
+    }
+}
+
 /// Reads a model file written by `pronto sentiment train`, or says why it cannot.
-pub fn load_model(path: &Path) -> Result<LinearModel, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    LinearModel::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+pub fn load_model(path: &Path) -> Result<LinearModel, ModelLoadError> {
+    let bytes = std::fs::read(path).map_err(|source| ModelLoadError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    LinearModel::from_bytes(&bytes).map_err(|source| ModelLoadError::NotAModel {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// The built-in lexicon, or the model in `path`.
-pub fn open_model(path: Option<&Path>) -> Result<Arc<dyn Model>, String> {
+pub fn open_model(path: Option<&Path>) -> Result<Arc<dyn Model>, ModelLoadError> {
     match path {
         None => Ok(Arc::new(Lexicon)),
         Some(p) => load_model(p).map(|m| Arc::new(m) as Arc<dyn Model>),

@@ -24,7 +24,7 @@ pub fn decode(bytes: &[u8]) -> Result<(EventTime, Arc<Policy>), String> {
         from,
         policy,
         computed_version,
-    } = published::read(&record)?;
+    } = published::read(&record).map_err(|e| e.to_string())?;
     if let Some(computed) = computed_version {
         tracing::warn!(published = %policy.version, %computed, "policy version differs from its content hash; keeping the published name");
     }

@@ -1,9 +1,25 @@
 //! Policy versions as the policies topic records them: the record that publishes a version,
 //! the version read back from a record, and when a newly offered version may take over.
 
-use crate::{Policy, PolicyVersions};
-use pronto_domain::{EventTime, VersionRecord};
+use crate::{Policy, PolicyError, PolicyVersions};
+use pronto_domain::{Classified, EventTime, Fault, VersionRecord};
 use std::sync::Arc;
+
+/// Why a policies-topic record holds no policy.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishedError {
+    #[error("policy {version}: effective_from is missing")]
+    Undated { version: String },
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+}
+
+/// A record published wrong stays wrong: reading it again fails the same way.
+impl Classified for PublishedError {
+    fn fault(&self) -> Fault {
+        Fault::User
+    }
+}
 
 /// A version published without `effective_from` takes over this long after it is published,
 /// so that every replica has read it before it applies to any event.
@@ -41,11 +57,11 @@ pub fn record(
 }
 
 /// The policy a record publishes, or why its text is not a policy.
-pub fn read(r: &VersionRecord) -> Result<Published, String> {
-    let from = r
-        .effective_from
-        .ok_or_else(|| format!("policy {}: effective_from is missing", r.version))?;
-    let mut policy = Policy::from_toml(&r.file, &r.source).map_err(|e| e.to_string())?;
+pub fn read(r: &VersionRecord) -> Result<Published, PublishedError> {
+    let from = r.effective_from.ok_or_else(|| PublishedError::Undated {
+        version: r.version.clone(),
+    })?;
+    let mut policy = Policy::from_toml(&r.file, &r.source)?;
     let computed_version = (policy.version != r.version).then(|| policy.version.clone());
     policy.version.clone_from(&r.version);
     Ok(Published {
@@ -81,7 +97,7 @@ pub fn activation(
 impl PolicyVersions {
     /// Adds the version a policies-topic record publishes; whether it was new, or why the
     /// record holds no policy.
-    pub fn add_record(&mut self, r: &VersionRecord) -> Result<bool, String> {
+    pub fn add_record(&mut self, r: &VersionRecord) -> Result<bool, PublishedError> {
         let p = read(r)?;
         Ok(self.add(p.from, p.policy))
     }
@@ -127,12 +143,19 @@ mod tests {
             source: "name = ".into(),
             ..r.clone()
         };
-        assert!(read(&bad).unwrap_err().contains("contract.toml"));
+        let err = read(&bad).unwrap_err();
+        assert!(err.to_string().contains("contract.toml"), "{err}");
+        assert_eq!(err.fault(), Fault::User);
         let undated = VersionRecord {
             effective_from: None,
             ..r
         };
-        assert!(read(&undated).unwrap_err().contains("effective_from"));
+        assert!(
+            read(&undated)
+                .unwrap_err()
+                .to_string()
+                .contains("effective_from")
+        );
     }
 
     #[test]
@@ -144,8 +167,8 @@ mod tests {
         let at = activation(&versions, &first, now).unwrap().unwrap();
         assert_eq!(at.to_rfc3339(), "2026-01-01T00:00:00.000Z");
         let r = record(&first, "contract.toml", at, "sla-0", now);
-        assert_eq!(versions.add_record(&r), Ok(true));
-        assert_eq!(versions.add_record(&r), Ok(false));
+        assert!(versions.add_record(&r).unwrap());
+        assert!(!versions.add_record(&r).unwrap());
         assert_eq!(activation(&versions, &first, now), Ok(None));
 
         let second = policy("");
