@@ -515,82 +515,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let s = a.service.settings();
             pronto_ingest_service::run(a.common.kafka, s, rt.health, rt.metrics, rt.shutdown)
                 .await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Sentiment(SentimentCmd {
             action: Some(sentiment::SentimentAction::ModelServer(a)),
             ..
-        }) => {
-            let _t = init_telemetry("pronto-sentiment-model", a.log_json);
-            let Some(tagger) = config("sentiment model-server", "model", a.model.tagger()) else {
-                return Ok(ExitCode::from(EXIT_CONFIG));
-            };
-            let listener = tokio::net::TcpListener::bind(a.grpc_addr)
-                .await
-                .with_context(|| format!("binding {}", a.grpc_addr))?;
-            let m = tagger.local();
-            tracing::info!(
-                model = m.name(),
-                version = m.version(),
-                "serving pronto.v1.SentimentModel"
-            );
-            let shutdown = pronto_runtime::shutdown_token();
-            pronto_sentiment_service::serve_model(
-                listener,
-                tagger,
-                pronto_runtime::Metrics::default(),
-                shutdown,
-            )
-            .await?;
-        }
+        }) => model_server(a).await,
         Command::Sentiment(SentimentCmd {
             action: Some(sentiment::SentimentAction::Rescore(a)),
             ..
-        }) => {
-            let Some(tagger) = config("sentiment rescore", "model", a.model.tagger()) else {
-                return Ok(ExitCode::from(EXIT_CONFIG));
-            };
-            if a.period.refused("pronto sentiment rescore") {
-                return Ok(ExitCode::from(2));
-            }
-            let m = tagger.local();
-            eprintln!(
-                "re-scoring {} with {} {}{}",
-                a.kafka.events_topic,
-                m.name(),
-                m.version(),
-                tagger
-                    .external()
-                    .map(|x| format!(" (external model {} first)", x.url()))
-                    .unwrap_or_default()
-            );
-            let started = std::time::Instant::now();
-            let summary = pronto_sentiment_service::rescore(
-                &a.kafka,
-                &tagger,
-                a.period.from,
-                a.period.to,
-                |done, total| eprint!("\rrescoring: {done}/{total} records"),
-            )
-            .await?;
-            eprintln!();
-            println!(
-                "re-scored {} records in {:.1} s: {} tags published to {}, {} fallbacks to the local model, {} records not events",
-                summary.records,
-                started.elapsed().as_secs_f64(),
-                summary.tags,
-                a.kafka.sentiment_topic,
-                summary.fallbacks,
-                summary.undecodable
-            );
-        }
+        }) => rescore(a).await,
         Command::Sentiment(SentimentCmd {
             action: Some(sentiment::SentimentAction::Eval(a)),
             ..
-        }) => return Ok(sentiment::eval(a)),
+        }) => Ok(sentiment::eval(a)),
         Command::Sentiment(SentimentCmd {
             action: Some(sentiment::SentimentAction::Train(a)),
             ..
-        }) => return Ok(sentiment::train(a)),
+        }) => Ok(sentiment::train(a)),
         Command::Sentiment(SentimentCmd { service: a, .. }) => {
             let _t = init_telemetry("pronto-sentiment", a.common.log_json);
             let Some(tagger) = config("sentiment", "model", a.service.tagger()) else {
@@ -605,13 +547,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 rt.shutdown,
             )
             .await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Sla(SlaCmd {
             action: Some(SlaAction::Explain(a)),
             ..
-        }) => return explain::run(&a.kafka, &a.conversation, a.at, explain::Show::Timeline).await,
+        }) => explain::run(&a.kafka, &a.conversation, a.at, explain::Show::Timeline).await,
         Command::Audit(a) => {
-            return explain::run(&a.kafka, &a.conversation, Some(a.at), explain::Show::AsOf).await;
+            explain::run(&a.kafka, &a.conversation, Some(a.at), explain::Show::AsOf).await
         }
         Command::Sla(SlaCmd { service: a, .. }) => {
             let _t = init_telemetry("pronto-sla", a.common.log_json);
@@ -621,36 +564,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rt = with_admin(&a.common, "127.0.0.1:9103", &["sla"]).await?;
             pronto_sla_service::run(a.common.kafka, settings, rt.health, rt.metrics, rt.shutdown)
                 .await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Escalation(EscalationCmd {
             action: Some(EscalationAction::Redeliver(a)),
             ..
-        }) => {
-            let hook = pronto_escalation_service::webhook::Webhook::new(
-                a.webhook.clone(),
-                a.webhook_secret.clone(),
-            )?;
-            let done = pronto_escalation_service::webhook::redeliver(
-                &a.kafka.brokers,
-                &a.kafka.dead_letter_topic,
-                &hook,
-                |done, total| {
-                    eprint!(
-                        "\rreading {}: {done}/{total} records",
-                        a.kafka.dead_letter_topic
-                    )
-                },
-            )
-            .await?;
-            eprintln!();
-            println!(
-                "{} parked deliveries: {} delivered to {}, {} failed again",
-                done.parked, done.delivered, a.webhook, done.failed
-            );
-            if done.failed > 0 {
-                return Ok(ExitCode::from(1));
-            }
-        }
+        }) => redeliver(a).await,
         Command::Escalation(EscalationCmd { service: a, .. }) => {
             let _t = init_telemetry("pronto-escalation", a.common.log_json);
             let Some(s) = config("escalation", "escalation rules", a.service.settings()) else {
@@ -659,6 +578,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rt = with_admin(&a.common, "127.0.0.1:9104", &["escalation"]).await?;
             pronto_escalation_service::run(a.common.kafka, s, rt.health, rt.metrics, rt.shutdown)
                 .await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Reporting(a) => {
             let _t = init_telemetry("pronto-reporting", a.common.log_json);
@@ -668,90 +588,197 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rt = with_admin(&a.common, "127.0.0.1:9105", &["reporting"]).await?;
             pronto_reporting_service::run(a.common.kafka, s, rt.health, rt.metrics, rt.shutdown)
                 .await?;
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Up(a) => {
-            let _t = init_telemetry("pronto", a.common.log_json);
-            let Some(settings) = config("up", "policy", sla_settings(&a.sla)) else {
-                return Ok(ExitCode::from(EXIT_CONFIG));
-            };
-            let Some(tagger) = config("up", "model", a.sentiment.tagger()) else {
-                return Ok(ExitCode::from(EXIT_CONFIG));
-            };
-            let Some(escalation) = config("up", "escalation rules", a.escalation.settings()) else {
-                return Ok(ExitCode::from(EXIT_CONFIG));
-            };
-            let Some(reporting) = config("up", "outsourcers", a.reporting.settings()) else {
-                return Ok(ExitCode::from(EXIT_CONFIG));
-            };
-            let rt = with_admin(
-                &a.common,
-                "127.0.0.1:9100",
-                &["ingest", "sentiment", "sla", "escalation", "reporting"],
+        Command::Up(a) => up(a).await,
+        Command::Simulate(a) => simulate::run(a).await,
+        Command::CheckPolicy(a) => Ok(check_policy(a)),
+        Command::Replay(a) => replay::run(a).await,
+        Command::Export(a) => export::run(a).await,
+        Command::Import(a) => import::run(a).await,
+        Command::Report(a) => report(a).await,
+    }
+}
+
+/// `pronto sentiment model-server`: the service's own model behind the `SentimentModel`
+/// gRPC interface.
+async fn model_server(a: sentiment::ModelServerArgs) -> anyhow::Result<ExitCode> {
+    let _t = init_telemetry("pronto-sentiment-model", a.log_json);
+    let Some(tagger) = config("sentiment model-server", "model", a.model.tagger()) else {
+        return Ok(ExitCode::from(EXIT_CONFIG));
+    };
+    let listener = tokio::net::TcpListener::bind(a.grpc_addr)
+        .await
+        .with_context(|| format!("binding {}", a.grpc_addr))?;
+    let m = tagger.local();
+    tracing::info!(
+        model = m.name(),
+        version = m.version(),
+        "serving pronto.v1.SentimentModel"
+    );
+    let shutdown = pronto_runtime::shutdown_token();
+    pronto_sentiment_service::serve_model(
+        listener,
+        tagger,
+        pronto_runtime::Metrics::default(),
+        shutdown,
+    )
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pronto sentiment rescore`: a period's history scored again, with progress.
+async fn rescore(a: sentiment::RescoreArgs) -> anyhow::Result<ExitCode> {
+    let Some(tagger) = config("sentiment rescore", "model", a.model.tagger()) else {
+        return Ok(ExitCode::from(EXIT_CONFIG));
+    };
+    if a.period.refused("pronto sentiment rescore") {
+        return Ok(ExitCode::from(2));
+    }
+    let m = tagger.local();
+    eprintln!(
+        "re-scoring {} with {} {}{}",
+        a.kafka.events_topic,
+        m.name(),
+        m.version(),
+        tagger
+            .external()
+            .map(|x| format!(" (external model {} first)", x.url()))
+            .unwrap_or_default()
+    );
+    let started = std::time::Instant::now();
+    let summary = pronto_sentiment_service::rescore(
+        &a.kafka,
+        &tagger,
+        a.period.from,
+        a.period.to,
+        |done, total| eprint!("\rrescoring: {done}/{total} records"),
+    )
+    .await?;
+    eprintln!();
+    println!(
+        "re-scored {} records in {:.1} s: {} tags published to {}, {} fallbacks to the local model, {} records not events",
+        summary.records,
+        started.elapsed().as_secs_f64(),
+        summary.tags,
+        a.kafka.sentiment_topic,
+        summary.fallbacks,
+        summary.undecodable
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pronto escalation redeliver`: the webhook deliveries parked after their last try, posted
+/// again.
+async fn redeliver(a: RedeliverArgs) -> anyhow::Result<ExitCode> {
+    let hook = pronto_escalation_service::webhook::Webhook::new(
+        a.webhook.clone(),
+        a.webhook_secret.clone(),
+    )?;
+    let done = pronto_escalation_service::webhook::redeliver(
+        &a.kafka.brokers,
+        &a.kafka.dead_letter_topic,
+        &hook,
+        |done, total| {
+            eprint!(
+                "\rreading {}: {done}/{total} records",
+                a.kafka.dead_letter_topic
             )
-            .await?;
-            let k = a.common.kafka.clone();
-            let (h, m, s) = (rt.health.clone(), rt.metrics.clone(), rt.shutdown.clone());
-            let mut tasks = tokio::task::JoinSet::new();
-            tasks.spawn(pronto_ingest_service::run(
-                k.clone(),
-                a.ingest.settings(),
-                h.clone(),
-                m.clone(),
-                s.clone(),
-            ));
-            tasks.spawn(pronto_sentiment_service::run(
-                k.clone(),
-                tagger,
-                h.clone(),
-                m.clone(),
-                s.clone(),
-            ));
-            tasks.spawn(pronto_sla_service::run(
-                k.clone(),
-                settings,
-                h.clone(),
-                m.clone(),
-                s.clone(),
-            ));
-            tasks.spawn(pronto_escalation_service::run(
-                k.clone(),
-                escalation,
-                h.clone(),
-                m.clone(),
-                s.clone(),
-            ));
-            tasks.spawn(pronto_reporting_service::run(k, reporting, h, m, s.clone()));
-            let mut failed = None;
-            while let Some(r) = tasks.join_next().await {
-                let r = r.map_err(anyhow::Error::from).and_then(|r| r);
-                if let Err(e) = r {
-                    tracing::error!(error = %e, "a service failed; stopping the others");
-                    s.cancel();
-                    failed.get_or_insert(e);
-                }
-            }
-            if let Some(e) = failed {
-                return Err(e);
-            }
+        },
+    )
+    .await?;
+    eprintln!();
+    println!(
+        "{} parked deliveries: {} delivered to {}, {} failed again",
+        done.parked, done.delivered, a.webhook, done.failed
+    );
+    if done.failed > 0 {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pronto up`: the five services in one process; when one fails, the others stop.
+async fn up(a: UpArgs) -> anyhow::Result<ExitCode> {
+    let _t = init_telemetry("pronto", a.common.log_json);
+    let Some(settings) = config("up", "policy", sla_settings(&a.sla)) else {
+        return Ok(ExitCode::from(EXIT_CONFIG));
+    };
+    let Some(tagger) = config("up", "model", a.sentiment.tagger()) else {
+        return Ok(ExitCode::from(EXIT_CONFIG));
+    };
+    let Some(escalation) = config("up", "escalation rules", a.escalation.settings()) else {
+        return Ok(ExitCode::from(EXIT_CONFIG));
+    };
+    let Some(reporting) = config("up", "outsourcers", a.reporting.settings()) else {
+        return Ok(ExitCode::from(EXIT_CONFIG));
+    };
+    let rt = with_admin(
+        &a.common,
+        "127.0.0.1:9100",
+        &["ingest", "sentiment", "sla", "escalation", "reporting"],
+    )
+    .await?;
+    let k = a.common.kafka.clone();
+    let (h, m, s) = (rt.health.clone(), rt.metrics.clone(), rt.shutdown.clone());
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(pronto_ingest_service::run(
+        k.clone(),
+        a.ingest.settings(),
+        h.clone(),
+        m.clone(),
+        s.clone(),
+    ));
+    tasks.spawn(pronto_sentiment_service::run(
+        k.clone(),
+        tagger,
+        h.clone(),
+        m.clone(),
+        s.clone(),
+    ));
+    tasks.spawn(pronto_sla_service::run(
+        k.clone(),
+        settings,
+        h.clone(),
+        m.clone(),
+        s.clone(),
+    ));
+    tasks.spawn(pronto_escalation_service::run(
+        k.clone(),
+        escalation,
+        h.clone(),
+        m.clone(),
+        s.clone(),
+    ));
+    tasks.spawn(pronto_reporting_service::run(k, reporting, h, m, s.clone()));
+    let mut failed = None;
+    while let Some(r) = tasks.join_next().await {
+        let r = r.map_err(anyhow::Error::from).and_then(|r| r);
+        if let Err(e) = r {
+            tracing::error!(error = %e, "a service failed; stopping the others");
+            s.cancel();
+            failed.get_or_insert(e);
         }
-        Command::Simulate(a) => return simulate::run(a).await,
-        Command::CheckPolicy(CheckPolicyArgs {
-            escalation_rules: Some(file),
-            ..
-        }) => match load_escalation_rules(Some(&file)) {
-            Ok(r) => println!(
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pronto check-policy`: an SLA policy or an escalation rules file, checked.
+fn check_policy(a: CheckPolicyArgs) -> ExitCode {
+    let checked = match &a.escalation_rules {
+        Some(file) => load_escalation_rules(Some(file)).map(|r| {
+            format!(
                 "{}: valid; {} rules, {} levels in all",
                 r.version,
                 r.rules.len(),
                 r.rules.iter().map(|r| r.levels.len()).sum::<usize>()
-            ),
-            Err(e) => {
-                eprintln!("pronto check-policy: {e}");
-                return Ok(ExitCode::from(EXIT_CONFIG));
-            }
-        },
-        Command::CheckPolicy(a) => match load_policy(a.file.as_deref()) {
-            Ok(p) => println!(
+            )
+        }),
+        None => load_policy(a.file.as_deref()).map(|p| {
+            format!(
                 "{}: valid; {} channel targets, {} rules, warnings at {:?}; takes over {}",
                 p.version,
                 p.targets.len(),
@@ -761,38 +788,43 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .map_or("5 s after it is published".to_string(), |t| {
                         format!("at {t}")
                     })
-            ),
-            Err(e) => {
-                eprintln!("pronto check-policy: {e}");
-                return Ok(ExitCode::from(EXIT_CONFIG));
-            }
-        },
-        Command::Replay(a) => return replay::run(a).await,
-        Command::Export(a) => return export::run(a).await,
-        Command::Import(a) => return import::run(a).await,
-        Command::Report(a) => {
-            if let Some(limit) = a.wait_settled {
-                wait_settled(&a.url, limit).await?;
-            }
-            let format = if a.json { "json" } else { "text" };
-            let url = format!(
-                "{}/v1/report?group_by={}&bucket={}&format={format}",
-                a.url.trim_end_matches('/'),
-                a.group_by,
-                a.bucket
-            );
-            let resp = reqwest::get(&url)
-                .await
-                .with_context(|| format!("GET {url}"))?;
-            let status = resp.status();
-            let body = resp.text().await?;
-            if !status.is_success() {
-                eprintln!("pronto report: {status}: {body}");
-                return Ok(ExitCode::from(2));
-            }
-            print!("{body}");
+            )
+        }),
+    };
+    match checked {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("pronto check-policy: {e}");
+            ExitCode::from(EXIT_CONFIG)
         }
     }
+}
+
+/// `pronto report`: the reporting service's report, printed.
+async fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
+    if let Some(limit) = a.wait_settled {
+        wait_settled(&a.url, limit).await?;
+    }
+    let format = if a.json { "json" } else { "text" };
+    let url = format!(
+        "{}/v1/report?group_by={}&bucket={}&format={format}",
+        a.url.trim_end_matches('/'),
+        a.group_by,
+        a.bucket
+    );
+    let resp = reqwest::get(&url)
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    let status = resp.status();
+    let body = resp.text().await?;
+    if !status.is_success() {
+        eprintln!("pronto report: {status}: {body}");
+        return Ok(ExitCode::from(2));
+    }
+    print!("{body}");
     Ok(ExitCode::SUCCESS)
 }
 
