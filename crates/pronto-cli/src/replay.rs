@@ -176,41 +176,16 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     if a.period.refused("pronto replay") {
         return Ok(ExitCode::from(2));
     }
-    let mut query = Query::default();
-    for d in a.group_by.split(',').filter(|d| !d.is_empty()) {
-        let Some(dim) = Dimension::parse(d.trim()) else {
-            eprintln!(
-                "pronto replay: --group-by: unknown dimension '{d}'; expected {}",
-                Dimension::NAMES
-            );
-            return Ok(ExitCode::from(2));
-        };
-        query.group_by.push(dim);
-    }
-    let candidate = match a
-        .policy
-        .as_deref()
-        .map(pronto_sla::Policy::load)
-        .transpose()
-    {
-        Ok(c) => c.map(Arc::new),
-        Err(e) => {
-            eprintln!("pronto replay: {e}");
-            return Ok(ExitCode::from(crate::EXIT_CONFIG));
-        }
-    };
-    let outsourcers = match crate::load_outsourcers(a.outsourcers.as_deref()) {
+    let Options {
+        query,
+        candidate,
+        outsourcers,
+        sentiment,
+    } = match Options::of(&a) {
         Ok(o) => o,
-        Err(e) => {
-            eprintln!("pronto replay: {e}");
-            return Ok(ExitCode::from(crate::EXIT_CONFIG));
-        }
-    };
-    let sentiment = match pronto_sentiment::open_model(a.sentiment_model.as_deref()) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("pronto replay: {e}");
-            return Ok(ExitCode::from(crate::EXIT_CONFIG));
+        Err((code, message)) => {
+            eprintln!("pronto replay: {message}");
+            return Ok(code);
         }
     };
 
@@ -356,18 +331,7 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let total_seconds = reading.elapsed().as_secs_f64();
     // The live side, read up to where the replay ended.
     let live = if a.check_live {
-        let (live, live_undecodable) = live_facts(&a.kafka, replayed.until).await?;
-        let ours = replayed.entries();
-        let (only_live, only_replayed, different) = pronto_replay::differences(&live, &ours);
-        Some(serde_json::json!({
-            "digest": pronto_replay::digest(&live),
-            "facts": live.len(),
-            "records_undecodable": live_undecodable,
-            "same": only_live.is_empty() && only_replayed.is_empty() && different.is_empty(),
-            "only_live": only_live,
-            "only_replayed": only_replayed,
-            "different": different,
-        }))
+        Some(compare_live(&a.kafka, &replayed).await?)
     } else {
         None
     };
@@ -401,42 +365,10 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     );
     println!("digest: {digest}");
     if let Some(l) = &live {
-        println!(
-            "live:   {} ({} facts published, {} records undecodable){}",
-            l["digest"].as_str().unwrap_or_default(),
-            l["facts"],
-            l["records_undecodable"],
-            if differs { "" } else { ": the same" }
-        );
-        for (key, what) in [
-            ("only_live", "published live, not replayed"),
-            ("only_replayed", "replayed, not published live"),
-            ("different", "told differently"),
-        ] {
-            let ids = l[key].as_array().cloned().unwrap_or_default();
-            if !ids.is_empty() {
-                println!("  {} {what}:", ids.len());
-                for id in ids.iter().take(20) {
-                    println!("    {}", id.as_str().unwrap_or_default());
-                }
-            }
-        }
+        print_live(l, differs);
     }
     if let Some((policy, candidate)) = what_if {
-        println!();
-        println!(
-            "what-if: {} ({}) against the versions in force",
-            a.policy
-                .as_deref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            policy.version
-        );
-        for dim in [Dimension::Channel, Dimension::Queue, Dimension::Agent] {
-            println!();
-            print!("{}", side_by_side(dim, &replayed, &candidate));
-        }
-        println!("candidate digest: {}", candidate.digest());
+        print_what_if(&a, &policy, &replayed, &candidate);
     }
     exit_without_freeing(replayed, None::<()>);
     Ok(code)
@@ -444,6 +376,118 @@ pub(crate) async fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
 
 /// Leaves the replay's millions of small allocations to the operating system, which takes
 /// them back at once when the command ends, instead of freeing them one by one (seconds).
+/// What `pronto replay` takes from its flags besides where to read: the report's slices, a
+/// candidate policy for a what-if, the outsourcers, and the sentiment model.
+struct Options {
+    query: Query,
+    candidate: Option<Arc<pronto_sla::Policy>>,
+    outsourcers: pronto_reporting::Outsourcers,
+    sentiment: Arc<dyn pronto_sentiment::Model>,
+}
+
+impl Options {
+    /// The options of `a`, or the exit code and message of the first flag that is wrong.
+    fn of(a: &ReplayArgs) -> Result<Self, (ExitCode, String)> {
+        let config = |e: String| (ExitCode::from(crate::EXIT_CONFIG), e);
+        let mut query = Query::default();
+        for d in a.group_by.split(',').filter(|d| !d.is_empty()) {
+            let Some(dim) = Dimension::parse(d.trim()) else {
+                return Err((
+                    ExitCode::from(2),
+                    format!(
+                        "--group-by: unknown dimension '{d}'; expected {}",
+                        Dimension::NAMES
+                    ),
+                ));
+            };
+            query.group_by.push(dim);
+        }
+        let candidate = a
+            .policy
+            .as_deref()
+            .map(pronto_sla::Policy::load)
+            .transpose()
+            .map_err(|e| config(e.to_string()))?
+            .map(Arc::new);
+        let outsourcers =
+            crate::load_outsourcers(a.outsourcers.as_deref()).map_err(|e| config(e.to_string()))?;
+        let sentiment = pronto_sentiment::open_model(a.sentiment_model.as_deref())
+            .map_err(|e| config(e.to_string()))?;
+        Ok(Self {
+            query,
+            candidate,
+            outsourcers,
+            sentiment,
+        })
+    }
+}
+
+/// The replay's facts against those the live services published up to where it ended.
+async fn compare_live(
+    kafka: &pronto_kafka::KafkaArgs,
+    replayed: &pronto_replay::Replay,
+) -> anyhow::Result<serde_json::Value> {
+    let (live, live_undecodable) = live_facts(kafka, replayed.until).await?;
+    let ours = replayed.entries();
+    let (only_live, only_replayed, different) = pronto_replay::differences(&live, &ours);
+    Ok(serde_json::json!({
+        "digest": pronto_replay::digest(&live),
+        "facts": live.len(),
+        "records_undecodable": live_undecodable,
+        "same": only_live.is_empty() && only_replayed.is_empty() && different.is_empty(),
+        "only_live": only_live,
+        "only_replayed": only_replayed,
+        "different": different,
+    }))
+}
+
+/// The live comparison, as the text output tells it.
+fn print_live(l: &serde_json::Value, differs: bool) {
+    println!(
+        "live:   {} ({} facts published, {} records undecodable){}",
+        l["digest"].as_str().unwrap_or_default(),
+        l["facts"],
+        l["records_undecodable"],
+        if differs { "" } else { ": the same" }
+    );
+    for (key, what) in [
+        ("only_live", "published live, not replayed"),
+        ("only_replayed", "replayed, not published live"),
+        ("different", "told differently"),
+    ] {
+        let ids = l[key].as_array().cloned().unwrap_or_default();
+        if !ids.is_empty() {
+            println!("  {} {what}:", ids.len());
+            for id in ids.iter().take(20) {
+                println!("    {}", id.as_str().unwrap_or_default());
+            }
+        }
+    }
+}
+
+/// The what-if against the versions in force, slice by slice.
+fn print_what_if(
+    a: &ReplayArgs,
+    policy: &pronto_sla::Policy,
+    replayed: &pronto_replay::Replay,
+    candidate: &pronto_replay::Replay,
+) {
+    println!();
+    println!(
+        "what-if: {} ({}) against the versions in force",
+        a.policy
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        policy.version
+    );
+    for dim in [Dimension::Channel, Dimension::Queue, Dimension::Agent] {
+        println!();
+        print!("{}", side_by_side(dim, replayed, candidate));
+    }
+    println!("candidate digest: {}", candidate.digest());
+}
+
 fn exit_without_freeing<T>(replayed: pronto_replay::Replay, what_if: Option<T>) {
     std::mem::forget(replayed);
     std::mem::forget(what_if);
