@@ -3,7 +3,8 @@
 //! over gRPC, and posts it to a webhook when one is configured.
 
 use pronto_domain::{
-    EscalationFact, EscalationHandled, EscalationRecord, EscalationState, EventTime, VersionRecord,
+    EscalationFact, EscalationHandled, EscalationRecord, EscalationState, EventTime, Fault,
+    VersionRecord,
 };
 use pronto_escalation::{Escalator, RuleSet};
 use pronto_grpc::{EscalationService, EscalationServiceServer};
@@ -13,6 +14,7 @@ use pronto_kafka::{
     record_span,
 };
 use pronto_proto::v1 as pb;
+use pronto_runtime::fault::grpc_code;
 use pronto_runtime::{CancellationToken, Health, Metrics};
 use prost::Message as _;
 use std::collections::HashMap;
@@ -149,7 +151,10 @@ impl Shared {
         to: EscalationState,
     ) -> Result<pb::EscalationEvent, Status> {
         if id.is_empty() {
-            return Err(Status::invalid_argument("escalation_id: is required"));
+            return Err(Status::new(
+                grpc_code(Fault::User),
+                "escalation_id: is required",
+            ));
         }
         let key = self.key_of(id).ok_or_else(|| {
             Status::not_found(format!("escalation {id} is not known to this service"))
@@ -171,9 +176,12 @@ impl Shared {
             at: now,
         });
         // Folded into the board, an acknowledged or resolved ladder climbs no further.
-        self.record(&key, &record)
-            .await
-            .map_err(|e| Status::unavailable(format!("broker did not acknowledge: {e}")))
+        self.record(&key, &record).await.map_err(|e| {
+            Status::new(
+                grpc_code(Fault::External),
+                format!("broker did not acknowledge: {e}"),
+            )
+        })
     }
 }
 

@@ -1,11 +1,12 @@
 //! `ReportingService.GetReport` over gRPC.
 
 use crate::Shared;
-use pronto_domain::EventTime;
+use pronto_domain::{EventTime, Fault};
 use pronto_grpc::{ReportingService, ReportingServiceServer};
 use pronto_proto::v1 as pb;
 use pronto_reporting::{Bucket, Dimension, LatencyStats, Query, Row};
 use pronto_runtime::CancellationToken;
+use pronto_runtime::fault::grpc_code;
 use tonic::{Request, Response, Status};
 
 struct Api(Shared);
@@ -60,6 +61,11 @@ fn row(r: &Row) -> pb::ReportRow {
     }
 }
 
+/// A request that asks for no report Pronto makes: the caller's to change.
+fn invalid(message: String) -> Status {
+    Status::new(grpc_code(Fault::User), message)
+}
+
 fn query(req: &pb::ReportRequest) -> Result<Query, Status> {
     let mut q = Query::default();
     for (i, d) in req.group_by.iter().enumerate() {
@@ -72,9 +78,7 @@ fn query(req: &pb::ReportRequest) -> Result<Query, Status> {
             Ok(pb::Dimension::Tier) => Dimension::Tier,
             Ok(pb::Dimension::Outsourcer) => Dimension::Outsourcer,
             _ => {
-                return Err(Status::invalid_argument(format!(
-                    "group_by[{i}]: unknown dimension {d}"
-                )));
+                return Err(invalid(format!("group_by[{i}]: unknown dimension {d}")));
             }
         });
     }
@@ -84,10 +88,7 @@ fn query(req: &pb::ReportRequest) -> Result<Query, Status> {
         Ok(pb::Bucket::Month) => Bucket::Month,
         Ok(pb::Bucket::Day | pb::Bucket::Unspecified) => Bucket::Day,
         Err(_) => {
-            return Err(Status::invalid_argument(format!(
-                "bucket: unknown value {}",
-                req.bucket
-            )));
+            return Err(invalid(format!("bucket: unknown value {}", req.bucket)));
         }
     };
     let time =
@@ -95,7 +96,7 @@ fn query(req: &pb::ReportRequest) -> Result<Query, Status> {
             t.as_ref()
                 .map(|t| {
                     EventTime::from_parts(t.seconds, t.nanos)
-                        .map_err(|e| Status::invalid_argument(format!("{field}: {e}")))
+                        .map_err(|e| invalid(format!("{field}: {e}")))
                 })
                 .transpose()
         };
@@ -103,7 +104,7 @@ fn query(req: &pb::ReportRequest) -> Result<Query, Status> {
     q.to = time("to", &req.to)?;
     if !req.time_zone.is_empty() {
         q.time_zone = req.time_zone.parse().map_err(|_| {
-            Status::invalid_argument(format!(
+            invalid(format!(
                 "time_zone: unknown time zone '{}'; expected an IANA name such as Europe/Rome",
                 req.time_zone
             ))

@@ -4,13 +4,13 @@
 
 use crate::Shared;
 use axum::extract::{Query as QueryParams, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use pronto_domain::{EscalationState, EventTime};
+use pronto_domain::{EscalationState, EventTime, Fault};
 use pronto_reporting::{Bucket, Dimension, Figure, Query};
 use pronto_runtime::CancellationToken;
+use pronto_runtime::fault::http_status;
 use serde::Deserialize;
 
 /// Query-string parameters of `GET /v1/report`.
@@ -33,7 +33,7 @@ pub struct ReportParams {
 
 fn bad(field: &str, reason: String) -> Response {
     (
-        StatusCode::BAD_REQUEST,
+        http_status(Fault::User),
         Json(serde_json::json!({
             "error": "invalid report query",
             "details": [{ "path": field, "reason": reason }],
