@@ -10,8 +10,8 @@ use pronto_escalation::{Escalator, RuleSet};
 use pronto_grpc::{EscalationService, EscalationServiceServer};
 use pronto_kafka::rdkafka::message::Message;
 use pronto_kafka::{
-    DeadLetters, KafkaArgs, Publisher, assign_from_beginning, group_consumer_committing, reader,
-    record_span,
+    DeadLetters, InFlight, KafkaArgs, Publisher, assign_from_beginning, group_consumer_committing,
+    reader, record_span,
 };
 use pronto_proto::v1 as pb;
 use pronto_runtime::fault::grpc_code;
@@ -345,13 +345,19 @@ impl Clock {
     }
 }
 
-/// Publishes each new fact once, streams it to consoles and posts it to the webhook.
+/// An escalation fact handed to the producer: announced once the broker acknowledged it.
+struct Sent {
+    fact: EscalationFact,
+    event: pb::EscalationEvent,
+}
+
+/// Hands each new fact to the producer once, without waiting for the broker; the window gives
+/// it back to [`Announcer::announce`] once acknowledged. A fact is on the board from the moment
+/// it is sent, so that it is not sent twice while in flight.
 async fn emit(
     shared: &Shared,
     facts: Vec<EscalationFact>,
-    hook: Option<&webhook::Webhook>,
-    dead_letter_topic: &str,
-    raised_total: &std::sync::atomic::AtomicU64,
+    window: &mut InFlight<Option<Sent>>,
 ) -> anyhow::Result<()> {
     for f in facts {
         let id = f.escalation_id().to_string();
@@ -369,27 +375,60 @@ async fn emit(
         }
         let record = EscalationRecord::Fact(f.clone());
         let key = format!("{}/{}", f.context().tenant, f.context().conversation_id);
-        shared.record(&key, &record).await?;
-        match &f {
+        let event = pb::EscalationEvent::from(&record);
+        let delivery = shared
+            .publisher
+            .send(
+                &shared.topic,
+                &key,
+                &event.encode_to_vec(),
+                pronto_proto::escalations::MESSAGE,
+            )
+            .await?;
+        shared
+            .board
+            .lock()
+            .expect("board lock")
+            .apply(&record, &shared.escalator);
+        window.push(vec![delivery], Some(Sent { fact: f, event }));
+    }
+    Ok(())
+}
+
+/// Tells of escalations once they are durable: streams them to consoles, posts them to the
+/// webhook, counts and logs them.
+struct Announcer<'a> {
+    shared: &'a Shared,
+    hook: Option<&'a webhook::Webhook>,
+    dead_letter_topic: &'a str,
+    raised_total: &'a std::sync::atomic::AtomicU64,
+}
+
+impl Announcer<'_> {
+    fn announce(&self, sent: Option<Sent>) {
+        let Some(Sent { fact, event }) = sent else {
+            return;
+        };
+        let _ = self.shared.tx.send(event);
+        match &fact {
             EscalationFact::Raised(r) => {
-                raised_total.fetch_add(1, Ordering::Relaxed);
+                self.raised_total.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(escalation = %r, step = r.step, "escalation raised");
             }
             EscalationFact::Withdrawn(w) => {
                 tracing::info!(escalation = %w.escalation_id, reason = %w.reason, "escalation withdrawn");
             }
         }
-        if let Some(hook) = hook {
+        if let Some(hook) = self.hook {
             tokio::spawn(webhook::deliver_or_park(
                 hook.clone(),
-                shared.publisher.clone(),
-                dead_letter_topic.to_string(),
-                shared.topic.clone(),
-                f,
+                self.shared.publisher.clone(),
+                self.dead_letter_topic.to_string(),
+                self.shared.topic.clone(),
+                fact,
             ));
         }
     }
-    Ok(())
 }
 
 /// The instant the rules version took effect, as recorded on the topic; recorded now if it
@@ -487,59 +526,68 @@ pub async fn run(
     let pending = metrics.counter("pronto_escalation_levels_pending");
     let mut clock = Clock::new(&inputs, settings.grace);
     let mut tick = tokio::time::interval(Duration::from_millis(200));
+    let announcer = Announcer {
+        shared: &shared,
+        hook: hook.as_ref(),
+        dead_letter_topic: &topics.dead_letter,
+        raised_total: &raised_total,
+    };
+    // Escalations (and dead letters) handed to the producer, not yet acknowledged.
+    let mut window = InFlight::new(kafka.max_in_flight);
     ready.store(true, Ordering::Relaxed);
     tracing::info!(rules = %settings.rules.version, %effective_from, "escalation service consuming");
     loop {
-        let m = tokio::select! {
+        tokio::select! {
+            biased;
             _ = shutdown.cancelled() => break,
-            _ = tick.tick() => {
+            Some(done) = window.next(), if !window.is_empty() => announcer.announce(done?),
+            _ = tick.tick(), if !window.is_full() => {
                 let facts = {
                     let mut e = shared.escalator.lock().expect("escalator lock");
                     let facts = e.advance(clock.now());
                     pending.store(e.pending() as u64, Ordering::Relaxed);
                     facts
                 };
-                emit(&shared, facts, hook.as_ref(), &topics.dead_letter, &raised_total).await?;
-                continue;
+                emit(&shared, facts, &mut window).await?;
             }
-            m = consumer.recv() => m?,
-        };
-        let span = record_span("escalation", &m);
-        async {
-            let payload = m.payload().unwrap_or_default();
-            let decoded = match topics.kind(m.topic()) {
-                Some(kind) => pronto_proto::decode(kind, payload).map_err(|e| e.to_string()),
-                None => Err(format!(
-                    "{} is not an input of the escalation rules",
-                    m.topic()
-                )),
-            };
-            match decoded {
-                Err(reason) => dead.park(&m, &reason).await?,
-                Ok(record) => {
-                    if let Some(at) = record.at() {
-                        clock.saw(m.topic(), at);
+            m = consumer.recv(), if !window.is_full() => {
+                let m = m?;
+                async {
+                    let payload = m.payload().unwrap_or_default();
+                    let decoded = match topics.kind(m.topic()) {
+                        Some(kind) => pronto_proto::decode(kind, payload).map_err(|e| e.to_string()),
+                        None => Err(format!(
+                            "{} is not an input of the escalation rules",
+                            m.topic()
+                        )),
+                    };
+                    match decoded {
+                        Err(reason) => window.push(vec![dead.send(&m, &reason).await?], None),
+                        Ok(record) => {
+                            if let Some(at) = record.at() {
+                                clock.saw(m.topic(), at);
+                            }
+                            let facts = shared
+                                .escalator
+                                .lock()
+                                .expect("escalator lock")
+                                .on_record(&record);
+                            emit(&shared, facts, &mut window).await?;
+                        }
                     }
-                    let facts = shared
-                        .escalator
-                        .lock()
-                        .expect("escalator lock")
-                        .on_record(&record);
-                    emit(
-                        &shared,
-                        facts,
-                        hook.as_ref(),
-                        &topics.dead_letter,
-                        &raised_total,
-                    )
-                    .await?;
+                    anyhow::Ok(())
                 }
+                .instrument(record_span("escalation", &m))
+                .await?;
             }
-            anyhow::Ok(())
         }
-        .instrument(span)
-        .await?;
     }
+    window
+        .drain(|done| {
+            announcer.announce(done);
+            Ok(())
+        })
+        .await?;
     drop(consumer);
     publisher.flush(Duration::from_secs(5));
     let _ = grpc.await;

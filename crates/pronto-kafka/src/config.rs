@@ -16,6 +16,11 @@ pub struct KafkaArgs {
     /// Kubernetes, the StatefulSet pod name). Defaults to the host name; empty disables.
     #[arg(long, env = "PRONTO_INSTANCE_ID", default_value_t = default_instance())]
     pub instance_id: String,
+    /// Most records' outputs a consuming service keeps in flight, sent but not yet
+    /// acknowledged by the broker: more keeps the pipeline busy across broker round trips,
+    /// fewer bounds memory and what a crash makes it process again.
+    #[arg(long, env = "PRONTO_MAX_IN_FLIGHT", default_value_t = DEFAULT_MAX_IN_FLIGHT)]
+    pub max_in_flight: usize,
     /// Topic of interaction events (input of every service).
     #[arg(long, env = "PRONTO_EVENTS_TOPIC", default_value = "pronto.events.v1")]
     pub events_topic: String,
@@ -51,6 +56,9 @@ pub struct KafkaArgs {
     )]
     pub policies_topic: String,
 }
+
+/// Outputs a consuming service keeps in flight unless told otherwise.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 10_000;
 
 /// The topic names in force.
 #[derive(Debug, Clone)]
@@ -121,6 +129,7 @@ impl KafkaArgs {
             brokers: brokers.to_string(),
             partitions: 3,
             instance_id: String::new(),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             events_topic: "pronto.events.v1".into(),
             sentiment_topic: "pronto.sentiment.v1".into(),
             sla_topic: "pronto.sla.v1".into(),

@@ -350,6 +350,21 @@ impl std::fmt::Display for Record {
     }
 }
 
+/// Stores the offset after `r` for the next commit, once `r`'s outputs (and those of every
+/// record of its partition before it) are durable. A partition that a rebalance took away
+/// while the record was in flight is left alone: its new owner processes the record again, and
+/// the outputs' deterministic ids make the repeat invisible.
+pub fn store_offset(consumer: &StreamConsumer, r: &Record) -> Result<()> {
+    use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+    match consumer.store_offset(&r.topic, r.partition, r.offset) {
+        Err(KafkaError::StoreOffset(RDKafkaErrorCode::State)) => {
+            tracing::debug!(record = %r, "partition no longer assigned; offset not stored");
+            Ok(())
+        }
+        stored => Ok(stored?),
+    }
+}
+
 /// Sends records that cannot be used to the dead-letter topic, with the reason.
 #[derive(Debug, Clone)]
 pub struct DeadLetters {
@@ -369,11 +384,16 @@ impl DeadLetters {
 
     /// Parks `m` with `reason`; returns once the broker acknowledged the dead letter.
     pub async fn park(&self, m: &impl Message, reason: &str) -> Result<()> {
+        self.send(m, reason).await?.await?;
+        Ok(())
+    }
+
+    /// Hands the dead letter for `m` to the producer; it is durable once the delivery resolves.
+    pub async fn send(&self, m: &impl Message, reason: &str) -> Result<crate::Delivery> {
         let (key, bytes) = self.letter(m, reason);
         self.publisher
-            .publish(&self.topic, &key, &bytes, "pronto.v1.DeadLetter")
-            .await?;
-        Ok(())
+            .send(&self.topic, &key, &bytes, "pronto.v1.DeadLetter")
+            .await
     }
 
     /// Parks `m` with `reason` within `tx`'s open transaction.

@@ -1,21 +1,23 @@
 //! Kafka plumbing shared by every service: topic names and creation, an idempotent producer
-//! that answers only once the broker acknowledged, at-least-once consumers that store an
-//! offset only after the record's outputs are durable, trace context in headers, and the
-//! dead-letter topic.
+//! whose sends resolve once the broker acknowledged, a bounded window of records in flight,
+//! at-least-once consumers that store an offset only after the record's outputs (and those of
+//! every record before it) are durable, trace context in headers, and the dead-letter topic.
 
 mod config;
 mod consume;
 mod headers;
+mod in_flight;
 mod produce;
 mod topics;
 
-pub use config::{KafkaArgs, Topics};
+pub use config::{DEFAULT_MAX_IN_FLIGHT, KafkaArgs, Topics};
 pub use consume::{
     DeadLetters, PartitionRange, RangeReader, Record, assign_from_beginning, assign_range,
-    group_consumer, group_consumer_committing, reader,
+    group_consumer, group_consumer_committing, reader, store_offset,
 };
 pub use headers::{TYPE_HEADER, extract_context, header_str, record_span};
-pub use produce::{Publisher, TxPublisher};
+pub use in_flight::InFlight;
+pub use produce::{Delivery, Publisher, TxPublisher};
 pub use topics::ensure_topics;
 
 pub use rdkafka;

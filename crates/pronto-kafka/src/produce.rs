@@ -1,12 +1,58 @@
-//! The idempotent producer: `acks=all`, idempotence on, and every send awaited until the
-//! broker acknowledged it.
+//! The idempotent producer: `acks=all` and idempotence on, so records of one partition are
+//! stored once each and in the order they were sent, however many are in flight. A send hands
+//! the record to the client and returns a [`Delivery`] that resolves once the broker
+//! acknowledged it; callers keep many in flight and wait on them together.
 
 use crate::Result;
 use crate::headers::outgoing;
 use rdkafka::config::ClientConfig;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+/// A record handed to the producer: resolves with where the broker stored it, (partition,
+/// offset), once it acknowledged it, or with the reason it could not (after the client's own
+/// retries, within `message.timeout.ms`).
+#[must_use = "a delivery is only known to be durable once it resolves"]
+pub struct Delivery(DeliveryFuture);
+
+impl Future for Delivery {
+    type Output = Result<(i32, i64)>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|r| match r {
+            Ok(Ok(d)) => Ok((d.partition, d.offset)),
+            Ok(Err((e, _))) => Err(e.into()),
+            Err(_) => Err(KafkaError::Canceled.into()),
+        })
+    }
+}
+
+/// How long to wait before offering a record again when the client's queue is full.
+const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(5);
+
+/// Hands `record` to `producer`, waiting while its queue is full (the client holds at most
+/// `queue.buffering.max.messages` records: a broker slower than the service slows the
+/// service instead of growing its memory).
+async fn enqueue(
+    producer: &FutureProducer,
+    mut record: FutureRecord<'_, str, [u8]>,
+) -> Result<Delivery> {
+    loop {
+        match producer.send_result(record) {
+            Ok(d) => return Ok(Delivery(d)),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                record = r;
+                tokio::time::sleep(QUEUE_FULL_PAUSE).await;
+            }
+            Err((e, _)) => return Err(e.into()),
+        }
+    }
+}
 
 /// Publishes records and reports where the broker stored them.
 #[derive(Clone)]
@@ -32,6 +78,22 @@ impl Publisher {
         Ok(Self { producer })
     }
 
+    /// Hands one record to the producer and returns without waiting for the broker (only for
+    /// room in the client's queue); the [`Delivery`] resolves once the broker acknowledged it.
+    pub async fn send(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+        kind: &str,
+    ) -> Result<Delivery> {
+        let record = FutureRecord::to(topic)
+            .key(key)
+            .payload(payload)
+            .headers(outgoing(kind));
+        enqueue(&self.producer, record).await
+    }
+
     /// Sends one record and waits for the broker's acknowledgement: (partition, offset).
     pub async fn publish(
         &self,
@@ -40,18 +102,7 @@ impl Publisher {
         payload: &[u8],
         kind: &str,
     ) -> Result<(i32, i64)> {
-        let record = FutureRecord::to(topic)
-            .key(key)
-            .payload(payload)
-            .headers(outgoing(kind));
-        match self
-            .producer
-            .send(record, Timeout::After(Duration::from_secs(30)))
-            .await
-        {
-            Ok(d) => Ok((d.partition, d.offset)),
-            Err((e, _)) => Err(e.into()),
-        }
+        self.send(topic, key, payload, kind).await?.await
     }
 
     /// Waits until every record in flight is acknowledged (for shutdown).
@@ -102,21 +153,18 @@ impl TxPublisher {
         Ok(())
     }
 
-    /// Sends one record within the open transaction; returns once the broker has it (it
-    /// becomes visible when the transaction commits).
+    /// Hands one record to the producer within the open transaction, without waiting for the
+    /// broker: committing the transaction waits for every record in it, and fails (the
+    /// transaction is then aborted) if one of them could not be delivered. It becomes visible
+    /// when the transaction commits.
     pub async fn send(&self, topic: &str, key: &str, payload: &[u8], kind: &str) -> Result<()> {
         let record = FutureRecord::to(topic)
             .key(key)
             .payload(payload)
             .headers(outgoing(kind));
-        match self
-            .producer
-            .send(record, Timeout::After(Duration::from_secs(30)))
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err((e, _)) => Err(e.into()),
-        }
+        // The delivery is reported by the commit; dropping its future does not cancel it.
+        drop(enqueue(&self.producer, record).await?);
+        Ok(())
     }
 
     /// Commits the open transaction, with the consumer's next offsets when given.

@@ -3,9 +3,11 @@
 //! signed, and publishes the tags. A tag's id is derived from the event and the model version,
 //! so re-processing publishes nothing new.
 
-use pronto_kafka::rdkafka::consumer::{CommitMode, Consumer};
+use pronto_kafka::rdkafka::consumer::{CommitMode, Consumer as _};
 use pronto_kafka::rdkafka::message::Message;
-use pronto_kafka::{DeadLetters, KafkaArgs, Publisher, Record, group_consumer, record_span};
+use pronto_kafka::{
+    DeadLetters, InFlight, KafkaArgs, Publisher, Record, group_consumer, record_span, store_offset,
+};
 use pronto_runtime::{CancellationToken, Health, Metrics};
 use std::sync::atomic::Ordering;
 use tracing::Instrument as _;
@@ -106,48 +108,57 @@ pub async fn run(
         external = tagger.external().map(|x| x.url()),
         "sentiment service consuming"
     );
+    // Records whose tags the broker has not yet acknowledged; their offsets are stored in
+    // order as the acknowledgements come back.
+    let mut window = InFlight::new(kafka.max_in_flight);
     loop {
-        let m = tokio::select! {
+        tokio::select! {
+            biased;
             _ = shutdown.cancelled() => break,
-            _ = hup.recv() => {
-                reload(&tagger, &metrics);
-                continue;
-            }
-            m = consumer.recv() => m?,
-        };
-        let span = record_span("sentiment", &m);
-        async {
-            match pronto_proto::events::decode(m.payload().unwrap_or_default()) {
-                Err(e) => {
-                    dead.park(&m, &e.to_string()).await?;
-                    parked.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(event) => {
-                    if let Some((t, fallback)) = tagger.tag(&event).await {
-                        if let Some(why) = fallback {
-                            fallbacks.fetch_add(1, Ordering::Relaxed);
-                            tracing::warn!(record = %Record::of(&m), reason = %why, "external sentiment model not used");
+            _ = hup.recv() => reload(&tagger, &metrics),
+            Some(done) = window.next(), if !window.is_empty() => store_offset(&consumer, &done?)?,
+            m = consumer.recv(), if !window.is_full() => {
+                let m = m?;
+                let span = record_span("sentiment", &m);
+                let deliveries = async {
+                    let mut out = Vec::new();
+                    match pronto_proto::events::decode(m.payload().unwrap_or_default()) {
+                        Err(e) => {
+                            out.push(dead.send(&m, &e.to_string()).await?);
+                            parked.fetch_add(1, Ordering::Relaxed);
                         }
-                        let bytes = pronto_proto::sentiment::encode(&t);
-                        publisher
-                            .publish(
-                                &topics.sentiment,
-                                event.key().as_str(),
-                                &bytes,
-                                "pronto.v1.SentimentTag",
-                            )
-                            .await?;
-                        tagged.fetch_add(1, Ordering::Relaxed);
-                        tracing::debug!(record = %Record::of(&m), polarity = %t.polarity, "tagged");
+                        Ok(event) => {
+                            if let Some((t, fallback)) = tagger.tag(&event).await {
+                                if let Some(why) = fallback {
+                                    fallbacks.fetch_add(1, Ordering::Relaxed);
+                                    tracing::warn!(record = %Record::of(&m), reason = %why, "external sentiment model not used");
+                                }
+                                let bytes = pronto_proto::sentiment::encode(&t);
+                                out.push(
+                                    publisher
+                                        .send(
+                                            &topics.sentiment,
+                                            event.key().as_str(),
+                                            &bytes,
+                                            pronto_proto::sentiment::MESSAGE,
+                                        )
+                                        .await?,
+                                );
+                                tagged.fetch_add(1, Ordering::Relaxed);
+                                tracing::debug!(record = %Record::of(&m), polarity = %t.polarity, "tagged");
+                            }
+                        }
                     }
+                    anyhow::Ok(out)
                 }
+                .instrument(span)
+                .await?;
+                window.push(deliveries, Record::of(&m));
             }
-            anyhow::Ok(())
         }
-        .instrument(span)
-        .await?;
-        consumer.store_offset_from_message(&m)?;
     }
+    // Stopping: what is in flight is waited for, so that its offsets are committed.
+    window.drain(|done| store_offset(&consumer, &done)).await?;
     consumer.commit_consumer_state(CommitMode::Sync).ok();
     tracing::info!("sentiment service stopped");
     Ok(())

@@ -13,24 +13,26 @@
 //! wall clock, so breaches fire with no new event. The breach carries its deadline as event
 //! time, so replay emits the identical fact.
 
-use pronto_domain::SlaFact;
 use pronto_kafka::rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use pronto_kafka::rdkafka::message::Message;
 use pronto_kafka::rdkafka::{Offset, TopicPartitionList};
 use pronto_kafka::{
-    DeadLetters, KafkaArgs, Publisher, Topics, TxPublisher, group_consumer_committing, reader,
-    record_span,
+    DeadLetters, KafkaArgs, Publisher, Record, Topics, TxPublisher, group_consumer_committing,
+    reader, record_span,
 };
 use pronto_runtime::{CancellationToken, Health, Metrics};
 use pronto_sla::{Engine, Policy, PolicyVersions};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tracing::Instrument as _;
 
 pub mod explain;
+mod outputs;
 pub mod policies;
+
+use outputs::Outputs;
 
 /// Consumer group of the SLA service.
 pub const GROUP: &str = "pronto-sla";
@@ -60,40 +62,6 @@ struct PartitionEngine {
     engine: Engine,
     next_offset: i64,
     last_record: Instant,
-}
-
-struct Outputs {
-    publisher: Publisher,
-    /// Set when verdicts are written in transactions: then every publish happens inside
-    /// the transaction the caller opened.
-    tx: Option<TxPublisher>,
-    topic: String,
-    published: Arc<AtomicU64>,
-}
-
-impl Outputs {
-    async fn publish(&self, facts: &[SlaFact]) -> anyhow::Result<()> {
-        for f in facts {
-            let bytes = pronto_proto::sla::encode(f);
-            let ctx = f.context();
-            let key = format!("{}/{}", ctx.tenant, ctx.conversation_id);
-            match &self.tx {
-                Some(tx) => {
-                    tx.send(&self.topic, &key, &bytes, "pronto.v1.SlaFact")
-                        .await?
-                }
-                None => {
-                    self.publisher
-                        .publish(&self.topic, &key, &bytes, "pronto.v1.SlaFact")
-                        .await?;
-                }
-            }
-            tracing::debug!(kind = f.kind(), fact = f.fact_id(), at = %f.at(), "verdict");
-        }
-        self.published
-            .fetch_add(facts.len() as u64, Ordering::Relaxed);
-        Ok(())
-    }
 }
 
 /// Rebuilds an engine from the start of `partition` up to (not including) `until`.
@@ -157,6 +125,40 @@ fn reload(
     Ok(from.map(|f| (policy, f)))
 }
 
+/// Moves event time to the wall clock on partitions idle for `idle_advance`, so that breaches
+/// fire with no new event; drops the engines of partitions a rebalance moved to another replica
+/// (if they come back, their engine is rebuilt from the log).
+async fn advance_idle(
+    consumer: &StreamConsumer,
+    topics: &Topics,
+    engines: &mut HashMap<i32, PartitionEngine>,
+    settings: &SlaSettings,
+    out: &mut Outputs,
+) -> anyhow::Result<()> {
+    if let Ok(assigned) = consumer.assignment() {
+        let mine: std::collections::HashSet<i32> = assigned
+            .elements_for_topic(&topics.events)
+            .iter()
+            .map(|e| e.partition())
+            .collect();
+        engines.retain(|p, _| mine.contains(p));
+    }
+    let now = pronto_runtime::wall_clock();
+    for pe in engines.values_mut() {
+        if pe.last_record.elapsed() < settings.idle_advance {
+            continue;
+        }
+        let facts = pe.engine.advance(now);
+        if facts.is_empty() {
+            continue;
+        }
+        out.begin()?;
+        let deliveries = out.send(&facts).await?;
+        out.sent(None, deliveries);
+    }
+    out.commit_if_due(consumer).await
+}
+
 /// Runs until `shutdown`, then commits and returns.
 pub async fn run(
     kafka: KafkaArgs,
@@ -169,22 +171,23 @@ pub async fn run(
     let topics = kafka.topics();
     let publisher = Publisher::new(&kafka.brokers)?;
     let dead = DeadLetters::new(publisher.clone(), &topics.dead_letter, "sla");
-    let tx = if settings.transactions {
+    let published = metrics.counter("pronto_sla_facts_total");
+    let mut out = if settings.transactions {
         anyhow::ensure!(
             !kafka.instance_id.is_empty(),
             "transactions need a stable instance id (--instance-id) for the transactional id"
         );
         let id = format!("{GROUP}-{}", kafka.instance_id);
         tracing::info!(transactional_id = %id, "writing verdicts in Kafka transactions");
-        Some(TxPublisher::new(&kafka.brokers, &id).await?)
+        let tx = TxPublisher::new(&kafka.brokers, &id).await?;
+        Outputs::transactional(tx, topics.sla.clone(), published, kafka.max_in_flight)
     } else {
-        None
-    };
-    let out = Outputs {
-        publisher: publisher.clone(),
-        tx,
-        topic: topics.sla.clone(),
-        published: metrics.counter("pronto_sla_facts_total"),
+        Outputs::at_least_once(
+            publisher.clone(),
+            topics.sla.clone(),
+            published,
+            kafka.max_in_flight,
+        )
     };
     let restores = metrics.counter("pronto_sla_restores_total");
     let file_name = |f: &Option<std::path::PathBuf>| {
@@ -234,7 +237,7 @@ pub async fn run(
         GROUP,
         &kafka.instance_id,
         &[&topics.events],
-        out.tx.is_none(),
+        out.tx().is_none(),
     )?;
     let mut engines: HashMap<i32, PartitionEngine> = HashMap::new();
     // Breaches are announced within one tick of event time passing their deadline.
@@ -246,11 +249,20 @@ pub async fn run(
         topic = %topics.events,
         "SLA service consuming"
     );
-    loop {
+    let outcome = loop {
+        let commit_by = out.commit_by();
         tokio::select! {
-            _ = shutdown.cancelled() => break,
+            biased;
+            _ = shutdown.cancelled() => break Ok(()),
+            acked = out.acknowledged(&consumer) => {
+                if let Err(e) = acked { break Err(e) }
+            }
+            _ = tokio::time::sleep_until(commit_by.unwrap_or_else(tokio::time::Instant::now)), if commit_by.is_some() => {
+                if let Err(e) = out.commit_if_due(&consumer).await { break Err(e) }
+            }
             next = log.next(&dead) => {
-                if let Some((from, policy)) = next?
+                let next = match next { Ok(n) => n, Err(e) => break Err(e) };
+                if let Some((from, policy)) = next
                     && versions.add(from, Arc::clone(&policy))
                 {
                     for pe in engines.values_mut() {
@@ -280,86 +292,60 @@ pub async fn run(
                 }
             }
             _ = tick.tick() => {
-                // Partitions moved to another replica in a rebalance are dropped here; if
-                // they come back, their engine is rebuilt from the log.
-                if let Ok(assigned) = consumer.assignment() {
-                    let mine: std::collections::HashSet<i32> = assigned
-                        .elements_for_topic(&topics.events)
-                        .iter()
-                        .map(|e| e.partition())
-                        .collect();
-                    engines.retain(|p, _| mine.contains(p));
-                }
-                let now = pronto_runtime::wall_clock();
-                for pe in engines.values_mut() {
-                    if pe.last_record.elapsed() >= settings.idle_advance {
-                        let facts = pe.engine.advance(now);
-                        if facts.is_empty() {
-                            continue;
-                        }
-                        match &out.tx {
-                            None => out.publish(&facts).await?,
-                            Some(tx) => {
-                                tx.begin()?;
-                                out.publish(&facts).await?;
-                                tx.commit(None).await?;
-                            }
-                        }
-                    }
+                if let Err(e) = advance_idle(&consumer, &topics, &mut engines, &settings, &mut out).await {
+                    break Err(e);
                 }
             }
-            m = consumer.recv() => {
-                let m = m?;
-                let p = m.partition();
-                let stale = engines.get(&p).is_none_or(|pe| pe.next_offset != m.offset());
-                if stale {
-                    let engine = restore(&kafka.brokers, &topics, p, m.offset(), &settings, &versions).await?;
-                    restores.fetch_add(1, Ordering::Relaxed);
-                    engines.insert(p, PartitionEngine { engine, next_offset: m.offset(), last_record: Instant::now() });
-                }
-                let pe = engines.get_mut(&p).expect("engine present");
-                let span = record_span("sla", &m);
-                if let Some(tx) = &out.tx {
-                    tx.begin()?;
-                }
+            m = consumer.recv(), if !out.is_full() => {
                 let processed = async {
-                    match pronto_proto::events::decode(m.payload().unwrap_or_default()) {
-                        Err(e) => match &out.tx {
-                            Some(tx) => dead.park_in(tx, &m, &e.to_string()).await?,
-                            None => dead.park(&m, &e.to_string()).await?,
-                        },
-                        Ok(event) => {
-                            let facts = pe.engine.apply_owned(event);
-                            out.publish(&facts).await?;
+                    let m = m?;
+                    let p = m.partition();
+                    let stale = engines.get(&p).is_none_or(|pe| pe.next_offset != m.offset());
+                    if stale {
+                        let engine = restore(&kafka.brokers, &topics, p, m.offset(), &settings, &versions).await?;
+                        restores.fetch_add(1, Ordering::Relaxed);
+                        engines.insert(p, PartitionEngine { engine, next_offset: m.offset(), last_record: Instant::now() });
+                    }
+                    let pe = engines.get_mut(&p).expect("engine present");
+                    out.begin()?;
+                    let deliveries = async {
+                        match pronto_proto::events::decode(m.payload().unwrap_or_default()) {
+                            Err(e) => match out.tx() {
+                                Some(tx) => {
+                                    dead.park_in(tx, &m, &e.to_string()).await?;
+                                    anyhow::Ok(Vec::new())
+                                }
+                                None => Ok(vec![dead.send(&m, &e.to_string()).await?]),
+                            },
+                            Ok(event) => out.send(&pe.engine.apply_owned(event)).await,
                         }
                     }
-                    anyhow::Ok(())
+                    .instrument(record_span("sla", &m))
+                    .await?;
+                    out.sent(Some(Record::of(&m)), deliveries);
+                    pe.next_offset = m.offset() + 1;
+                    pe.last_record = Instant::now();
+                    out.commit_if_due(&consumer).await
                 }
-                .instrument(span)
                 .await;
-                match (&out.tx, processed) {
-                    (None, processed) => {
-                        processed?;
-                        consumer.store_offset_from_message(&m)?;
-                    }
-                    (Some(tx), Ok(())) => {
-                        // The verdicts and the next offset to read become visible together.
-                        let mut next = TopicPartitionList::new();
-                        next.add_partition_offset(m.topic(), p, Offset::Offset(m.offset() + 1))?;
-                        tx.commit(Some((next, consumer.group_metadata().ok_or_else(|| anyhow::anyhow!("no consumer group metadata"))?))).await?;
-                    }
-                    (Some(tx), Err(e)) => {
-                        tx.abort().await.ok();
-                        return Err(e);
-                    }
-                }
-                pe.next_offset = m.offset() + 1;
-                pe.last_record = Instant::now();
+                if let Err(e) = processed { break Err(e) }
             }
         }
-    }
-    if out.tx.is_none() {
-        consumer.commit_consumer_state(CommitMode::Sync).ok();
+    };
+    match outcome {
+        // Stopping: what is in flight is waited for (or committed), then the offsets.
+        Ok(()) => {
+            out.finish(&consumer).await?;
+            if out.tx().is_none() {
+                consumer.commit_consumer_state(CommitMode::Sync).ok();
+            }
+        }
+        // Nothing of the open transaction becomes visible; what was acknowledged stays, and
+        // the records after it are processed again after a restart.
+        Err(e) => {
+            out.abort().await;
+            return Err(e);
+        }
     }
     publisher.flush(Duration::from_secs(5));
     tracing::info!("SLA service stopped");
