@@ -63,7 +63,10 @@ async fn a_window_is_full_at_its_limit_of_deliveries_and_frees_as_they_come_back
     }
     assert!(window.is_full(), "ten deliveries fill a window of ten");
     assert_eq!(window.next().await.transpose().unwrap(), Some(0));
-    assert!(!window.is_full(), "the first entry's two deliveries left the window");
+    assert!(
+        !window.is_full(),
+        "the first entry's two deliveries left the window"
+    );
     window.drain(|_| Ok(())).await.unwrap();
     assert!(window.is_empty());
 }
@@ -78,11 +81,17 @@ async fn a_refused_delivery_fails_the_window() {
         RDKafkaApiKey::Produce,
         &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED; 50],
     );
-    let d = publisher.send(TOPIC, "k", b"refused", "test").await.unwrap();
+    let d = publisher
+        .send(TOPIC, "k", b"refused", "test")
+        .await
+        .unwrap();
     window.push(vec![d], "refused");
     let outcome = tokio::time::timeout(Duration::from_secs(60), window.next())
         .await
         .expect("the refusal comes back")
         .expect("the entry comes back");
-    assert!(outcome.is_err(), "a refused delivery is an error: {outcome:?}");
+    assert!(
+        outcome.is_err(),
+        "a refused delivery is an error: {outcome:?}"
+    );
 }
