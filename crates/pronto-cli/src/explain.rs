@@ -45,9 +45,12 @@ pub(crate) async fn run(
             return Ok(ExitCode::from(2));
         }
     }
-    let (_log, mut versions) =
-        pronto_sla_service::policies::PolicyLog::open(&kafka.brokers, &kafka.policies_topic, None)
-            .await?;
+    let (_log, mut versions) = pronto_sla_service::policies::PolicyLog::open(
+        kafka.connection(),
+        &kafka.policies_topic,
+        None,
+    )
+    .await?;
     if versions.is_empty() {
         eprintln!(
             "no policy version on {}; explaining under the built-in policy",

@@ -37,7 +37,8 @@ pub(crate) async fn policy_versions(
     kafka: &pronto_kafka::KafkaArgs,
 ) -> anyhow::Result<PolicyVersions> {
     let mut versions = PolicyVersions::empty();
-    let mut policies = RangeReader::open(&kafka.brokers, &kafka.policies_topic, None, None).await?;
+    let mut policies =
+        RangeReader::open(kafka.connection(), &kafka.policies_topic, None, None).await?;
     while let Some(m) = policies.next().await? {
         let added = pronto_proto::policies::decode(m.payload().unwrap_or_default())
             .map_err(|e| e.to_string())
@@ -56,7 +57,7 @@ pub(crate) async fn escalation_inputs(
 ) -> anyhow::Result<pronto_replay::EscalationInputs> {
     let topic = kafka.topics().escalations;
     let mut inputs = pronto_replay::EscalationInputs::default();
-    let mut range = RangeReader::open(&kafka.brokers, &topic, None, None).await?;
+    let mut range = RangeReader::open(kafka.connection(), &topic, None, None).await?;
     while let Some(m) = range.next().await? {
         // Escalations raised and withdrawn are facts a replay derives again; records that do
         // not decode were left out of the live service's board too.

@@ -93,13 +93,13 @@ pub(crate) async fn run(a: ImportArgs) -> anyhow::Result<ExitCode> {
     if !a.dry_run && !import.events.is_empty() {
         let topics = a.kafka.topics();
         pronto_kafka::ensure_topics(
-            &a.kafka.brokers,
+            a.kafka.connection(),
             &topics.all(),
             a.kafka.partitions,
             Duration::from_secs(60),
         )
         .await?;
-        let publisher = pronto_kafka::Publisher::new(&a.kafka.brokers)?;
+        let publisher = pronto_kafka::Publisher::new(a.kafka.connection())?;
         let total = import.events.len();
         for (i, batch) in import.events.chunks(BATCH).enumerate() {
             try_join_all(batch.iter().map(|e| {

@@ -480,7 +480,7 @@ async fn with_admin(
     {
         let topics = common.kafka.topics();
         pronto_kafka::ensure_topics(
-            &common.kafka.brokers,
+            common.kafka.connection(),
             &topics.all(),
             common.kafka.partitions,
             Duration::from_secs(60),
@@ -676,7 +676,7 @@ async fn redeliver(a: RedeliverArgs) -> anyhow::Result<ExitCode> {
         a.webhook_secret.clone(),
     )?;
     let done = pronto_escalation_service::webhook::redeliver(
-        &a.kafka.brokers,
+        a.kafka.connection(),
         &a.kafka.dead_letter_topic,
         &hook,
         |done, total| {

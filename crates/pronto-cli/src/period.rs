@@ -30,7 +30,7 @@ impl Period {
         &self,
         kafka: &pronto_kafka::KafkaArgs,
     ) -> pronto_kafka::Result<pronto_kafka::RangeReader> {
-        pronto_kafka::RangeReader::open(&kafka.brokers, &kafka.events_topic, self.from, self.to)
+        pronto_kafka::RangeReader::open(kafka.connection(), &kafka.events_topic, self.from, self.to)
             .await
     }
 }

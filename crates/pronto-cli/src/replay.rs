@@ -72,7 +72,8 @@ async fn live_facts(
     let mut undecodable = 0u64;
     for topic in [Topic::Sla, Topic::Sentiment, Topic::Escalations] {
         let name = topics.name(topic);
-        let mut range = pronto_kafka::RangeReader::open(&kafka.brokers, name, None, None).await?;
+        let mut range =
+            pronto_kafka::RangeReader::open(kafka.connection(), name, None, None).await?;
         let before = undecodable;
         show_reading(name, &range);
         while let Some(m) = range.next().await? {

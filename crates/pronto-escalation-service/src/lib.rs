@@ -247,7 +247,7 @@ impl EscalationService for Api {
 /// was acknowledged or resolved, and which rules versions took effect when; then keeps
 /// following it in the background, so that escalations raised by other replicas are known too.
 async fn follow_board(
-    brokers: &str,
+    brokers: pronto_kafka::Connection,
     topic: &str,
     shared: Arc<Shared>,
     shutdown: CancellationToken,
@@ -474,7 +474,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let ready = health.component("escalation");
     let topics = kafka.topics();
-    let publisher = Publisher::new(&kafka.brokers)?;
+    let publisher = Publisher::new(kafka.connection())?;
     let dead = DeadLetters::new(publisher.clone(), &topics.dead_letter, "escalation");
     let (tx, _) = broadcast::channel(1024);
     let shared = Arc::new(Shared {
@@ -485,7 +485,7 @@ pub async fn run(
         topic: topics.escalations.clone(),
     });
     let follower = follow_board(
-        &kafka.brokers,
+        kafka.connection(),
         &topics.escalations,
         Arc::clone(&shared),
         shutdown.clone(),
@@ -515,8 +515,13 @@ pub async fn run(
     ];
     // No offsets are committed: a member reads its partitions from the beginning, rebuilding
     // its ladders; what it raised before is on the board and is not raised again.
-    let consumer =
-        group_consumer_committing(&kafka.brokers, GROUP, &kafka.instance_id, &inputs, false)?;
+    let consumer = group_consumer_committing(
+        kafka.connection(),
+        GROUP,
+        &kafka.instance_id,
+        &inputs,
+        false,
+    )?;
     let hook = settings
         .webhook
         .clone()

@@ -198,7 +198,7 @@ pub struct Redelivery {
 /// signing anew. Receivers drop repeats by `Pronto-Escalation-Id`. `progress(done, total)`
 /// is called as records are read.
 pub async fn redeliver(
-    brokers: &str,
+    brokers: pronto_kafka::Connection,
     dead_letter_topic: &str,
     hook: &Webhook,
     mut progress: impl FnMut(u64, u64),

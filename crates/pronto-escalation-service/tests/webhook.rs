@@ -154,7 +154,7 @@ async fn a_failing_webhook_is_parked_then_redelivered_signed() {
     let (up, delivered) = receiver(200).await;
     let hook = Webhook::new(up, Some("s3cret".into())).unwrap();
     let mut progress = Vec::new();
-    let done = redeliver(&kafka.brokers, &topics.dead_letter, &hook, |d, t| {
+    let done = redeliver(kafka.connection(), &topics.dead_letter, &hook, |d, t| {
         progress.push((d, t))
     })
     .await

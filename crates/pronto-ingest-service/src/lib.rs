@@ -103,7 +103,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let ready = health.component("ingest");
-    let publisher = Publisher::new(&kafka.brokers)?;
+    let publisher = Publisher::new(kafka.connection())?;
     let ingestor = Arc::new(Ingestor::new(
         publisher.clone(),
         kafka.events_topic.clone(),

@@ -8,6 +8,18 @@ pub struct KafkaArgs {
     /// Kafka bootstrap servers, comma-separated.
     #[arg(long, env = "PRONTO_BROKERS", default_value = "127.0.0.1:9092")]
     pub brokers: String,
+    /// A librdkafka property for every Kafka client of this process, as KEY=VALUE, over
+    /// Pronto's own settings (repeat the flag, or separate with commas in the environment
+    /// variable), e.g. `linger.ms=20` or `security.protocol=ssl`. See docs/architecture.md for
+    /// the settings Pronto chooses.
+    #[arg(
+        long = "kafka-option",
+        env = "PRONTO_KAFKA_OPTIONS",
+        value_delimiter = ',',
+        value_parser = parse_option,
+        value_name = "KEY=VALUE"
+    )]
+    pub kafka_options: Vec<(String, String)>,
     /// Partitions for topics this process creates when they are missing.
     #[arg(long, env = "PRONTO_PARTITIONS", default_value_t = 3)]
     pub partitions: i32,
@@ -57,6 +69,61 @@ pub struct KafkaArgs {
     pub policies_topic: String,
 }
 
+/// A librdkafka property given as KEY=VALUE.
+fn parse_option(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+        _ => Err(format!(
+            "expected KEY=VALUE (a librdkafka property), got {s:?}"
+        )),
+    }
+}
+
+/// How to reach the broker: its bootstrap servers, and librdkafka properties that override the
+/// settings Pronto chooses for each kind of client.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub brokers: String,
+    pub options: Vec<(String, String)>,
+}
+
+impl Connection {
+    /// A client configuration for these brokers with Pronto's `settings`, overridden by the
+    /// connection's options.
+    pub(crate) fn config(&self, settings: &[(&str, &str)]) -> rdkafka::config::ClientConfig {
+        let mut c = rdkafka::config::ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers);
+        for (k, v) in settings {
+            c.set(*k, *v);
+        }
+        for (k, v) in &self.options {
+            c.set(k, v);
+        }
+        c
+    }
+}
+
+impl From<&str> for Connection {
+    fn from(brokers: &str) -> Self {
+        Self {
+            brokers: brokers.to_string(),
+            options: Vec::new(),
+        }
+    }
+}
+
+impl From<&String> for Connection {
+    fn from(brokers: &String) -> Self {
+        brokers.as_str().into()
+    }
+}
+
+impl From<&Connection> for Connection {
+    fn from(c: &Connection) -> Self {
+        c.clone()
+    }
+}
+
 /// Outputs a consuming service keeps in flight unless told otherwise.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 10_000;
 
@@ -72,6 +139,14 @@ pub struct Topics {
 }
 
 impl KafkaArgs {
+    /// The brokers and the librdkafka options given.
+    pub fn connection(&self) -> Connection {
+        Connection {
+            brokers: self.brokers.clone(),
+            options: self.kafka_options.clone(),
+        }
+    }
+
     pub fn topics(&self) -> Topics {
         Topics {
             events: self.events_topic.clone(),
@@ -127,6 +202,7 @@ impl KafkaArgs {
     pub fn with_brokers(brokers: &str) -> Self {
         Self {
             brokers: brokers.to_string(),
+            kafka_options: Vec::new(),
             partitions: 3,
             instance_id: String::new(),
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,

@@ -2,9 +2,8 @@
 //! stored only after its outputs were acknowledged, and only stored offsets are committed.
 //! Readers rebuild a read model from the beginning of topics without a group.
 
-use crate::{Publisher, Result};
+use crate::{Connection, Publisher, Result};
 use prost::Message as _;
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -22,7 +21,7 @@ use std::time::Duration;
 /// under the same instance id takes its partitions back at once instead of waiting for the
 /// broker to expire its old membership (which some brokers, Tansu among them, never do).
 pub fn group_consumer(
-    brokers: &str,
+    brokers: impl Into<Connection>,
     group: &str,
     instance: &str,
     topics: &[&str],
@@ -33,40 +32,39 @@ pub fn group_consumer(
 /// [`group_consumer`] whose offsets are committed by the caller's transactions
 /// ([`crate::TxPublisher::commit`]) when `auto_commit` is false.
 pub fn group_consumer_committing(
-    brokers: &str,
+    brokers: impl Into<Connection>,
     group: &str,
     instance: &str,
     topics: &[&str],
     auto_commit: bool,
 ) -> Result<StreamConsumer> {
-    let mut config = ClientConfig::new();
-    if let Ok(contexts) = std::env::var("PRONTO_KAFKA_DEBUG") {
-        // librdkafka debug contexts, e.g. "cgrp,fetch"; logged under the `librdkafka` target.
-        config.set("debug", contexts);
-    }
+    let instance_id = format!("{group}-{instance}");
+    let auto_commit = auto_commit.to_string();
+    let mut settings = vec![
+        ("group.id", group),
+        ("enable.auto.commit", auto_commit.as_str()),
+        ("auto.commit.interval.ms", "1000"),
+        ("enable.auto.offset.store", "false"),
+        ("auto.offset.reset", "earliest"),
+        ("session.timeout.ms", "10000"),
+    ];
     if !instance.is_empty() {
-        config.set("group.instance.id", format!("{group}-{instance}"));
+        settings.push(("group.instance.id", instance_id.as_str()));
     }
-    let consumer: StreamConsumer = config
-        .set("bootstrap.servers", brokers)
-        .set("group.id", group)
-        .set("enable.auto.commit", auto_commit.to_string())
-        .set("auto.commit.interval.ms", "1000")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("session.timeout.ms", "10000")
-        .create()?;
+    let consumer: StreamConsumer = brokers.into().config(&settings).create()?;
     consumer.subscribe(topics)?;
     Ok(consumer)
 }
 
 /// A consumer with no group, for reading topics from the beginning.
-pub fn reader(brokers: &str) -> Result<StreamConsumer> {
-    Ok(ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", "pronto-reader")
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
+pub fn reader(brokers: impl Into<Connection>) -> Result<StreamConsumer> {
+    Ok(brokers
+        .into()
+        .config(&[
+            ("group.id", "pronto-reader"),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+        ])
         .create()?)
 }
 
@@ -234,7 +232,7 @@ impl RangeReader {
     /// Opens `topic` at the first record at or after `from_ms` (the beginning when `None`),
     /// up to the first at or after `to_ms` (what is published when it opens, when `None`).
     pub async fn open(
-        brokers: &str,
+        brokers: impl Into<Connection>,
         topic: &str,
         from_ms: Option<i64>,
         to_ms: Option<i64>,

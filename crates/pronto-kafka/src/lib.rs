@@ -10,7 +10,7 @@ mod in_flight;
 mod produce;
 mod topics;
 
-pub use config::{DEFAULT_MAX_IN_FLIGHT, KafkaArgs, Topics};
+pub use config::{Connection, DEFAULT_MAX_IN_FLIGHT, KafkaArgs, Topics};
 pub use consume::{
     DeadLetters, PartitionRange, RangeReader, Record, assign_from_beginning, assign_range,
     group_consumer, group_consumer_committing, reader, store_offset,

@@ -3,9 +3,8 @@
 //! the record to the client and returns a [`Delivery`] that resolves once the broker
 //! acknowledged it; callers keep many in flight and wait on them together.
 
-use crate::Result;
 use crate::headers::outgoing;
-use rdkafka::config::ClientConfig;
+use crate::{Connection, Result};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
@@ -13,6 +12,20 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
+
+/// Every producer's settings: each record stored once and in order (`acks=all`, idempotence),
+/// given up after 30 s without the broker; records wait up to 5 ms to go out in batches of up
+/// to 10,000 records or 1 MB, and the client queues at most 100,000 records (1 GB) before a send
+/// waits for room.
+const PRODUCER: &[(&str, &str)] = &[
+    ("acks", "all"),
+    ("enable.idempotence", "true"),
+    ("message.timeout.ms", "30000"),
+    ("linger.ms", "5"),
+    ("batch.num.messages", "10000"),
+    ("batch.size", "1000000"),
+    ("queue.buffering.max.messages", "100000"),
+];
 
 /// A record handed to the producer: resolves with where the broker stored it, (partition,
 /// offset), once it acknowledged it, or with the reason it could not (after the client's own
@@ -67,14 +80,8 @@ impl std::fmt::Debug for Publisher {
 }
 
 impl Publisher {
-    pub fn new(brokers: &str) -> Result<Self> {
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
-            .set("acks", "all")
-            .set("enable.idempotence", "true")
-            .set("message.timeout.ms", "30000")
-            .set("linger.ms", "5")
-            .create()?;
+    pub fn new(to: impl Into<Connection>) -> Result<Self> {
+        let producer = to.into().config(PRODUCER).create()?;
         Ok(Self { producer })
     }
 
@@ -134,14 +141,11 @@ const TX_TIMEOUT: Duration = Duration::from_secs(30);
 impl TxPublisher {
     /// A producer with `transactional_id`, its transactions initialised (which fences off
     /// any earlier producer with the same id, such as this replica before a restart).
-    pub async fn new(brokers: &str, transactional_id: &str) -> Result<Self> {
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
+    pub async fn new(to: impl Into<Connection>, transactional_id: &str) -> Result<Self> {
+        let producer: FutureProducer = to
+            .into()
+            .config(PRODUCER)
             .set("transactional.id", transactional_id)
-            .set("acks", "all")
-            .set("enable.idempotence", "true")
-            .set("message.timeout.ms", "30000")
-            .set("linger.ms", "5")
             .create()?;
         let p = producer.clone();
         blocking(move || p.init_transactions(TX_TIMEOUT)).await?;

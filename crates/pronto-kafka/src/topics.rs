@@ -1,23 +1,21 @@
 //! Creating the topics a service needs, waiting for the broker to come up.
 
-use crate::{Error, Result};
+use crate::{Connection, Error, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
 use rdkafka::types::RDKafkaErrorCode;
 use std::time::Duration;
 
 /// Creates any of `topics` that do not exist yet, with `partitions` partitions each.
 /// Retries for up to `wait` while the broker is unreachable.
 pub async fn ensure_topics(
-    brokers: &str,
+    brokers: impl Into<Connection>,
     topics: &[&str],
     partitions: i32,
     wait: Duration,
 ) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()?;
+    let to = brokers.into();
+    let admin: AdminClient<DefaultClientContext> = to.config(&[]).create()?;
     let new: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
@@ -41,7 +39,7 @@ pub async fn ensure_topics(
                 return Ok(());
             }
             Err(e) if tokio::time::Instant::now() < deadline => {
-                tracing::info!(error = %e, brokers, "broker not ready; retrying");
+                tracing::info!(error = %e, brokers = %to.brokers, "broker not ready; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => return Err(e.into()),

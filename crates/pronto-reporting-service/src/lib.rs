@@ -53,7 +53,7 @@ pub async fn run(
         Arc::clone(&model),
         shutdown.clone(),
     ));
-    let consumer = reader(&kafka.brokers)?;
+    let consumer = reader(kafka.connection())?;
     assign_from_beginning(
         &consumer,
         &[

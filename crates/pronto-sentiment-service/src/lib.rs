@@ -92,9 +92,14 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let ready = health.component("sentiment");
     let topics = kafka.topics();
-    let publisher = Publisher::new(&kafka.brokers)?;
+    let publisher = Publisher::new(kafka.connection())?;
     let dead = DeadLetters::new(publisher.clone(), &topics.dead_letter, "sentiment");
-    let consumer = group_consumer(&kafka.brokers, GROUP, &kafka.instance_id, &[&topics.events])?;
+    let consumer = group_consumer(
+        kafka.connection(),
+        GROUP,
+        &kafka.instance_id,
+        &[&topics.events],
+    )?;
     let tagged = metrics.counter("pronto_sentiment_tags_total");
     let parked = metrics.counter("pronto_sentiment_dead_letters_total");
     let fallbacks = metrics.counter("pronto_sentiment_external_fallbacks_total");

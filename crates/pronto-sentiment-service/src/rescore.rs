@@ -33,9 +33,9 @@ pub async fn rescore(
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<RescoreSummary> {
     let topics = kafka.topics();
-    let mut range = RangeReader::open(&kafka.brokers, &topics.events, from_ms, to_ms).await?;
+    let mut range = RangeReader::open(kafka.connection(), &topics.events, from_ms, to_ms).await?;
     let total = range.total();
-    let publisher = Publisher::new(&kafka.brokers)?;
+    let publisher = Publisher::new(kafka.connection())?;
     let mut summary = RescoreSummary::default();
     let mut batch: Vec<(String, Vec<u8>)> = Vec::with_capacity(BATCH);
     progress(0, total);

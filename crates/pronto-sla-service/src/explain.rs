@@ -13,7 +13,7 @@ pub async fn conversation_events(
     key: &str,
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<(Vec<Event>, u64)> {
-    let mut range = RangeReader::open(&kafka.brokers, &kafka.events_topic, None, None).await?;
+    let mut range = RangeReader::open(kafka.connection(), &kafka.events_topic, None, None).await?;
     let total = range.total();
     let (mut events, mut undecodable) = (Vec::new(), 0u64);
     progress(0, total);

@@ -66,7 +66,7 @@ struct PartitionEngine {
 
 /// Rebuilds an engine from the start of `partition` up to (not including) `until`.
 async fn restore(
-    brokers: &str,
+    brokers: &pronto_kafka::Connection,
     topics: &Topics,
     partition: i32,
     until: i64,
@@ -169,7 +169,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let ready = health.component("sla");
     let topics = kafka.topics();
-    let publisher = Publisher::new(&kafka.brokers)?;
+    let publisher = Publisher::new(kafka.connection())?;
     let dead = DeadLetters::new(publisher.clone(), &topics.dead_letter, "sla");
     let published = metrics.counter("pronto_sla_facts_total");
     let mut out = if settings.transactions {
@@ -179,7 +179,7 @@ pub async fn run(
         );
         let id = format!("{GROUP}-{}", kafka.instance_id);
         tracing::info!(transactional_id = %id, "writing verdicts in Kafka transactions");
-        let tx = TxPublisher::new(&kafka.brokers, &id).await?;
+        let tx = TxPublisher::new(kafka.connection(), &id).await?;
         Outputs::transactional(tx, topics.sla.clone(), published, kafka.max_in_flight)
     } else {
         Outputs::at_least_once(
@@ -195,7 +195,7 @@ pub async fn run(
             .map_or("built-in policy".to_string(), |p| p.display().to_string())
     };
     let (log, mut versions) =
-        policies::PolicyLog::open(&kafka.brokers, &topics.policies, Some(&dead)).await?;
+        policies::PolicyLog::open(kafka.connection(), &topics.policies, Some(&dead)).await?;
     let offered = &settings.policy;
     match policies::activation(&versions, offered, pronto_runtime::wall_clock())
         .map_err(anyhow::Error::msg)?
@@ -233,7 +233,7 @@ pub async fn run(
     let reload_failures = metrics.counter("pronto_sla_policy_reload_failures_total");
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let consumer = group_consumer_committing(
-        &kafka.brokers,
+        kafka.connection(),
         GROUP,
         &kafka.instance_id,
         &[&topics.events],
@@ -302,7 +302,7 @@ pub async fn run(
                     let p = m.partition();
                     let stale = engines.get(&p).is_none_or(|pe| pe.next_offset != m.offset());
                     if stale {
-                        let engine = restore(&kafka.brokers, &topics, p, m.offset(), &settings, &versions).await?;
+                        let engine = restore(&kafka.connection(), &topics, p, m.offset(), &settings, &versions).await?;
                         restores.fetch_add(1, Ordering::Relaxed);
                         engines.insert(p, PartitionEngine { engine, next_offset: m.offset(), last_record: Instant::now() });
                     }

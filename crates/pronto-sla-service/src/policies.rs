@@ -68,19 +68,20 @@ impl PolicyLog {
     /// Reads the whole topic as it stands into `versions`, then follows it. Records that are
     /// not policies are parked in `dead`, or skipped with a warning when it is `None`.
     pub async fn open(
-        brokers: &str,
+        brokers: impl Into<pronto_kafka::Connection>,
         topic: &str,
         dead: Option<&DeadLetters>,
     ) -> anyhow::Result<(Self, PolicyVersions)> {
+        let brokers: pronto_kafka::Connection = brokers.into();
         // What is on the topic now, then everything published after, from the same place.
-        let mut range = RangeReader::open(brokers, topic, None, None).await?;
+        let mut range = RangeReader::open(&brokers, topic, None, None).await?;
         let mut versions = PolicyVersions::empty();
         while let Some(m) = range.next().await? {
             if let Some((from, policy)) = fold(&m, dead).await? {
                 versions.add(from, policy);
             }
         }
-        let consumer = reader(brokers)?;
+        let consumer = reader(&brokers)?;
         let mut tpl = pronto_kafka::rdkafka::TopicPartitionList::new();
         for (partition, next) in range.positions() {
             tpl.add_partition_offset(
