@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Live throughput: how fast the running pipeline drains a backlog, against the raw broker rate.
 
-usage: scripts/bench-pipeline.py [--events N[,N...]] [--partitions P] [--mode up|processes|both]
+usage: scripts/bench-pipeline.py [--events N[,N...]] [--partitions P]
+                                 [--mode up|processes|both|sla-backlog]
                                  [--pronto BINARY] [--broker-rate BINARY]
 
 For each N (default 100000): generates the seeded sample with about N events (`pronto simulate
@@ -17,6 +18,10 @@ replay --input`), and then, on a fresh Tansu broker (in-memory storage) for each
    and human reply tagged, and every SLA verdict in (as many met and breached as the offline
    replay gives, or more: clocks still open at the end of the sample breach once the wall
    clock passes their deadlines).
+
+Mode sla-backlog measures the restart path instead: the services but the SLA service run as
+separate processes until every message is tagged (the SLA service was down while the N events
+arrived); then the SLA service starts, and the time is from its start until every verdict is in.
 
 Prints one JSON line per run: events, the end-to-end time and rate, the raw broker rates and the
 ratio of the end-to-end rate to the raw rate. Build first:
@@ -107,8 +112,8 @@ def progress(total):
             f"{total.get('sla_met', 0) + total.get('sla_breached', 0)} verdicts")
 
 
-def run_services(pronto, mode, brokers, partitions, work):
-    """Starts the services; returns (processes, report URL)."""
+def run_services(pronto, mode, brokers, partitions, work, only=None):
+    """Starts the services (those in `only` when given); returns (processes, report URL)."""
     names = ["admin", "ingest_http", "ingest_grpc", "escalation_grpc", "reporting_http",
              "reporting_grpc", "a2", "a3", "a4", "a5"]
     p = dict(zip(names, free_ports(len(names))))
@@ -121,7 +126,7 @@ def run_services(pronto, mode, brokers, partitions, work):
         "reporting": ["--reporting-http-addr", f"127.0.0.1:{p['reporting_http']}",
                       "--reporting-grpc-addr", f"127.0.0.1:{p['reporting_grpc']}"],
     }
-    log = open(os.path.join(work, f"services-{mode}.log"), "w")
+    log = open(os.path.join(work, f"services-{mode}.log"), "a")
     if mode == "up":
         cmd = [pronto, "up", "--admin-addr", f"127.0.0.1:{p['admin']}"]
         for a in addrs.values():
@@ -131,6 +136,8 @@ def run_services(pronto, mode, brokers, partitions, work):
         procs = []
         admin = [p["admin"], p["a2"], p["a3"], p["a4"], p["a5"]]
         for svc, port in zip(["ingest", "sentiment", "sla", "escalation", "reporting"], admin):
+            if only is not None and svc not in only:
+                continue
             cmd = [pronto, svc, "--admin-addr", f"127.0.0.1:{port}", *addrs.get(svc, [])]
             procs.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
     return procs, f"http://127.0.0.1:{p['reporting_http']}/v1/report"
@@ -146,8 +153,29 @@ def stop(procs):
             proc.kill()
 
 
+def wait_until(url, done, label, limit, started):
+    """Polls the report until `done(total)`; returns the seconds since `started`."""
+    total = {}
+    while True:
+        elapsed = time.perf_counter() - started
+        try:
+            total = get_json(url)["total"]
+        except OSError:
+            total = {}
+        print(f"\r{label}: {elapsed:6.1f} s  {progress(total)}   ", end="",
+              file=sys.stderr, flush=True)
+        if total and done(total):
+            print(file=sys.stderr)
+            return time.perf_counter() - started
+        if elapsed > limit:
+            print(file=sys.stderr)
+            sys.exit(f"{label}: not settled within {limit} s: {progress(total)}")
+        time.sleep(0.2)
+
+
 def measure(pronto, broker_rate, mode, events_file, n, want, partitions, work, limit):
     broker = Broker(work)
+    procs = []
     try:
         t = time.perf_counter()
         subprocess.run([pronto, "import", "--brokers", broker.addr, "--partitions",
@@ -157,29 +185,22 @@ def measure(pronto, broker_rate, mode, events_file, n, want, partitions, work, l
         raw = json.loads(subprocess.run([broker_rate, broker.addr, "pronto.events.v1",
                                          str(partitions)],
                                         check=True, capture_output=True, text=True).stdout)
+        if mode == "sla-backlog":
+            # Everything but the SLA service drains the backlog first.
+            procs, url = run_services(pronto, mode, broker.addr, partitions, work,
+                                      only=["ingest", "sentiment", "escalation", "reporting"])
+            no_verdicts = dict(want, sla_met=0, sla_breached=0)
+            wait_until(url, lambda t: settled(t, no_verdicts), "without the SLA service",
+                       limit, time.perf_counter())
         started = time.perf_counter()
-        procs, url = run_services(pronto, mode, broker.addr, partitions, work)
-        total = {}
-        try:
-            while True:
-                elapsed = time.perf_counter() - started
-                try:
-                    total = get_json(url)["total"]
-                except OSError:
-                    total = {}
-                print(f"\r{mode}: {elapsed:6.1f} s  {progress(total)}   ", end="",
-                      file=sys.stderr, flush=True)
-                if total and settled(total, want):
-                    break
-                if elapsed > limit:
-                    print(file=sys.stderr)
-                    sys.exit(f"{mode}: not settled within {limit} s: {progress(total)}")
-                time.sleep(0.2)
-            took = time.perf_counter() - started
-            print(file=sys.stderr)
-        finally:
-            stop(procs)
+        more, report = run_services(pronto, mode, broker.addr, partitions, work,
+                                    only=["sla"] if mode == "sla-backlog" else None)
+        procs += more
+        if mode != "sla-backlog":
+            url = report
+        took = wait_until(url, lambda t: settled(t, want), mode, limit, started)
     finally:
+        stop(procs)
         broker.stop()
     rate = n / took
     return {
@@ -201,7 +222,8 @@ def main():
     ap.add_argument("--events", default="100000",
                     help="events per run, comma-separated (default 100000)")
     ap.add_argument("--partitions", type=int, default=3)
-    ap.add_argument("--mode", choices=["up", "processes", "both"], default="both")
+    ap.add_argument("--mode", choices=["up", "processes", "both", "sla-backlog"],
+                    default="both")
     ap.add_argument("--pronto", default="target/release/pronto")
     ap.add_argument("--broker-rate", default="target/release/examples/broker_rate")
     ap.add_argument("--limit", type=float, default=1800, help="seconds before giving up")
