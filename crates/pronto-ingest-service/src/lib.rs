@@ -72,22 +72,34 @@ impl Ingestor {
         }
     }
 
-    /// Publishes all events, keyed by conversation, and waits for every acknowledgement.
+    /// Publishes all events, keyed by conversation, in one burst (every record handed to the
+    /// producer before any acknowledgement is awaited), and waits for every acknowledgement.
     #[tracing::instrument(name = "ingest_publish", skip_all, fields(events = events.len()))]
     pub async fn publish(&self, events: &[Event]) -> pronto_kafka::Result<Vec<Receipt>> {
-        let sends = events.iter().map(|e| async move {
+        let mut deliveries = Vec::with_capacity(events.len());
+        for e in events {
             let bytes = pronto_proto::events::encode(e);
-            let (partition, offset) = self
-                .publisher
-                .publish(&self.topic, e.key().as_str(), &bytes, "pronto.v1.Event")
-                .await?;
-            Ok::<_, pronto_kafka::Error>(Receipt {
+            deliveries.push(
+                self.publisher
+                    .send(
+                        &self.topic,
+                        e.key().as_str(),
+                        &bytes,
+                        pronto_proto::events::MESSAGE,
+                    )
+                    .await?,
+            );
+        }
+        let stored = futures::future::try_join_all(deliveries).await?;
+        let receipts: Vec<Receipt> = events
+            .iter()
+            .zip(stored)
+            .map(|(e, (partition, offset))| Receipt {
                 event_id: e.id().to_string(),
                 partition,
                 offset,
             })
-        });
-        let receipts = futures::future::try_join_all(sends).await?;
+            .collect();
         self.accepted
             .fetch_add(receipts.len() as u64, Ordering::Relaxed);
         Ok(receipts)
