@@ -14,6 +14,7 @@
 //! time, so replay emits the identical fact.
 
 use pronto_kafka::rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use pronto_kafka::rdkafka::message::BorrowedMessage;
 use pronto_kafka::rdkafka::message::Message;
 use pronto_kafka::rdkafka::{Offset, TopicPartitionList};
 use pronto_kafka::{
@@ -62,6 +63,117 @@ struct PartitionEngine {
     engine: Engine,
     next_offset: i64,
     last_record: Instant,
+}
+
+/// The engines of the partitions this replica holds, and what it takes to rebuild one.
+struct Engines<'a> {
+    by_partition: HashMap<i32, PartitionEngine>,
+    versions: PolicyVersions,
+    connection: pronto_kafka::Connection,
+    topics: &'a Topics,
+    settings: &'a SlaSettings,
+    restores: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Engines<'_> {
+    /// Applies one record of the events topic and hands its verdicts (or its dead letter) to
+    /// `out`; rebuilds the partition's engine from the log first when it is new here or missed
+    /// records.
+    async fn process(
+        &mut self,
+        m: &BorrowedMessage<'_>,
+        out: &mut Outputs,
+        dead: &DeadLetters,
+    ) -> anyhow::Result<()> {
+        let p = m.partition();
+        let stale = self
+            .by_partition
+            .get(&p)
+            .is_none_or(|pe| pe.next_offset != m.offset());
+        if stale {
+            let engine = restore(
+                &self.connection,
+                self.topics,
+                p,
+                m.offset(),
+                self.settings,
+                &self.versions,
+            )
+            .await?;
+            self.restores.fetch_add(1, Ordering::Relaxed);
+            self.by_partition.insert(
+                p,
+                PartitionEngine {
+                    engine,
+                    next_offset: m.offset(),
+                    last_record: Instant::now(),
+                },
+            );
+        }
+        let pe = self.by_partition.get_mut(&p).expect("engine present");
+        out.begin()?;
+        let deliveries = async {
+            match pronto_proto::events::decode(m.payload().unwrap_or_default()) {
+                Err(e) => match out.tx() {
+                    Some(tx) => {
+                        dead.park_in(tx, m, &e.to_string()).await?;
+                        anyhow::Ok(Vec::new())
+                    }
+                    None => Ok(vec![dead.send(m, &e.to_string()).await?]),
+                },
+                Ok(event) => out.send(&pe.engine.apply_owned(event)).await,
+            }
+        }
+        .instrument(record_span("sla", m))
+        .await?;
+        out.sent(Some(Record::of(m)), deliveries);
+        pe.next_offset = m.offset() + 1;
+        pe.last_record = Instant::now();
+        Ok(())
+    }
+
+    /// Takes a policy version read from the topic; whether it was new.
+    fn add_policy(&mut self, from: pronto_domain::EventTime, policy: Arc<Policy>) -> bool {
+        if !self.versions.add(from, Arc::clone(&policy)) {
+            return false;
+        }
+        for pe in self.by_partition.values_mut() {
+            pe.engine.add_policy(from, Arc::clone(&policy));
+        }
+        true
+    }
+
+    /// Moves event time to the wall clock on partitions idle for `idle_advance`, so that
+    /// breaches fire with no new event; drops the engines of partitions a rebalance moved to
+    /// another replica (if they come back, their engine is rebuilt from the log).
+    async fn advance_idle(
+        &mut self,
+        consumer: &StreamConsumer,
+        out: &mut Outputs,
+    ) -> anyhow::Result<()> {
+        if let Ok(assigned) = consumer.assignment() {
+            let mine: std::collections::HashSet<i32> = assigned
+                .elements_for_topic(&self.topics.events)
+                .iter()
+                .map(|e| e.partition())
+                .collect();
+            self.by_partition.retain(|p, _| mine.contains(p));
+        }
+        let now = pronto_runtime::wall_clock();
+        for pe in self.by_partition.values_mut() {
+            if pe.last_record.elapsed() < self.settings.idle_advance {
+                continue;
+            }
+            let facts = pe.engine.advance(now);
+            if facts.is_empty() {
+                continue;
+            }
+            out.begin()?;
+            let deliveries = out.send(&facts).await?;
+            out.sent(None, deliveries);
+        }
+        Ok(())
+    }
 }
 
 /// Rebuilds an engine from the start of `partition` up to (not including) `until`.
@@ -125,38 +237,124 @@ fn reload(
     Ok(from.map(|f| (policy, f)))
 }
 
-/// Moves event time to the wall clock on partitions idle for `idle_advance`, so that breaches
-/// fire with no new event; drops the engines of partitions a rebalance moved to another replica
-/// (if they come back, their engine is rebuilt from the log).
-async fn advance_idle(
-    consumer: &StreamConsumer,
-    topics: &Topics,
-    engines: &mut HashMap<i32, PartitionEngine>,
+/// Where the policy in use came from, as recorded with its version.
+fn file_name(settings: &SlaSettings) -> String {
+    settings
+        .policy_file
+        .as_ref()
+        .map_or("built-in policy".to_string(), |p| p.display().to_string())
+}
+
+/// Where verdicts go: in transactions when asked for, else acknowledged one by one.
+async fn outputs(
+    kafka: &KafkaArgs,
     settings: &SlaSettings,
-    out: &mut Outputs,
+    publisher: &Publisher,
+    metrics: &Metrics,
+) -> anyhow::Result<Outputs> {
+    let topic = kafka.topics().sla;
+    let published = metrics.counter("pronto_sla_facts_total");
+    if !settings.transactions {
+        return Ok(Outputs::at_least_once(
+            publisher.clone(),
+            topic,
+            published,
+            kafka.max_in_flight,
+        ));
+    }
+    anyhow::ensure!(
+        !kafka.instance_id.is_empty(),
+        "transactions need a stable instance id (--instance-id) for the transactional id"
+    );
+    let id = format!("{GROUP}-{}", kafka.instance_id);
+    tracing::info!(transactional_id = %id, "writing verdicts in Kafka transactions");
+    let tx = TxPublisher::new(kafka.connection(), &id).await?;
+    Ok(Outputs::transactional(
+        tx,
+        topic,
+        published,
+        kafka.max_in_flight,
+    ))
+}
+
+/// Publishes the policy this replica offers unless its version is on the topic already, and
+/// waits to read it back: engines take versions from the topic only.
+async fn offer_policy(
+    kafka: &KafkaArgs,
+    settings: &SlaSettings,
+    publisher: &Publisher,
+    log: &policies::PolicyLog,
+    versions: &mut PolicyVersions,
+    dead: &DeadLetters,
 ) -> anyhow::Result<()> {
-    if let Ok(assigned) = consumer.assignment() {
-        let mine: std::collections::HashSet<i32> = assigned
-            .elements_for_topic(&topics.events)
-            .iter()
-            .map(|e| e.partition())
-            .collect();
-        engines.retain(|p, _| mine.contains(p));
-    }
-    let now = pronto_runtime::wall_clock();
-    for pe in engines.values_mut() {
-        if pe.last_record.elapsed() < settings.idle_advance {
-            continue;
+    let topics = kafka.topics();
+    let offered = &settings.policy;
+    let Some(from) = policies::activation(versions, offered, pronto_runtime::wall_clock())
+        .map_err(anyhow::Error::msg)?
+    else {
+        return Ok(());
+    };
+    policies::publish(
+        publisher,
+        &topics.policies,
+        offered,
+        &file_name(settings),
+        from,
+        &kafka.instance_id,
+    )
+    .await?;
+    while versions.get(&offered.version).is_none() {
+        let next = tokio::time::timeout(Duration::from_secs(30), log.next(dead))
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "the published policy did not come back from {} within 30 s",
+                    topics.policies
+                )
+            })??;
+        if let Some((from, p)) = next {
+            versions.add(from, p);
         }
-        let facts = pe.engine.advance(now);
-        if facts.is_empty() {
-            continue;
-        }
-        out.begin()?;
-        let deliveries = out.send(&facts).await?;
-        out.sent(None, deliveries);
     }
-    out.commit_if_due(consumer).await
+    Ok(())
+}
+
+/// On SIGHUP: re-reads the policy file and publishes its version when it is new. A failure
+/// is logged and counted; the versions in force stay.
+async fn on_hangup(
+    kafka: &KafkaArgs,
+    settings: &SlaSettings,
+    publisher: &Publisher,
+    versions: &PolicyVersions,
+    metrics: &Metrics,
+) {
+    let outcome = match reload(settings.policy_file.as_deref(), versions) {
+        Ok(Some((policy, from))) => policies::publish(
+            publisher,
+            &kafka.topics().policies,
+            &policy,
+            &file_name(settings),
+            from,
+            &kafka.instance_id,
+        )
+        .await
+        .map_err(|e| e.to_string()),
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(()) => {
+            metrics
+                .counter("pronto_sla_policy_reloads_total")
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        Err(e) => {
+            metrics
+                .counter("pronto_sla_policy_reload_failures_total")
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, "SLA policy reload failed; the versions in force stay");
+        }
+    }
 }
 
 /// Runs until `shutdown`, then commits and returns.
@@ -171,66 +369,12 @@ pub async fn run(
     let topics = kafka.topics();
     let publisher = Publisher::new(kafka.connection())?;
     let dead = DeadLetters::new(publisher.clone(), &topics.dead_letter, "sla");
-    let published = metrics.counter("pronto_sla_facts_total");
-    let mut out = if settings.transactions {
-        anyhow::ensure!(
-            !kafka.instance_id.is_empty(),
-            "transactions need a stable instance id (--instance-id) for the transactional id"
-        );
-        let id = format!("{GROUP}-{}", kafka.instance_id);
-        tracing::info!(transactional_id = %id, "writing verdicts in Kafka transactions");
-        let tx = TxPublisher::new(kafka.connection(), &id).await?;
-        Outputs::transactional(tx, topics.sla.clone(), published, kafka.max_in_flight)
-    } else {
-        Outputs::at_least_once(
-            publisher.clone(),
-            topics.sla.clone(),
-            published,
-            kafka.max_in_flight,
-        )
-    };
-    let restores = metrics.counter("pronto_sla_restores_total");
-    let file_name = |f: &Option<std::path::PathBuf>| {
-        f.as_ref()
-            .map_or("built-in policy".to_string(), |p| p.display().to_string())
-    };
+    let mut out = outputs(&kafka, &settings, &publisher, &metrics).await?;
     let (log, mut versions) =
         policies::PolicyLog::open(kafka.connection(), &topics.policies, Some(&dead)).await?;
-    let offered = &settings.policy;
-    match policies::activation(&versions, offered, pronto_runtime::wall_clock())
-        .map_err(anyhow::Error::msg)?
-    {
-        None => {}
-        Some(from) => {
-            policies::publish(
-                &publisher,
-                &topics.policies,
-                offered,
-                &file_name(&settings.policy_file),
-                from,
-                &kafka.instance_id,
-            )
-            .await?;
-            // Engines take versions from the topic only: wait to read ours back.
-            while versions.get(&offered.version).is_none() {
-                let next = tokio::time::timeout(Duration::from_secs(30), log.next(&dead))
-                    .await
-                    .map_err(|_| {
-                        anyhow::anyhow!(
-                            "the published policy did not come back from {} within 30 s",
-                            topics.policies
-                        )
-                    })??;
-                if let Some((from, p)) = next {
-                    versions.add(from, p);
-                }
-            }
-        }
-    }
+    offer_policy(&kafka, &settings, &publisher, &log, &mut versions, &dead).await?;
     let versions_read = metrics.counter("pronto_sla_policy_versions_read_total");
     versions_read.store(versions.len() as u64, Ordering::Relaxed);
-    let reloads = metrics.counter("pronto_sla_policy_reloads_total");
-    let reload_failures = metrics.counter("pronto_sla_policy_reload_failures_total");
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let consumer = group_consumer_committing(
         kafka.connection(),
@@ -239,97 +383,58 @@ pub async fn run(
         &[&topics.events],
         out.tx().is_none(),
     )?;
-    let mut engines: HashMap<i32, PartitionEngine> = HashMap::new();
-    // Breaches are announced within one tick of event time passing their deadline.
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    ready.store(true, Ordering::Relaxed);
     tracing::info!(
         policy = %versions.in_force(pronto_runtime::wall_clock()).version,
         versions = versions.len(),
         topic = %topics.events,
         "SLA service consuming"
     );
+    let mut engines = Engines {
+        by_partition: HashMap::new(),
+        versions,
+        connection: kafka.connection(),
+        topics: &topics,
+        settings: &settings,
+        restores: metrics.counter("pronto_sla_restores_total"),
+    };
+    // Breaches are announced within one tick of event time passing their deadline.
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    ready.store(true, Ordering::Relaxed);
     let outcome = loop {
         let commit_by = out.commit_by();
-        tokio::select! {
+        let step = tokio::select! {
             biased;
             _ = shutdown.cancelled() => break Ok(()),
-            acked = out.acknowledged(&consumer) => {
-                if let Err(e) = acked { break Err(e) }
-            }
+            acked = out.acknowledged(&consumer) => acked,
             _ = tokio::time::sleep_until(commit_by.unwrap_or_else(tokio::time::Instant::now)), if commit_by.is_some() => {
-                if let Err(e) = out.commit_if_due(&consumer).await { break Err(e) }
+                out.commit_if_due(&consumer).await
             }
-            next = log.next(&dead) => {
-                let next = match next { Ok(n) => n, Err(e) => break Err(e) };
+            next = log.next(&dead) => next.map(|next| {
                 if let Some((from, policy)) = next
-                    && versions.add(from, Arc::clone(&policy))
+                    && engines.add_policy(from, Arc::clone(&policy))
                 {
-                    for pe in engines.values_mut() {
-                        pe.engine.add_policy(from, Arc::clone(&policy));
-                    }
-                    versions_read.store(versions.len() as u64, Ordering::Relaxed);
+                    versions_read.store(engines.versions.len() as u64, Ordering::Relaxed);
                     tracing::info!(version = %policy.version, effective_from = %from, "SLA policy version read");
                 }
-            }
+            }),
             _ = hup.recv() => {
-                let outcome = reload(settings.policy_file.as_deref(), &versions).map(|offer| async {
-                    if let Some((policy, from)) = offer {
-                        policies::publish(&publisher, &topics.policies, &policy, &file_name(&settings.policy_file), from, &kafka.instance_id).await?;
-                    }
-                    anyhow::Ok(())
-                });
-                let outcome = match outcome {
-                    Ok(publish) => publish.await.map_err(|e| e.to_string()),
+                on_hangup(&kafka, &settings, &publisher, &engines.versions, &metrics).await;
+                Ok(())
+            }
+            _ = tick.tick() => match engines.advance_idle(&consumer, &mut out).await {
+                Ok(()) => out.commit_if_due(&consumer).await,
+                Err(e) => Err(e),
+            },
+            m = consumer.recv(), if !out.is_full() => match m {
+                Ok(m) => match engines.process(&m, &mut out, &dead).await {
+                    Ok(()) => out.commit_if_due(&consumer).await,
                     Err(e) => Err(e),
-                };
-                match outcome {
-                    Ok(()) => { reloads.fetch_add(1, Ordering::Relaxed); }
-                    Err(e) => {
-                        reload_failures.fetch_add(1, Ordering::Relaxed);
-                        tracing::error!(error = %e, "SLA policy reload failed; the versions in force stay");
-                    }
-                }
-            }
-            _ = tick.tick() => {
-                if let Err(e) = advance_idle(&consumer, &topics, &mut engines, &settings, &mut out).await {
-                    break Err(e);
-                }
-            }
-            m = consumer.recv(), if !out.is_full() => {
-                let processed = async {
-                    let m = m?;
-                    let p = m.partition();
-                    let stale = engines.get(&p).is_none_or(|pe| pe.next_offset != m.offset());
-                    if stale {
-                        let engine = restore(&kafka.connection(), &topics, p, m.offset(), &settings, &versions).await?;
-                        restores.fetch_add(1, Ordering::Relaxed);
-                        engines.insert(p, PartitionEngine { engine, next_offset: m.offset(), last_record: Instant::now() });
-                    }
-                    let pe = engines.get_mut(&p).expect("engine present");
-                    out.begin()?;
-                    let deliveries = async {
-                        match pronto_proto::events::decode(m.payload().unwrap_or_default()) {
-                            Err(e) => match out.tx() {
-                                Some(tx) => {
-                                    dead.park_in(tx, &m, &e.to_string()).await?;
-                                    anyhow::Ok(Vec::new())
-                                }
-                                None => Ok(vec![dead.send(&m, &e.to_string()).await?]),
-                            },
-                            Ok(event) => out.send(&pe.engine.apply_owned(event)).await,
-                        }
-                    }
-                    .instrument(record_span("sla", &m))
-                    .await?;
-                    out.sent(Some(Record::of(&m)), deliveries);
-                    pe.next_offset = m.offset() + 1;
-                    pe.last_record = Instant::now();
-                    out.commit_if_due(&consumer).await
-                }
-                .await;
-                if let Err(e) = processed { break Err(e) }
-            }
+                },
+                Err(e) => Err(e.into()),
+            },
+        };
+        if let Err(e) = step {
+            break Err(e);
         }
     };
     match outcome {
