@@ -464,6 +464,41 @@ async fn rules_in_force(
     Ok(from)
 }
 
+/// Feeds one input record to the ladders (or parks it when it does not decode), and hands the
+/// escalations it raises or withdraws to the producer.
+async fn process(
+    m: &pronto_kafka::rdkafka::message::BorrowedMessage<'_>,
+    shared: &Shared,
+    topics: &pronto_kafka::Topics,
+    clock: &mut Clock,
+    window: &mut InFlight<Option<Sent>>,
+    dead: &DeadLetters,
+) -> anyhow::Result<()> {
+    let payload = m.payload().unwrap_or_default();
+    let decoded = match topics.kind(m.topic()) {
+        Some(kind) => pronto_proto::decode(kind, payload).map_err(|e| e.to_string()),
+        None => Err(format!(
+            "{} is not an input of the escalation rules",
+            m.topic()
+        )),
+    };
+    match decoded {
+        Err(reason) => window.push(vec![dead.send(m, &reason).await?], None),
+        Ok(record) => {
+            if let Some(at) = record.at() {
+                clock.saw(m.topic(), at);
+            }
+            let facts = shared
+                .escalator
+                .lock()
+                .expect("escalator lock")
+                .on_record(&record);
+            emit(shared, facts, window).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs until `shutdown`.
 pub async fn run(
     kafka: KafkaArgs,
@@ -557,33 +592,9 @@ pub async fn run(
             }
             m = consumer.recv(), if !window.is_full() => {
                 let m = m?;
-                async {
-                    let payload = m.payload().unwrap_or_default();
-                    let decoded = match topics.kind(m.topic()) {
-                        Some(kind) => pronto_proto::decode(kind, payload).map_err(|e| e.to_string()),
-                        None => Err(format!(
-                            "{} is not an input of the escalation rules",
-                            m.topic()
-                        )),
-                    };
-                    match decoded {
-                        Err(reason) => window.push(vec![dead.send(&m, &reason).await?], None),
-                        Ok(record) => {
-                            if let Some(at) = record.at() {
-                                clock.saw(m.topic(), at);
-                            }
-                            let facts = shared
-                                .escalator
-                                .lock()
-                                .expect("escalator lock")
-                                .on_record(&record);
-                            emit(&shared, facts, &mut window).await?;
-                        }
-                    }
-                    anyhow::Ok(())
-                }
-                .instrument(record_span("escalation", &m))
-                .await?;
+                process(&m, &shared, &topics, &mut clock, &mut window, &dead)
+                    .instrument(record_span("escalation", &m))
+                    .await?;
             }
         }
     }
