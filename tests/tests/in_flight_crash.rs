@@ -26,13 +26,6 @@ fn tagged(e: &Event) -> bool {
 async fn read_all(brokers: &str, topic: &str) -> Vec<(i32, i64, Vec<u8>)> {
     let c = reader(brokers).unwrap();
     assign_from_beginning(&c, &[topic]).unwrap();
-    let mut ends = BTreeMap::new();
-    for e in c.assignment().unwrap().elements() {
-        let (_, high) = c
-            .fetch_watermarks(topic, e.partition(), Duration::from_secs(10))
-            .unwrap();
-        ends.insert(e.partition(), high);
-    }
     let mut out = Vec::new();
     // Some brokers count batches, not records, in the ends they report: read until quiet.
     loop {
